@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian packages Aftermath and its tests use, only those that are missing.
+set -euo pipefail
+
+need=()
+command -v restic >/dev/null || need+=(restic)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v chromium >/dev/null || need+=(chromium)
+[ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "Installing Debian packages: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "error: need root or sudo to install ${need[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

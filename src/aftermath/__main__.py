@@ -1,0 +1,3 @@
+from aftermath.cli.main import main
+
+main()

@@ -1,0 +1,324 @@
+"""The case: one folder with ``aftermath.toml``, the case store, evidence and documents.
+
+Every write to the case goes through :meth:`Case.write`, which adds rows and their journal
+entry in one transaction. Nothing else in Aftermath writes to the store.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from aftermath.case import config as cfg
+from aftermath.case import journal
+from aftermath.case.store import Base, EvidenceRow, Incident, JournalRow, database_url, make_engine
+from aftermath.errors import CaseError, IntegrityError, UsageError, from_os_error
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+CHUNK = 1 << 20
+
+
+def actor() -> str:
+    """Who is acting: $AFTERMATH_ACTOR, else user@host."""
+    return os.environ.get("AFTERMATH_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the case store's schema to the newest migration."""
+    alembic_cfg = AlembicConfig()
+    alembic_cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            alembic_cfg.attributes["connection"] = conn
+            command.upgrade(alembic_cfg, "head")
+    except OperationalError as exc:
+        raise CaseError(f"cannot open the case store: {exc.orig}") from exc
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A registered evidence file or case document."""
+
+    id: int
+    kind: str
+    name: str
+    sha256: str
+    size: int
+    path: Path
+    source: str
+    collector: str
+    collected_at: str
+    description: str
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class Case:
+    """An open case folder."""
+
+    def __init__(self, root: Path, config: cfg.Config, engine: Engine) -> None:
+        self.root = root
+        self.config = config
+        self.engine = engine
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, explicit: Path | None = None, start: Path | None = None) -> Case:
+        """Find and open the case (``--case``, ``$AFTERMATH_CASE``, or the folder and its parents)."""
+        root = cfg.find_root(explicit, start)
+        config = cfg.load(root / cfg.CONFIG_NAME)
+        engine = make_engine(database_url(config.case.db, root))
+        migrate(engine)
+        return cls(root, config, engine)
+
+    @classmethod
+    def init(cls, root: Path, repo: str | None = None, password_file: Path | None = None,
+             db: str | None = None) -> Case:
+        """Create a new case folder with its config, store and (by default) a generated password."""
+        root = root.resolve()
+        if (root / cfg.CONFIG_NAME).exists():
+            raise UsageError(f"{root} already holds a case: use it, or choose another folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            config = cfg.Config()
+            config.case.name = root.name
+            if db:
+                config.case.db = db
+            if repo:
+                config.repository.url = repo
+            if password_file:
+                config.repository.password_file = str(password_file.resolve())
+            else:
+                _generate_password(root / ".aftermath" / "repo-password")
+            engine = make_engine(database_url(config.case.db, root))
+            migrate(engine)
+            cfg.save(config, root / cfg.CONFIG_NAME)
+        except OSError as exc:
+            raise from_os_error(exc, f"creating the case in {root}") from exc
+        case = cls(root, config, engine)
+        case.write("case.init", str(root), {"db": _redact_url(config.case.db), "repository": config.repository.url})
+        return case
+
+    def save_config(self) -> None:
+        """Write the current config back to ``aftermath.toml`` (atomically)."""
+        cfg.save(self.config, self.root / cfg.CONFIG_NAME)
+
+    # -- the one write path --------------------------------------------------------------
+    def write(self, action: str, subject: str, data: dict[str, Any] | None = None,
+              rows: Iterable[Base] = (), who: str | None = None) -> journal.Entry:
+        """Add ``rows`` and one journal entry describing them, in one transaction."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                if self.engine.dialect.name == "postgresql":
+                    session.execute(text("LOCK TABLE journal IN EXCLUSIVE MODE"))
+                session.add_all(list(rows))
+                last = session.scalars(select(JournalRow).order_by(JournalRow.seq.desc()).limit(1)).first()
+                entry = journal.make_entry(_to_entry(last) if last else None, journal.timestamp(),
+                                           who or actor(), action, subject, data or {})
+                session.add(JournalRow(seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action,
+                                       subject=entry.subject, data=json.dumps(entry.data, sort_keys=True),
+                                       prev=entry.prev, hash=entry.hash))
+            return entry
+        except SQLAlchemyError as exc:
+            raise CaseError(f"could not write to the case store: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- reading the journal -------------------------------------------------------------
+    def entries(self, action_prefix: str | None = None) -> list[journal.Entry]:
+        """Journal entries in sequence order, optionally only those whose action starts with a prefix."""
+        query = select(JournalRow).order_by(JournalRow.seq)
+        if action_prefix:
+            query = query.where(JournalRow.action.startswith(action_prefix))
+        with Session(self.engine) as session:
+            return [_to_entry(row) for row in session.scalars(query)]
+
+    def iter_entries(self) -> Iterator[journal.Entry]:
+        """Stream every entry in stored order (for verification of long journals)."""
+        with Session(self.engine) as session:
+            for row in session.scalars(select(JournalRow).order_by(JournalRow.seq).execution_options(yield_per=1000)):
+                yield _to_entry(row)
+
+    def verify(self, head: tuple[int, str] | None = None) -> journal.Verdict:
+        """Recompute the hash chain (see :func:`aftermath.case.journal.verify`)."""
+        return journal.verify(self.iter_entries(), head)
+
+    def head(self) -> journal.Entry | None:
+        """The newest journal entry."""
+        with Session(self.engine) as session:
+            row = session.scalars(select(JournalRow).order_by(JournalRow.seq.desc()).limit(1)).first()
+            return _to_entry(row) if row else None
+
+    # -- incidents -----------------------------------------------------------------------
+    def open_incident(self, title: str, discovered: datetime) -> Incident:
+        """Open an incident; its discovery time starts every legal clock."""
+        at = journal.timestamp(discovered)
+        incident = Incident(title=title, discovered_at=at, opened_at=journal.timestamp(), status="open")
+        self.write("case.open", title, {"discovered_at": at}, rows=[incident])
+        return incident
+
+    def incidents(self) -> list[Incident]:
+        """All incidents, oldest first."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(select(Incident).order_by(Incident.id)))
+
+    # -- evidence and documents ----------------------------------------------------------
+    @property
+    def evidence_dir(self) -> Path:
+        """Where evidence files are kept, content-addressed and read-only."""
+        return self.root / "evidence"
+
+    def register_evidence(self, path: Path, *, source: str, collector: str | None = None,
+                          description: str = "", kind: str = "evidence", copy: bool = True) -> Evidence:
+        """Hash a file, copy it into the case read-only (unless ``copy`` is false), and journal it."""
+        try:
+            if copy:
+                stored, digest, size = self._store_stream_from(path)
+            else:
+                digest, size = hash_file(path)
+                stored = path.resolve()
+        except OSError as exc:
+            raise from_os_error(exc, f"registering evidence {path}") from exc
+        return self._record_evidence(kind, path.name, digest, size, stored, source, collector, description)
+
+    def save_document(self, kind: str, name: str, content: bytes, *, source: str = "aftermath",
+                      description: str = "") -> Evidence:
+        """Keep a document the case produced (a review, a plan, a manifest) with its hash."""
+        with tempfile.NamedTemporaryFile(dir=self._tmp_dir(), delete=False) as tmp:
+            tmp.write(content)
+        try:
+            stored, digest, size = self._store_stream_from(Path(tmp.name))
+        finally:
+            Path(tmp.name).unlink(missing_ok=True)
+        return self._record_evidence(kind, name, digest, size, stored, source, None, description)
+
+    def custody(self, evidence_id: int, handed_from: str, handed_to: str, note: str = "") -> journal.Entry:
+        """Record a hand-over of an evidence item (chain of custody)."""
+        item = self.evidence(evidence_id)
+        return self.write("evidence.custody", f"evidence {item.id}",
+                          {"sha256": item.sha256, "from": handed_from, "to": handed_to, "note": note})
+
+    def evidence(self, evidence_id: int) -> Evidence:
+        """One evidence item by id."""
+        with Session(self.engine) as session:
+            row = session.get(EvidenceRow, evidence_id)
+            if row is None:
+                raise UsageError(f"no evidence item {evidence_id}: see 'aftermath case evidence'")
+            return self._to_evidence(row)
+
+    def evidence_items(self, kind: str | None = None) -> list[Evidence]:
+        """All evidence items, optionally of one kind."""
+        query = select(EvidenceRow).order_by(EvidenceRow.id)
+        if kind:
+            query = query.where(EvidenceRow.kind == kind)
+        with Session(self.engine) as session:
+            return [self._to_evidence(row) for row in session.scalars(query)]
+
+    def check_evidence(self, item: Evidence) -> None:
+        """Re-hash a stored item; raise if it changed since it was registered."""
+        digest, _ = hash_file(item.path)
+        if digest != item.sha256:
+            raise IntegrityError(f"evidence {item.id} ({item.name}) no longer matches its SHA-256")
+
+    def _record_evidence(self, kind: str, name: str, digest: str, size: int, stored: Path, source: str,
+                         collector: str | None, description: str) -> Evidence:
+        row = EvidenceRow(kind=kind, name=name, sha256=digest, size=size, stored_path=self._rel(stored),
+                          source=source, collector=collector or actor(), collected_at=journal.timestamp(),
+                          description=description)
+        self.write(f"{kind}.register", name, {"sha256": digest, "size": size, "source": source,
+                                               "path": row.stored_path, "description": description}, rows=[row])
+        with Session(self.engine) as session:
+            fresh = session.scalars(select(EvidenceRow).order_by(EvidenceRow.id.desc()).limit(1)).one()
+            return self._to_evidence(fresh)
+
+    def _store_stream_from(self, path: Path) -> tuple[Path, str, int]:
+        digest, size = hashlib.sha256(), 0
+        with path.open("rb") as src, tempfile.NamedTemporaryFile(dir=self._tmp_dir(), delete=False) as tmp:
+            size = _copy_hashing(src, tmp, digest)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        hexdigest = digest.hexdigest()
+        target = self.evidence_dir / hexdigest[:2] / hexdigest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            Path(tmp.name).unlink()
+        else:
+            os.chmod(tmp.name, 0o400)
+            os.replace(tmp.name, target)
+        return target, hexdigest, size
+
+    def _tmp_dir(self) -> Path:
+        tmp = self.root / ".aftermath" / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path.resolve())
+
+    def _to_evidence(self, row: EvidenceRow) -> Evidence:
+        path = Path(row.stored_path)
+        return Evidence(row.id, row.kind, row.name, row.sha256, row.size,
+                        path if path.is_absolute() else self.root / path, row.source, row.collector,
+                        row.collected_at, row.description)
+
+
+def _copy_hashing(src: BinaryIO, dst: Any, digest: Any) -> int:
+    size = 0
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        dst.write(chunk)
+        size += len(chunk)
+    return size
+
+
+def _to_entry(row: JournalRow) -> journal.Entry:
+    return journal.Entry(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.data),
+                         row.prev, row.hash)
+
+
+def _generate_password(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32) + "\n")
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password embedded in a database URL before it reaches the journal."""
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def utcnow() -> datetime:
+    """The current aware UTC time (the default clock at the edges)."""
+    return datetime.now(UTC)

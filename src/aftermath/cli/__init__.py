@@ -1,0 +1,1 @@
+"""The terminal face: Typer commands, one module per step; parse, call the package, render."""

@@ -1,0 +1,79 @@
+"""What every command module shares: the case from the global options, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from aftermath.case import Case
+from aftermath.errors import StorageError, from_os_error
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    """Global options given before the command."""
+
+    case_dir: Path | None = None
+    debug: bool = False
+
+
+def state(ctx: typer.Context) -> State:
+    """The global options of this invocation."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    return root.obj
+
+
+def open_case(ctx: typer.Context) -> Case:
+    """Open the case named by --case, $AFTERMATH_CASE, or the current folder and its parents."""
+    return Case.open(state(ctx).case_dir)
+
+
+def write_json(target: Path | str, value: Any) -> None:
+    """Write JSON to a file (atomically) or to stdout for ``-``."""
+    text = json.dumps(value, indent=2, sort_keys=False, default=str) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return
+    write_text(Path(target), text)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a file atomically: a crash leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise from_os_error(exc, f"writing {path}") from exc
+
+
+def require_writable_parent(path: Path) -> None:
+    """Fail early, before long work, when an output file cannot be written."""
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise StorageError(f"folder {parent} does not exist: create it or choose another output path")
+
+
+@contextmanager
+def byte_progress(description: str, total: int | None) -> Iterator[Progress]:
+    """A progress bar in bytes on stderr (hidden when stderr is not a terminal)."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
+                  TimeRemainingColumn(), console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
+        progress.add_task(description, total=total, files="")
+        yield progress
