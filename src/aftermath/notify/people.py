@@ -1,0 +1,122 @@
+"""The people file, ``people.csv``: one row per affected person. A contract that scripts rely on.
+
+Columns: ``id,name,street,city,region,postal_code,country,email,elements,encrypted,key_compromised``.
+``elements`` is a ``;``-separated set from :data:`aftermath.notify.laws.schema.ELEMENTS`; ``region`` is a
+state or province code; ``country`` is ISO 3166-1 alpha-2; the last two are ``true``/``false``.
+The file may be written by Aftermath or by hand; a malformed one is rejected with its line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aftermath.errors import UsageError
+from aftermath.notify.laws.schema import ELEMENTS
+
+COLUMNS = ("id", "name", "street", "city", "region", "postal_code", "country", "email", "elements",
+           "encrypted", "key_compromised")
+BOOLEAN = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False, "": False}
+
+
+@dataclass(frozen=True)
+class Person:
+    """One affected person: what is needed to notify them and which kinds of data were exposed."""
+
+    id: str
+    name: str
+    street: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+    email: str = ""
+    elements: frozenset[str] = field(default_factory=frozenset)
+    encrypted: bool = False
+    key_compromised: bool = False
+
+    @property
+    def subdivision(self) -> str:
+        """ISO 3166-2 code of the person's state or province (``US-TX``), or the country alone."""
+        return f"{self.country}-{self.region}" if self.region else self.country
+
+
+class PeopleFileError(UsageError):
+    """A malformed people file; the message names the line and column."""
+
+
+def _fail(path: str, line: int, column: str, why: str) -> PeopleFileError:
+    return PeopleFileError(f"{path}: line {line}, column '{column}': {why}")
+
+
+def parse_row(row: dict[str, str], path: str, line: int) -> Person:
+    """Validate one CSV row into a Person."""
+    values = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    if not values["id"]:
+        raise _fail(path, line, "id", "empty: every person needs an id")
+    country = values["country"].upper() or "US"
+    if len(country) != 2 or not country.isalpha():
+        raise _fail(path, line, "country", f"{values['country']!r} is not an ISO 3166-1 alpha-2 code (US, DE, GB)")
+    elements = frozenset(e.strip().lower() for e in values["elements"].split(";") if e.strip())
+    unknown = sorted(elements - set(ELEMENTS))
+    if unknown:
+        raise _fail(path, line, "elements", f"unknown element {unknown[0]!r}; use: {', '.join(ELEMENTS)}")
+    flags = {}
+    for name in ("encrypted", "key_compromised"):
+        text = values[name].lower()
+        if text not in BOOLEAN:
+            raise _fail(path, line, name, f"{values[name]!r} is not true or false")
+        flags[name] = BOOLEAN[text]
+    region = values["region"].upper()
+    if region and not (1 <= len(region) <= 3 and region.isalnum()):
+        raise _fail(path, line, "region", f"{values['region']!r} is not a state or province code (TX, CA, ON)")
+    return Person(values["id"], values["name"], values["street"], values["city"], region, values["postal_code"],
+                  country, values["email"], elements, flags["encrypted"], flags["key_compromised"])
+
+
+def read_people(path: Path) -> list[Person]:
+    """Read and validate a people file; raise PeopleFileError naming the first bad line and column."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read people file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text: save it as UTF-8 CSV") from exc
+    return parse_people(text, str(path))
+
+
+def parse_people(text: str, name: str = "people.csv") -> list[Person]:
+    """Parse people-file text (see :func:`read_people`)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise _fail(name, 1, missing[0], "missing from the header; expected " + ",".join(COLUMNS))
+    people, seen = [], set()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise _fail(name, line, "(extra)", "more fields than the header has")
+            person = parse_row(row, name, line)
+            if person.id in seen:
+                raise _fail(name, line, "id", f"duplicate id {person.id!r}")
+            seen.add(person.id)
+            people.append(person)
+    except csv.Error as exc:
+        raise _fail(name, reader.line_num, "(row)", f"not valid CSV: {exc}") from exc
+    return people
+
+
+def format_people(people: Iterable[Person]) -> str:
+    """The people file's text for ``people`` (stable order of columns and elements)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for p in people:
+        writer.writerow([p.id, p.name, p.street, p.city, p.region, p.postal_code, p.country, p.email,
+                         ";".join(sorted(p.elements)), str(p.encrypted).lower(), str(p.key_compromised).lower()])
+    return out.getvalue()

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from aftermath.notify.people import COLUMNS, PeopleFileError, Person, format_people, parse_people
+
+HEADER = ",".join(COLUMNS)
+
+
+def test_round_trip():
+    people = [Person("1", "Ana Díaz", "1 Main St", "Austin", "TX", "78701", "US", "a@x.org",
+                     frozenset({"ssn", "dob"})), Person("2", "Bo", country="DE", elements=frozenset({"passport"}))]
+    assert parse_people(format_people(people)) == people
+
+
+@pytest.mark.parametrize(("row", "line", "column"), [
+    ("1,A,,,TX,,US,,ssn;shoe_size,false,false", 2, "elements"),
+    ("1,A,,,TX,,USA,,ssn,false,false", 2, "country"),
+    ("1,A,,,TX,,US,,ssn,maybe,false", 2, "encrypted"),
+    (",A,,,TX,,US,,ssn,false,false", 2, "id"),
+    ("1,A,,,TX,,US,,ssn,false,false,extra", 2, "(extra)"),
+])
+def test_malformed_rows_name_line_and_column(row, line, column):
+    with pytest.raises(PeopleFileError) as err:
+        parse_people(f"{HEADER}\n{row}\n")
+    assert f"line {line}, column '{column}'" in str(err.value)
+
+
+def test_missing_column_and_duplicate_id():
+    with pytest.raises(PeopleFileError, match="column 'email'"):
+        parse_people("id,name,street,city,region,postal_code,country,elements,encrypted,key_compromised\n")
+    with pytest.raises(PeopleFileError, match="line 3, column 'id'"):
+        parse_people(f"{HEADER}\n1,A,,,TX,,US,,ssn,,\n1,B,,,TX,,US,,ssn,,\n")
