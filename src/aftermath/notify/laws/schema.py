@@ -24,10 +24,10 @@ ELEMENTS = ("ssn", "drivers_license", "passport", "military_id", "taxpayer_id", 
 Element = Literal["ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
                   "financial_account_access", "account_credentials", "medical", "health_insurance",
                   "biometric", "dob"]
-ENTITY_TYPES = ("business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution",
-                "public-company")
 EntityType = Literal["business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution",
                      "public-company"]
+ENTITY_TYPES: tuple[EntityType, ...] = (
+    "business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution", "public-company")
 LAWS_DIR = Path(__file__).parent
 
 
