@@ -192,7 +192,8 @@ class Case:
         return self.root / "evidence"
 
     def register_evidence(self, path: Path, *, source: str, collector: str | None = None,
-                          description: str = "", kind: str = "evidence", copy: bool = True) -> Evidence:
+                          description: str = "", kind: str = "evidence", copy: bool = True,
+                          name: str | None = None) -> Evidence:
         """Hash a file, copy it into the case read-only (unless ``copy`` is false), and journal it."""
         try:
             if copy:
@@ -202,7 +203,7 @@ class Case:
                 stored = path.resolve()
         except OSError as exc:
             raise from_os_error(exc, f"registering evidence {path}") from exc
-        return self._record_evidence(kind, path.name, digest, size, stored, source, collector, description)
+        return self._record_evidence(kind, name or path.name, digest, size, stored, source, collector, description)
 
     def save_document(self, kind: str, name: str, content: bytes, *, source: str = "aftermath",
                       description: str = "") -> Evidence:
