@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aftermath.notify.laws.schema import LAWS_DIR, LawRule, load_rule
+from aftermath.notify.laws.schema import LAWS_DIR, LawRule, Regulator, load_rule
 
 CODES = ["NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN",
          "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI"]
@@ -15,14 +15,14 @@ TERRITORIES = {"PR", "GU", "VI"}
 
 
 def _path(code: str) -> Path:
-    return LAWS_DIR / "us" / f"{code.lower()}.toml"
+    return Path(LAWS_DIR) / "us" / f"{code.lower()}.toml"
 
 
 def _rule(code: str) -> LawRule:
     return load_rule(_path(code))
 
 
-def _regulator(rule: LawRule, word: str):  # type: ignore[no-untyped-def]
+def _regulator(rule: LawRule, word: str) -> Regulator:
     found = [r for r in rule.regulators if word.lower() in r.recipient.lower()]
     assert len(found) == 1, f"{rule.jurisdiction}: expected one regulator matching {word!r}"
     return found[0]
