@@ -31,7 +31,7 @@ CLOCK_WORDS = {
 
 @cache
 def _us_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.US(years=year).keys())
+    return frozenset(holidays.country_holidays("US", years=year).keys())
 
 
 def is_business_day(day: dt.date) -> bool:
