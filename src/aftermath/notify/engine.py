@@ -99,6 +99,7 @@ class Plan:
     not_covered: tuple[NotCovered, ...]
     below_threshold: tuple[BelowThreshold, ...]
     rules: tuple[tuple[str, dt.date], ...]
+    places: tuple[tuple[str, int], ...] = ()
 
     @property
     def unmapped_people(self) -> int:
@@ -134,7 +135,8 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
     return Plan(discovered, time_known, len(people), tuple(sorted(types)), events,
                 tuple(sorted(obligations, key=Obligation.sort_key)),
                 tuple(NotCovered(j, why, n) for (j, why), n in sorted(excluded.items())),
-                tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules))
+                tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules),
+                tuple(sorted(Counter(p.subdivision for p in people).items())))
 
 
 def lives_in(person: Person, places: Iterable[str]) -> bool:
@@ -255,6 +257,7 @@ def to_json(result: Plan, with_ids: bool = False) -> dict[str, Any]:
         "not_covered": [n.__dict__ for n in result.not_covered],
         "below_threshold": [b.__dict__ for b in result.below_threshold],
         "rules": [{"jurisdiction": j, "last_reviewed": d.isoformat()} for j, d in result.rules],
+        "people_by_place": dict(result.places),
     }
 
 
