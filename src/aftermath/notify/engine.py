@@ -21,6 +21,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from aftermath.notify import deadlines
@@ -112,15 +113,18 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
     """Evaluate every rule on the affected people; return the obligations sorted by deadline."""
     types = frozenset(entity_types) | {"business"}
     events = dict(events or {})
-    applicable = [r for r in rules if types & set(r.applies_to_entities)]
+    by_place = _by_place(people)
     obligations: list[Obligation] = []
     excluded: Counter[tuple[str, str]] = Counter()
     below: list[BelowThreshold] = []
-    for rule in applicable:
-        residents = [p for p in people if lives_in(p, rule.applies_to_residents_of)]
-        covered = []
+    for rule in (r for r in rules if types & set(r.applies_to_entities)):
+        residents = [p for place, group in by_place.items() if _matches(place, rule.applies_to_residents_of)
+                     for p in group]
+        covered: list[Person] = []
+        seen: dict[tuple[frozenset[str], bool, bool, bool], str | None] = {}  # exclusion depends only on these
         for person in residents:
-            reason = exclusion(person, rule)
+            shape = (person.elements, bool(person.name.strip()), person.encrypted, person.key_compromised)
+            reason = seen[shape] if shape in seen else seen.setdefault(shape, exclusion(person, rule))
             if reason:
                 excluded[(rule.jurisdiction, reason)] += 1
             else:
@@ -129,14 +133,26 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
             duties, missed = _duties(rule, covered, residents, discovered, events, time_known)
             obligations += duties
             below += missed
-    for person in people:
-        if not any(lives_in(person, r.applies_to_residents_of) for r in rules if r.kind != "federal"):
-            excluded[(person.subdivision, NO_RULE)] += 1
+    homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
+    for place, group in by_place.items():
+        if not any(_matches(place, where) for where in homes):
+            excluded[(place[1], NO_RULE)] += len(group)
     return Plan(discovered, time_known, len(people), tuple(sorted(types)), events,
                 tuple(sorted(obligations, key=Obligation.sort_key)),
                 tuple(NotCovered(j, why, n) for (j, why), n in sorted(excluded.items())),
                 tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules),
-                tuple(sorted(Counter(p.subdivision for p in people).items())))
+                tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())))
+
+
+def _by_place(people: Sequence[Person]) -> dict[tuple[str, str], list[Person]]:
+    groups: dict[tuple[str, str], list[Person]] = defaultdict(list)
+    for person in people:
+        groups[(person.country, person.subdivision)].append(person)
+    return groups
+
+
+def _matches(place: tuple[str, str], where: Iterable[str]) -> bool:
+    return any(w in ("*", place[0], place[1]) for w in where)
 
 
 def lives_in(person: Person, places: Iterable[str]) -> bool:
@@ -213,7 +229,7 @@ def _obligation(rule: LawRule, audience: str, recipient: str, group: list[Person
         deadline=when.date, deadline_text=text, citation=rule.citation,
         notes=" ".join(n for n in [notes, when.note, *common] if n), clock=when.clock, deadline_at=when.at,
         area=area, last_reviewed=rule.last_reviewed, sources=tuple(rule.sources), uncertain=tuple(rule.uncertain),
-        person_ids=tuple(p.id for p in group))
+        person_ids=tuple(map(attrgetter("id"), group)))
 
 
 def _with_letter(ob: Obligation, rule: LawRule, covered: list[Person]) -> Obligation:
