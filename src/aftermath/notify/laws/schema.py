@@ -63,6 +63,9 @@ class PersonalInformation(_Rule):
 
     with_name: list[Element]
     alone: list[Element] = Field(default_factory=list)
+    any_record: bool = Field(default=False, description=(
+        "Every record about an identifiable person counts, even one with no listed element (GDPR "
+        "'personal data', PIPEDA 'personal information')."))
     notes: str = ""
 
 
@@ -89,10 +92,16 @@ class Individuals(_Rule):
 
 
 class Regulator(_Rule):
-    """A regulator (attorney general, agency) to notify when ``threshold`` or more residents are affected."""
+    """A regulator (attorney general, agency) to notify when ``threshold`` or more residents are affected.
+
+    ``below``: the duty applies only when fewer than this many are affected (HIPAA's annual log of small
+    breaches). ``per_subdivision``: the threshold counts the residents of each state separately.
+    """
 
     recipient: str
     threshold: int = 1
+    below: int | None = None
+    per_subdivision: bool = False
     deadline: Deadline
     notes: str = ""
 
@@ -101,14 +110,16 @@ class Agencies(_Rule):
     """Consumer reporting agencies, when ``threshold`` or more residents are affected."""
 
     threshold: int
+    per_subdivision: bool = False
     deadline: Deadline
     notes: str = ""
 
 
 class Media(_Rule):
-    """Notice to prominent media (e.g. HIPAA: more than 500 residents of a state)."""
+    """Notice to prominent media (e.g. HIPAA: more than 500 residents of a state: ``per_subdivision``)."""
 
     threshold: int
+    per_subdivision: bool = False
     deadline: Deadline
     notes: str = ""
 
@@ -127,7 +138,7 @@ class LawRule(_Rule):
 
     jurisdiction: str = Field(description="ISO 3166-2 (US-TX) or a code such as EU-GDPR, US-HIPAA.")
     name: str
-    kind: Literal["us-state", "us-territory", "federal", "country"]
+    kind: Literal["us-state", "us-territory", "federal", "country", "international"]
     applies_to_residents_of: list[str] = Field(
         description="Where the affected person lives: ISO 3166-2 subdivisions (US-TX) or ISO 3166-1 "
                     "countries (DE, GB); ['US'] for every US resident; ['*'] for anyone.")
@@ -145,6 +156,8 @@ class LawRule(_Rule):
     media: Media | None = None
     letter_content: list[str] = Field(default_factory=list)
     credit_monitoring: CreditMonitoring | None = None
+    assessment: Deadline | None = Field(default=None, description=(
+        "A duty to finish assessing a suspected breach by a date (Australia s 26WH: 30 days)."))
     uncertain: list[str] = Field(default_factory=list, description="Where sources disagree or a value is unsure.")
     notes: str = ""
 

@@ -1,0 +1,99 @@
+"""``aftermath notify ...``: who was affected, every legal duty and its deadline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aftermath.case import Case
+from aftermath.cli.common import console, err_console, require_writable_parent, state, write_json, write_text
+from aftermath.errors import CaseError
+from aftermath.notify import plan_report, planning
+from aftermath.notify.engine import Plan
+
+notify_app = typer.Typer(help="Notify affected people: legal duties, deadlines, letters.", no_args_is_help=True)
+
+
+@notify_app.command("plan")
+def plan(
+    ctx: typer.Context,
+    people: Annotated[Path, typer.Option(help="The people file (people.csv): one row per affected person.")],
+    discovered: Annotated[str, typer.Option(help="When the breach was discovered: YYYY-MM-DD[THH:MM[+HH:MM]].")],
+    entity_type: Annotated[list[str] | None, typer.Option(
+        "--entity-type", help="business (default), hipaa-covered-entity, hipaa-business-associate, "
+                              "financial-institution, public-company; repeat for several.")] = None,
+    event: Annotated[list[str] | None, typer.Option(
+        "--event", help="A later event that starts a clock, NAME=YYYY-MM-DD: determination, individual_notice, "
+                        "materiality; repeat for several.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the plan as JSON to a file, or '-' for stdout.")]
+    = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML view (calendar, map, duties).")] = None,
+) -> None:
+    """Work out every notification duty and its deadline. Supports, does not replace, counsel.
+
+    Exit 0 when every affected person lives where a law file applies; 1 when some do not (listed under
+    "not covered": check their law by hand).
+
+    Example: aftermath notify plan --people people.csv --discovered 2026-11-20T14:30 --entity-type public-company
+    """
+    for target in (html, Path(json_out) if json_out not in (None, "-") else None):
+        if target is not None:
+            require_writable_parent(target)
+    run = planning.make_plan(people, discovered, entity_type or (), event or ())
+    data = run.to_json()
+    page = plan_report.render_html(data) if html else None
+    if html and page is not None:
+        write_text(html, page)
+    case = _case_or_none(ctx)
+    digest = planning.record(case, run, page) if case else None
+    if json_out == "-":
+        write_json("-", data)
+    else:
+        if json_out:
+            write_json(Path(json_out), data)
+        _render(run.plan)
+    out = err_console if json_out == "-" else console
+    out.print(f"Plan journaled in the case (SHA-256 {digest[:16]}…)." if digest else
+              "No case here: nothing was journaled (run 'aftermath init' or pass --case to keep the plan).")
+    if run.plan.unmapped_people:
+        out.print(f"[yellow]{run.plan.unmapped_people} people live where no law file applies: check those laws "
+                  "by hand.[/]")
+        raise typer.Exit(1)
+
+
+# `aftermath notify scope` is written in its own module (aftermath/cli/notify_scope.py, another helper);
+# the lead wires it in here, e.g. `notify_app.command("scope")(notify_scope.scope)`.
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aftermath notify``."""
+    app.add_typer(notify_app, name="notify")
+
+
+def _case_or_none(ctx: typer.Context) -> Case | None:
+    """The case if there is one; a missing case is not an error for planning (a broken one still is)."""
+    try:
+        return Case.open(state(ctx).case_dir)
+    except CaseError as exc:
+        if "no Aftermath case here" in exc.message:
+            return None
+        raise
+
+
+def _render(result: Plan) -> None:
+    table = Table("deadline", "jurisdiction", "audience", "recipient", "people", "citation", title="Duties by deadline")
+    for ob in result.obligations:
+        when = ob.deadline_at.isoformat(timespec="minutes") if ob.deadline_at else str(ob.deadline or "")
+        table.add_row(when or "[bold red]as soon as possible[/]", ob.jurisdiction, ob.audience.replace("_", " "),
+                      ob.recipient, str(ob.people), ob.citation)
+    console.print(table)
+    for item in result.not_covered:
+        console.print(f"not covered: {item.jurisdiction}: {item.people} ({item.reason})")
+    dated = [o for o in result.obligations if o.deadline]
+    first = f"; first due {min(o.deadline for o in dated if o.deadline)}" if dated else ""
+    console.print(f"{len(result.obligations)} duties for {result.people_total} people{first}; "
+                  f"{sum(o.asap for o in result.obligations)} as soon as possible. "
+                  "This plan supports, and does not replace, counsel.")

@@ -1,0 +1,291 @@
+"""The obligations engine: who must be told what, by when. A pure function of its inputs.
+
+``plan(people, discovered, entity_types, rules)`` evaluates every law rule the same way:
+
+1. A rule applies to a person who lives where it applies (``applies_to_residents_of``: a subdivision such
+   as US-TX, a country such as DE, or ``*``) and, for federal regimes, when the organisation is of one of
+   its entity types (every organisation is a ``business``).
+2. The person is *covered* when their exposed elements are personal information under that rule and no
+   safe harbour excuses them (encrypted data whose key was not compromised). Otherwise they are counted
+   under ``not_covered`` with the reason, grouped by jurisdiction and reason (no personal data listed).
+3. Each duty of the rule (individuals, regulators, consumer reporting agencies, media) whose threshold is
+   met by the number of covered residents becomes an obligation with its deadline (see ``deadlines``).
+
+Risk-of-harm exceptions are never applied: the duty is listed and the notes say the exception may apply,
+because only counsel can decide it. The output supports, and does not replace, legal advice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
+
+from aftermath.notify import deadlines
+from aftermath.notify.laws.schema import Deadline, LawRule
+from aftermath.notify.people import Person
+
+AUDIENCES = ("individuals", "regulator", "consumer_reporting_agencies", "media")
+NO_ELEMENTS = "no personal-information elements exposed"
+SAFE_HARBOUR = "encrypted and the key was not compromised (encryption safe harbour)"
+NO_NAME = "no name with the elements (they count here only together with a name)"
+NO_RULE = "no law file for this place: check its law by hand"
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One duty to notify one audience, with its deadline and where it comes from."""
+
+    jurisdiction: str
+    audience: str
+    recipient: str
+    people: int
+    deadline: dt.date | None
+    deadline_text: str
+    citation: str
+    notes: str
+    clock: str
+    deadline_at: dt.datetime | None = None
+    area: str = ""
+    last_reviewed: dt.date | None = None
+    sources: tuple[str, ...] = ()
+    uncertain: tuple[str, ...] = ()
+    letter_content: tuple[str, ...] = ()
+    person_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def asap(self) -> bool:
+        """No fixed date: the statute's words only; flagged "as soon as possible"."""
+        return self.deadline is None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Dated duties first by date and time, then words-only ones; ties by jurisdiction and audience."""
+        moment = self.deadline_at.timestamp() if self.deadline_at else 0.0
+        return (self.deadline is None, self.deadline or dt.date.max, moment, self.jurisdiction,
+                AUDIENCES.index(self.audience) if self.audience in AUDIENCES else 9, self.area, self.recipient)
+
+
+@dataclass(frozen=True)
+class NotCovered:
+    """People of a jurisdiction left out of its duties, and why (counts only)."""
+
+    jurisdiction: str
+    reason: str
+    people: int
+
+
+@dataclass(frozen=True)
+class BelowThreshold:
+    """A duty that did not arise because too few residents were covered (kept for counsel's review)."""
+
+    jurisdiction: str
+    recipient: str
+    people: int
+    threshold: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every obligation for one breach, and the people no rule covers."""
+
+    discovered: dt.datetime
+    time_known: bool
+    people_total: int
+    entity_types: tuple[str, ...]
+    events: Mapping[str, dt.date]
+    obligations: tuple[Obligation, ...]
+    not_covered: tuple[NotCovered, ...]
+    below_threshold: tuple[BelowThreshold, ...]
+    rules: tuple[tuple[str, dt.date], ...]
+    places: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def unmapped_people(self) -> int:
+        """People living where no law file applies (the plan is incomplete for them)."""
+        return sum(n.people for n in self.not_covered if n.reason == NO_RULE)
+
+
+def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterable[str], rules: Sequence[LawRule],
+         events: Mapping[str, dt.date] | None = None, time_known: bool = True) -> Plan:
+    """Evaluate every rule on the affected people; return the obligations sorted by deadline."""
+    types = frozenset(entity_types) | {"business"}
+    events = dict(events or {})
+    by_place = _by_place(people)
+    obligations: list[Obligation] = []
+    excluded: Counter[tuple[str, str]] = Counter()
+    below: list[BelowThreshold] = []
+    for rule in (r for r in rules if types & set(r.applies_to_entities)):
+        residents = [p for place, group in by_place.items() if _matches(place, rule.applies_to_residents_of)
+                     for p in group]
+        covered: list[Person] = []
+        seen: dict[tuple[frozenset[str], bool, bool, bool], str | None] = {}  # exclusion depends only on these
+        for person in residents:
+            shape = (person.elements, bool(person.name.strip()), person.encrypted, person.key_compromised)
+            reason = seen[shape] if shape in seen else seen.setdefault(shape, exclusion(person, rule))
+            if reason:
+                excluded[(rule.jurisdiction, reason)] += 1
+            else:
+                covered.append(person)
+        if covered:
+            duties, missed = _duties(rule, covered, residents, discovered, events, time_known)
+            obligations += duties
+            below += missed
+    homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
+    for place, group in by_place.items():
+        if not any(_matches(place, where) for where in homes):
+            excluded[(place[1], NO_RULE)] += len(group)
+    return Plan(discovered, time_known, len(people), tuple(sorted(types)), events,
+                tuple(sorted(obligations, key=Obligation.sort_key)),
+                tuple(NotCovered(j, why, n) for (j, why), n in sorted(excluded.items())),
+                tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules),
+                tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())))
+
+
+def _by_place(people: Sequence[Person]) -> dict[tuple[str, str], list[Person]]:
+    groups: dict[tuple[str, str], list[Person]] = defaultdict(list)
+    for person in people:
+        groups[(person.country, person.subdivision)].append(person)
+    return groups
+
+
+def _matches(place: tuple[str, str], where: Iterable[str]) -> bool:
+    return any(w in ("*", place[0], place[1]) for w in where)
+
+
+def lives_in(person: Person, places: Iterable[str]) -> bool:
+    """Whether the person's residence (subdivision or country) is one of ``places`` (``*`` is anywhere)."""
+    return any(place in ("*", person.country, person.subdivision) for place in places)
+
+
+def exclusion(person: Person, rule: LawRule) -> str | None:
+    """Why a resident is not covered by ``rule`` (None when covered)."""
+    info = rule.personal_information
+    if not info.any_record:
+        if not person.elements:
+            return NO_ELEMENTS
+        counted = set(info.alone) | (set(info.with_name) if person.name.strip() else set())
+        if not person.elements & counted:
+            if person.elements & set(info.with_name):
+                return NO_NAME
+            return "only elements that are not personal information here: " + ", ".join(sorted(person.elements))
+    harbour = rule.safe_harbor
+    if harbour.encryption and person.encrypted and not (harbour.unless_key_compromised and person.key_compromised):
+        return SAFE_HARBOUR
+    return None
+
+
+def _duties(rule: LawRule, covered: list[Person], residents: list[Person], discovered: dt.datetime,
+            events: Mapping[str, dt.date], time_known: bool) -> tuple[list[Obligation], list[BelowThreshold]]:
+    common = _common_notes(rule, covered, residents, discovered, events, time_known)
+    out: list[Obligation] = []
+    missed: list[BelowThreshold] = []
+    individuals_due: dt.date | None = None
+    if rule.individuals:
+        ob = _obligation(rule, "individuals", f"Affected residents ({rule.name})", covered, rule.individuals.deadline,
+                         rule.individuals.notes, common, discovered, events, time_known, None)
+        ob = _with_letter(ob, rule, covered)
+        individuals_due = ob.deadline
+        out.append(ob)
+    duties: list[tuple[str, str, int, int | None, bool, Deadline, str]] = [
+        ("regulator", r.recipient, r.threshold, r.below, r.per_subdivision, r.deadline, r.notes)
+        for r in rule.regulators]
+    if rule.consumer_reporting_agencies:
+        a = rule.consumer_reporting_agencies
+        duties.append(("consumer_reporting_agencies", "Nationwide consumer reporting agencies", a.threshold, None,
+                       a.per_subdivision, a.deadline, a.notes))
+    if rule.media:
+        m = rule.media
+        duties.append(("media", "Prominent media outlets", m.threshold, None, m.per_subdivision, m.deadline, m.notes))
+    for audience, recipient, threshold, below, per_sub, deadline, notes in duties:
+        for area, group in _groups(covered, per_sub):
+            label = f"{recipient} serving {area}" if area else recipient
+            if len(group) < threshold:
+                missed.append(BelowThreshold(rule.jurisdiction, label, len(group), threshold))
+            elif below is None or len(group) < below:
+                out.append(_obligation(rule, audience, label, group, deadline, notes, common, discovered, events,
+                                       time_known, individuals_due, area))
+    return out, missed
+
+
+def _groups(covered: list[Person], per_subdivision: bool) -> list[tuple[str, list[Person]]]:
+    if not per_subdivision:
+        return [("", covered)]
+    by_area: dict[str, list[Person]] = defaultdict(list)
+    for person in covered:
+        by_area[person.subdivision].append(person)
+    return sorted(by_area.items())
+
+
+def _obligation(rule: LawRule, audience: str, recipient: str, group: list[Person], deadline: Deadline, notes: str,
+                common: list[str], discovered: dt.datetime, events: Mapping[str, dt.date], time_known: bool,
+                individuals_due: dt.date | None, area: str = "") -> Obligation:
+    when = deadlines.due(deadline, discovered, events, individuals_due, time_known)
+    text = when.text if not when.asap else f"As soon as possible: {when.text}"
+    return Obligation(
+        jurisdiction=rule.jurisdiction, audience=audience, recipient=recipient, people=len(group),
+        deadline=when.date, deadline_text=text, citation=rule.citation,
+        notes=" ".join(n for n in [notes, when.note, *common] if n), clock=when.clock, deadline_at=when.at,
+        area=area, last_reviewed=rule.last_reviewed, sources=tuple(rule.sources), uncertain=tuple(rule.uncertain),
+        person_ids=tuple(map(attrgetter("id"), group)))
+
+
+def _with_letter(ob: Obligation, rule: LawRule, covered: list[Person]) -> Obligation:
+    extra = ""
+    cm = rule.credit_monitoring
+    if cm and cm.required and (not cm.when_elements or any(p.elements & set(cm.when_elements) for p in covered)):
+        months = f"{cm.months} months of " if cm.months else ""
+        extra = f"Offer {months}credit monitoring or identity-theft protection at no cost. {cm.notes}".strip()
+    notes = " ".join(n for n in [ob.notes, extra] if n)
+    return Obligation(**{**ob.__dict__, "notes": notes, "letter_content": tuple(rule.letter_content)})
+
+
+def _common_notes(rule: LawRule, covered: list[Person], residents: list[Person], discovered: dt.datetime,
+                  events: Mapping[str, dt.date], time_known: bool) -> list[str]:
+    notes = []
+    if rule.risk_of_harm.allowed:
+        notes.append("A risk-of-harm exception may apply (listed anyway; counsel decides): "
+                     + (rule.risk_of_harm.notes or "see the statute."))
+    encrypted = sum(1 for p in covered if p.encrypted and not p.key_compromised)
+    if encrypted and not rule.safe_harbor.encryption:
+        notes.append(f"{encrypted} of these people's data was encrypted with a key not known to be compromised; "
+                     "this law has no automatic encryption safe harbour, but encryption weighs on the risk "
+                     "assessment.")
+    if rule.assessment:
+        when = deadlines.due(rule.assessment, discovered, events, None, time_known)
+        date = when.date.isoformat() if when.date else "as soon as possible"
+        notes.append(f"Assessment of the suspected breach due by {date}: {rule.assessment.text}.")
+    if rule.notes:
+        notes.append(rule.notes)
+    return notes
+
+
+def to_json(result: Plan, with_ids: bool = False) -> dict[str, Any]:
+    """The plan as the documented JSON shape (person ids only when ``with_ids``)."""
+    return {
+        "discovered": (result.discovered.isoformat() if result.time_known else result.discovered.date().isoformat()),
+        "people_total": result.people_total,
+        "entity_types": list(result.entity_types),
+        "events": {k: v.isoformat() for k, v in sorted(result.events.items())},
+        "obligations": [_obligation_json(o, with_ids) for o in result.obligations],
+        "not_covered": [n.__dict__ for n in result.not_covered],
+        "below_threshold": [b.__dict__ for b in result.below_threshold],
+        "rules": [{"jurisdiction": j, "last_reviewed": d.isoformat()} for j, d in result.rules],
+        "people_by_place": dict(result.places),
+    }
+
+
+def _obligation_json(o: Obligation, with_ids: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "jurisdiction": o.jurisdiction, "audience": o.audience, "recipient": o.recipient, "people": o.people,
+        "deadline": o.deadline.isoformat() if o.deadline else None, "deadline_text": o.deadline_text,
+        "citation": o.citation, "notes": o.notes, "clock": o.clock, "asap": o.asap,
+        "deadline_at": o.deadline_at.isoformat() if o.deadline_at else None, "area": o.area,
+        "last_reviewed": o.last_reviewed.isoformat() if o.last_reviewed else None, "sources": list(o.sources),
+        "uncertain": list(o.uncertain), "letter_content": list(o.letter_content),
+    }
+    if with_ids:
+        out["person_ids"] = list(o.person_ids)
+    return out
