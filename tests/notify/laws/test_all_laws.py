@@ -23,7 +23,7 @@ def test_every_file_loads_and_jurisdictions_are_unique():
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.jurisdiction)
 def test_rule_invariants(rule):
     assert rule.citation.strip() and rule.sources
-    assert all(s.startswith("https://") for s in rule.sources)
+    assert all(s.startswith(("https://", "http://")) for s in rule.sources)
     assert dt.date(2018, 1, 1) <= rule.last_reviewed <= dt.date.today() + dt.timedelta(days=400)
     assert all(PLACE.match(p) for p in rule.applies_to_residents_of), rule.applies_to_residents_of
     assert rule.individuals or rule.regulators, "a rule with no duty at all"
