@@ -29,6 +29,7 @@ RowRecord = tuple[str, int, tuple[str, ...], tuple[tuple[str, str, float], ...]]
 class ColumnStats:
     """What was found in one column: counts, best confidence and a reason per kind."""
 
+    source: str
     table: str
     column: str
     role: str
@@ -74,7 +75,7 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
         values = [row[j] for row in chunk.rows]
         stats = result.columns.get((table, name))
         if stats is None:
-            stats = result.columns[(table, name)] = ColumnStats(table, name, h.role, tuple(sorted(h.kinds)))
+            stats = result.columns[(table, name)] = ColumnStats(result.unit.source, table, name, h.role, tuple(sorted(h.kinds)))
         stats.cells += n
         stats.filled += sum(1 for v in values if v)
         if h.role:
