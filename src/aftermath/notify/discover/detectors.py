@@ -39,7 +39,7 @@ _CANDIDATES = re2.compile(
     r"|(?P<kw>(?i:\b(?:password|passwd|pwd|passcode|cvv2?|cvc|security code|pin|driver'?s? licen[cs]e"
     r"|dl|passport|member id|insurance id|policy (?:number|no)|subscriber id|diagnosed with|diagnosis"
     r"|prescribed|medical record|mrn|security answer|mother'?s maiden name|(?:card )?exp(?:iry|iration)?(?: date)?)"
-    r"\b(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*[^\s,;]+))"
+    r"\b(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*[^\s,;\x00]+))"
 )
 # Keywords that corroborate a number in free text, looked for just before it (in the same cell).
 _CONTEXT = {
@@ -62,7 +62,7 @@ _KEYWORD_KIND = [
     (re.compile(r"security answer|maiden", re.I), "security_answer"),
     (re.compile(r"exp", re.I), "card_expiry"),
 ]
-_KW_VALUE = re.compile(r"(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*([^\s,;]+)$", re.I)
+_KW_VALUE = re.compile(r"(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*([^\s,;\x00]+)$", re.I)
 _CARD_BRANDS = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2)|35|30[0-5]|36|38)")
 _EMPTY = frozenset({"", "none", "null", "n/a", "na", "-", "0", "nan"})
 

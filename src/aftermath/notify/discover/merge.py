@@ -143,7 +143,7 @@ def _person(members: list[tuple[str, RowRecord]], result: Merged) -> None:
     names = [n for n in (_name(rec[2]) for _, rec in members) if n]
     name = max(set(names), key=lambda n: (names.count(n), len(n), n)) if names else ""
     ids = sorted({rec[2][R["customer_id"]] for _, rec in members if rec[2][R["customer_id"]]})
-    email = _best(members, "email")
+    email = _best(members, "email").strip().lower()
     pid = ids[0] if ids else (email or "p-" + hashlib.sha256(f"{norm(name)}|{norm(home.street)}".encode())
                               .hexdigest()[:12])
     person = Person(pid, name, home.street, home.city, home.region, home.postal_code, home.country, email,
