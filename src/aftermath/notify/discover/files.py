@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
 from aftermath.errors import UsageError, from_os_error
@@ -128,7 +128,7 @@ class SnapshotFiles:
     def local(self, path: str) -> Iterator[Path]:
         """Copy the file to a private temporary file (0600), deleted when the context ends."""
         folder = tempfile.mkdtemp(prefix="aftermath-scope-")  # mkdtemp makes it 0700
-        target = Path(folder) / "data"
+        target = Path(folder) / ("data" + PurePosixPath(path).suffix)  # openpyxl insists on .xlsx
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out, self.open(path) as src:
