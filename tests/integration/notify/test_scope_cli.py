@@ -9,7 +9,6 @@ from aftermath.case import Case
 from aftermath.notify.discover import scope
 from aftermath.notify.discover.record import open_snapshot
 from aftermath.notify.people import read_people
-
 from tests.integration.notify.scope_cli import run
 
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aftermath.notify.discover import scope
-from aftermath.notify.people import Person, parse_people
 from aftermath.notify.discover.report import people_csv
-
+from aftermath.notify.people import Person, parse_people
 from tests.integration.notify.conftest import CUSTOMERS, write_crm
 
 

@@ -26,7 +26,7 @@ KIND_HINTS: dict[str, str] = {
     "routing_number": r"routing|(^|_)aba($|_)|(^|_)rtn($|_)|transit",
     "password": r"pass(word|wd)|(^|_)pwd|pw_?hash|passhash|(^|_)pass($|_)",
     "security_answer": r"security_?answer|secret_?answer|(^|_)answer|mothers_?maiden",
-    "username": r"user_?name|(^|_)login($|_)|screen_?name|(^|_)handle($|_)",
+    "username": r"user_?name|^login$|login_?(name|id)|screen_?name|^handle$",
     "dob": r"(^|_)dob($|_)|birth|bday",
     "medical": r"diagnos|condition|medication|prescription|(^|_)rx($|_)|(^|_)icd|treatment|medical|(^|_)mrn|"
                r"procedure|allerg|symptom|clinical",

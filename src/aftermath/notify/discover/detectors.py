@@ -16,7 +16,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import accumulate
+from typing import Any
 
 import re2
 from stdnum import iban, luhn
@@ -28,7 +30,7 @@ from aftermath.notify.discover.kinds import Detection
 SEP = "\x00"
 WINDOW = 40
 
-_CANDIDATES = re2.compile(
+_PATTERN = (
     r"(?P<date>\b(?:(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"
     r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)\d\d)\b)"
     r"|(?P<num>\b\d(?:[ -]?\d){7,18}\b)"
@@ -39,11 +41,39 @@ _CANDIDATES = re2.compile(
     r"|(?P<kw>(?i:\b(?:password|passwd|pwd|passcode|cvv2?|cvc|security code|pin|driver'?s? licen[cs]e"
     r"|dl|passport|member id|insurance id|policy (?:number|no)|subscriber id|diagnosed with|diagnosis"
     r"|prescribed|medical record|mrn|security answer|mother'?s maiden name|(?:card )?exp(?:iry|iration)?(?: date)?)"
-    r"\b(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*[^\s,;\x00]+))"
+    r"\b(?:[ \t]*(?:#|:|=|(?:no|number|num|is|was|of)\b\.?))*[ \t]*[^\s,;\x00]+))"
 )
 # Keywords that corroborate a number in free text, looked for just before it (in the same cell).
+_CANDIDATES = re2.compile(_PATTERN)
+GROUPS = ("", "date", "num", "email", "iban", "mbi", "kw")
+assert _CANDIDATES.groups == len(GROUPS) - 1  # noqa: S101 - the classifier relies on the group order
+
+
+def _raw_matcher(pattern: str) -> Any:
+    # The re2 module's own finditer builds Python objects and decodes offsets for every match, which
+    # costs more than the matching in dense columns; its extension's Match returns plain spans.
+    return re2._re2.RE2(pattern.encode(), re2.Options())
+
+
+_RAW = _raw_matcher(_PATTERN)
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+
+
+def spans(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(group number, start, end) of every candidate in ``data``, left to right (byte offsets)."""
+    pos, end, match = 0, len(data), _RAW.Match
+    while pos < end:
+        found = match(_UNANCHORED, data, pos, end)
+        start, stop = found[0]
+        if start < 0:
+            return
+        group = next(g for g in range(1, len(found)) if found[g][0] >= 0)
+        yield group, start, stop
+        pos = stop if stop > start else stop + 1
+
+
 _CONTEXT = {
-    "ssn": re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no", re.I),
+    "ssn": re.compile(r"\bssn|social security|\bsoc\.? ?sec|\bss#|\bss no\b", re.I),
     "itin": re.compile(r"itin|taxpayer|tax ?id|\btin\b", re.I),
     "ein": re.compile(r"\bein\b|employer id|tax ?id|\bfein\b", re.I),
     "routing_number": re.compile(r"routing|\baba\b|\brtn\b|transit", re.I),
@@ -62,20 +92,25 @@ _KEYWORD_KIND = [
     (re.compile(r"security answer|maiden", re.I), "security_answer"),
     (re.compile(r"exp", re.I), "card_expiry"),
 ]
-_KW_VALUE = re.compile(r"(?:[ \t]*(?:#|no\.?|number|num|is|was|of|:|=))*[ \t]*([^\s,;\x00]+)$", re.I)
+_KW_VALUE = re.compile(r"(?:[ \t]*(?:#|:|=|(?:no|number|num|is|was|of)\b\.?))*[ \t]*([^\s,;\x00]+)$", re.I)
 _CARD_BRANDS = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2)|35|30[0-5]|36|38)")
 _EMPTY = frozenset({"", "none", "null", "n/a", "na", "-", "0", "nan"})
 
 
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    rx = re.compile(pattern)
+    return lambda v: rx.match(v) is not None
+
+
 def _value_checks() -> dict[str, Callable[[str], bool]]:
-    alnum_id = re.compile(r"^(?=.*\d)[A-Za-z0-9-]{4,20}$")
+    alnum_id = _matcher(r"^(?=.*\d)[A-Za-z0-9-]{4,20}$")
     return {
-        "card_security_code": re.compile(r"^\d{3,4}$").match,
-        "pin": re.compile(r"^\d{4,6}$").match,
-        "card_expiry": re.compile(r"^(?:0?[1-9]|1[0-2]) ?[/-] ?(?:\d\d|20\d\d)$|^20\d\d-\d\d(?:-\d\d)?$").match,
-        "drivers_license": alnum_id.match,
-        "passport": re.compile(r"^(?=.*\d)[A-Za-z0-9]{6,9}$").match,
-        "health_insurance": alnum_id.match,
+        "card_security_code": _matcher(r"^\d{3,4}$"),
+        "pin": _matcher(r"^\d{4,6}$"),
+        "card_expiry": _matcher(r"^(?:0?[1-9]|1[0-2]) ?[/-] ?(?:\d\d|20\d\d)$|^20\d\d-\d\d(?:-\d\d)?$"),
+        "drivers_license": alnum_id,
+        "passport": _matcher(r"^(?=.*\d)[A-Za-z0-9]{6,9}$"),
+        "health_insurance": alnum_id,
         "dob": lambda v: _plausible_birth(v) is not None,
     }
 
@@ -105,15 +140,12 @@ def scan_column(values: list[str], hint: ColumnHint) -> list[tuple[int, Detectio
     by_name = hint.kinds & NAME_ONLY
     if by_name:
         found.extend(_by_name(values, hint, by_name))
-    text = SEP.join(values)
-    starts: list[int] = []
-    pos = 0
-    for v in values:
-        starts.append(pos)
-        pos += len(v) + 1
-    for m in _CANDIDATES.finditer(text):
-        i = bisect.bisect_right(starts, m.start()) - 1
-        det = _classify(m.lastgroup or "", m.group(), text, starts[i], m.start(), hint)
+    encoded = [v.encode() for v in values]
+    starts = list(accumulate((len(e) + 1 for e in encoded), initial=0))
+    data = b"\x00".join(encoded)
+    for group, start, stop in spans(data):
+        i = bisect.bisect_right(starts, start) - 1
+        det = _classify(GROUPS[group], data[start:stop].decode(), data, starts[i], start, hint)
         if det is not None:
             found.append((i, det))
     return found
@@ -132,12 +164,12 @@ def _by_name(values: list[str], hint: ColumnHint, kinds: frozenset[str]) -> list
     return out
 
 
-def _context(kind: str, text: str, cell_start: int, at: int) -> bool:
-    window = text[max(cell_start, at - WINDOW):at]
+def _context(kind: str, data: bytes, cell_start: int, at: int) -> bool:
+    window = data[max(cell_start, at - WINDOW):at].decode(errors="ignore")
     return bool(_CONTEXT[kind].search(window))
 
 
-def _classify(group: str, value: str, text: str, cell_start: int, at: int,
+def _classify(group: str, value: str, text: bytes, cell_start: int, at: int,
               hint: ColumnHint) -> Detection | None:
     if group == "num":
         return _number(value, text, cell_start, at, hint)
@@ -167,7 +199,7 @@ def _keyword(value: str) -> Detection | None:
         if head is None:
             continue
         tail = _KW_VALUE.search(value[head.end():])
-        token = tail.group(1) if tail else ""
+        token = tail.group(1).rstrip(".!?)'\"") if tail else ""
         check = _CHECKS.get(kind)
         if kind == "medical":
             return Detection(kind, 0.8, "a medical keyword in the text")
@@ -179,7 +211,7 @@ def _keyword(value: str) -> Detection | None:
     return None
 
 
-def _number(value: str, text: str, cell_start: int, at: int, hint: ColumnHint) -> Detection | None:
+def _number(value: str, text: bytes, cell_start: int, at: int, hint: ColumnHint) -> Detection | None:
     digits = value.replace("-", "").replace(" ", "")
     n = len(digits)
     shape = re.sub(r"\d", "d", value)
@@ -203,7 +235,7 @@ def _number(value: str, text: str, cell_start: int, at: int, hint: ColumnHint) -
         return Detection("ein", 0.95, "valid EIN (stdnum.us.ein) with context")
     if hint.negative and shape == "d" * n:
         return None  # a bare number in an order/phone/reference column: an ignore word, as in Macie
-    if 13 <= n <= 19 and luhn.is_valid(digits):
+    if 13 <= n <= 19 and "bank_account" not in kinds and luhn.is_valid(digits):
         branded = bool(_CARD_BRANDS.match(digits))
         if branded or "card_number" in kinds:
             conf = 0.99 if corroborated("card_number") else 0.9

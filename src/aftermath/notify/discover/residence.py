@@ -45,7 +45,7 @@ class Residence:
 def _zip_states() -> dict[str, str]:
     import zipcodes  # noqa: PLC0415 - loads its data on first use (about 0.7 s)
 
-    return {z["zip_code"]: z["state"] for z in zipcodes.list_all()}
+    return {z["zip_code"]: z["state"] for z in zipcodes.list_all()}  # type: ignore[no-untyped-call]
 
 
 def zip_state(zip5: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from aftermath.notify.discover.files import Files, LocalFiles
@@ -63,8 +65,9 @@ def scope(sources: list[str], files: Files | None = None, *, snapshot: str = "",
         planned, notes = plan(spec, files, SPLIT_ROWS if local and workers > 1 else 0)
         units += planned
         skipped_files += notes
-    results = _scan_all(units, files, workers if local else 1, progress)
-    merged = merge((r.unit.source, r.rows) for r in results)
+    with quiet_gc():
+        results = _scan_all(units, files, workers if local else 1, progress)
+        merged = merge((r.unit.source, r.rows) for r in results)
     columns: dict[tuple[str, str, str], ColumnStats] = {}
     per_source: Counter[str] = Counter()
     for r in results:
@@ -92,6 +95,24 @@ def _add_stats(into: dict[tuple[str, str, str], ColumnStats], key: tuple[str, st
             have.confidence[kind], have.reasons[kind] = conf, s.reasons[kind]
 
 
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: scanning allocates millions of acyclic tuples, and full
+    collections over a large heap cost 40% of the run for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_one(unit: Unit) -> UnitResult:
+    with quiet_gc():
+        return scan_unit(unit)
+
+
 def _scan_all(units: list[Unit], files: Files, workers: int, progress: Progress | None) -> list[UnitResult]:
     results: list[UnitResult] = []
     if workers <= 1 or len(units) <= 1:
@@ -102,7 +123,7 @@ def _scan_all(units: list[Unit], files: Files, workers: int, progress: Progress 
         return results
     # Fork: the workers inherit the compiled patterns; each unit is independent (a table or a row range).
     with multiprocessing.get_context("fork").Pool(min(workers, len(units))) as pool:
-        for result in pool.imap(scan_unit, units):
+        for result in pool.imap(_scan_one, units):
             results.append(result)
             if progress:
                 progress(len(results), len(units))

@@ -75,7 +75,8 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
         values = [row[j] for row in chunk.rows]
         stats = result.columns.get((table, name))
         if stats is None:
-            stats = result.columns[(table, name)] = ColumnStats(result.unit.source, table, name, h.role, tuple(sorted(h.kinds)))
+            stats = ColumnStats(result.unit.source, table, name, h.role, tuple(sorted(h.kinds)))
+            result.columns[(table, name)] = stats
         stats.cells += n
         stats.filled += sum(1 for v in values if v)
         if h.role:
@@ -101,6 +102,8 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
 
 def _dedupe(hits: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
     """One hit per (column, kind): a text cell naming two SSNs still exposes one element there."""
+    if len(hits) < 2 or len({(c, k) for c, k, _ in hits}) == len(hits):
+        return hits
     best: dict[tuple[str, str], float] = defaultdict(float)
     for column, kind, conf in hits:
         best[(column, kind)] = max(best[(column, kind)], conf)

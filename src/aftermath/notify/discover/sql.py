@@ -145,7 +145,7 @@ def _read(engine: Engine, where: str, table: str, start: int, stop: int | None) 
         with engine.connect() as conn:
             for schema, name in _tables(engine, table, where):
                 cols = [c["name"] for c in sa.inspect(conn).get_columns(name, schema=schema)]
-                q = sa.select(*[sa.column(c) for c in cols]).select_from(sa.table(name, schema=schema))
+                q: Any = sa.select(*[sa.column(c) for c in cols]).select_from(sa.table(name, schema=schema))
                 if stop is not None:
                     q = q.order_by(*_order(engine, conn, schema, name)).offset(start).limit(stop - start)
                 result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(q)
