@@ -1,0 +1,110 @@
+"""Scanning one work unit: every column of every chunk through the detectors, then per-row records.
+
+A unit's result is small and picklable (tuples, dicts of counts), so units can run in other processes.
+It never holds a sensitive value: only kinds, columns, row numbers and the identity fields needed to
+notify (customer id, email, name, postal address).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from aftermath.notify.discover import detectors
+from aftermath.notify.discover.columns import hint
+from aftermath.notify.discover.files import Files, LocalFiles
+from aftermath.notify.discover.kinds import THRESHOLD
+from aftermath.notify.discover.sources import Chunk, Unit, read
+
+ROLES = ("customer_id", "email", "name", "first_name", "last_name", "address", "address2", "city", "region",
+         "postal_code", "country")
+# Kinds that tell who the row is about rather than what was exposed.
+IDENTITY_KINDS = frozenset({"email"})
+
+# (table, row number, identity values in ROLES order, ((column, kind, confidence), ...))
+RowRecord = tuple[str, int, tuple[str, ...], tuple[tuple[str, str, float], ...]]
+
+
+@dataclass
+class ColumnStats:
+    """What was found in one column: counts, best confidence and a reason per kind."""
+
+    source: str
+    table: str
+    column: str
+    role: str
+    name_kinds: tuple[str, ...]
+    cells: int = 0
+    filled: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    below: Counter[str] = field(default_factory=Counter)
+    confidence: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class UnitResult:
+    """Everything one unit contributes: row records, column statistics, rows skipped."""
+
+    unit: Unit
+    rows: list[RowRecord] = field(default_factory=list)
+    columns: dict[tuple[str, str], ColumnStats] = field(default_factory=dict)
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)
+    scanned: int = 0
+    cells: int = 0
+
+
+def scan_unit(unit: Unit, files: Files | None = None) -> UnitResult:
+    """Read and scan one unit (from the local disk unless ``files`` says otherwise)."""
+    result = UnitResult(unit)
+    skipped: list[tuple[int, str]] = []
+    table = unit.table or unit.locator
+    for chunk in read(unit, files or LocalFiles(), skipped):
+        scan_chunk(chunk, chunk.table or table, result)
+    result.skipped += [(table, n, why) for n, why in skipped]
+    return result
+
+
+def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
+    """Scan one chunk of rows into ``result``."""
+    n = len(chunk.rows)
+    hits: list[list[tuple[str, str, float]]] = [[] for _ in range(n)]
+    identity: list[list[str]] = [[""] * len(ROLES) for _ in range(n)]
+    for j, name in enumerate(chunk.columns):
+        h = hint(name, table)
+        values = [row[j] for row in chunk.rows]
+        stats = result.columns.get((table, name))
+        if stats is None:
+            stats = ColumnStats(result.unit.source, table, name, h.role, tuple(sorted(h.kinds)))
+            result.columns[(table, name)] = stats
+        stats.cells += n
+        stats.filled += sum(1 for v in values if v)
+        if h.role:
+            slot = ROLES.index(h.role)
+            for i, v in enumerate(values):
+                identity[i][slot] = v.strip()
+        for i, det in detectors.scan_column(values, h):
+            if det.confidence < THRESHOLD:
+                stats.below[det.kind] += 1
+                continue
+            stats.counts[det.kind] += 1
+            if det.confidence >= stats.confidence.get(det.kind, 0.0):
+                stats.confidence[det.kind] = det.confidence
+                stats.reasons[det.kind] = det.reason
+            hits[i].append((name, det.kind, det.confidence))
+    result.cells += n * len(chunk.columns)
+    result.scanned += n
+    for i in range(n):
+        ident = tuple(identity[i])
+        if hits[i] or any(ident):
+            result.rows.append((table, chunk.numbers[i], ident, tuple(_dedupe(hits[i]))))
+
+
+def _dedupe(hits: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    """One hit per (column, kind): a text cell naming two SSNs still exposes one element there."""
+    if len(hits) < 2 or len({(c, k) for c, k, _ in hits}) == len(hits):
+        return hits
+    best: dict[tuple[str, str], float] = defaultdict(float)
+    for column, kind, conf in hits:
+        best[(column, kind)] = max(best[(column, kind)], conf)
+    return [(c, k, v) for (c, k), v in best.items()]
