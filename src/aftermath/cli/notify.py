@@ -10,6 +10,7 @@ from rich.table import Table
 
 from aftermath.case import Case
 from aftermath.cli.common import console, err_console, require_writable_parent, state, write_json, write_text
+from aftermath.cli.notify_scope import register_scope
 from aftermath.errors import CaseError
 from aftermath.notify import plan_report, planning
 from aftermath.notify.engine import Plan
@@ -64,12 +65,9 @@ def plan(
         raise typer.Exit(1)
 
 
-# `aftermath notify scope` is written in its own module (aftermath/cli/notify_scope.py, another helper);
-# the lead wires it in here, e.g. `notify_app.command("scope")(notify_scope.scope)`.
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``aftermath notify``."""
+    """Add ``aftermath notify`` with ``scope`` (who was affected) and ``plan`` (every duty and deadline)."""
+    register_scope(notify_app)
     app.add_typer(notify_app, name="notify")
 
 
