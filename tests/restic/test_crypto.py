@@ -15,7 +15,8 @@ from tests.restic.builders import make_key_file, random_key, seal
 EKEY = bytes.fromhex("303e8687b1d7db18421bdc6bb8588ccadac4d59ee87b8ff70c44e635790cafef")
 MAC_K = bytes.fromhex("ef4d8824cb80b2bcc5fbff8a9b12a42c")
 MAC_R = bytes.fromhex("cc8d4b948ee0ebfe1d415de921d10353")
-CIPHERTEXT = bytes.fromhex("69fb41c62d12def4593bd71757138606338f621aeaeb39da0fe4f99233f8037a54ea63338a813bcf3f75d8c3cc75dddf8750")
+CIPHERTEXT = bytes.fromhex("69fb41c62d12def4593bd71757138606338f621aeaeb39da0fe4f99233f8037a"
+                           "54ea63338a813bcf3f75d8c3cc75dddf8750")
 
 
 def test_restic_vector_decrypts() -> None:
