@@ -57,7 +57,9 @@ def test_node_fields_and_unsafe_names() -> None:
 
 def test_tree_and_snapshot_shapes() -> None:
     assert parse_tree({"nodes": None}) == []
-    for bad in ([], {"nodes": {}}, {"nodes": [1]}, {"nodes": [{"name": "x", "type": "socketz"}]}):
+    newer = parse_tree({"nodes": [{"name": "x", "type": "irregular", "size": 4}]})[0]  # restic >= 0.18 type
+    assert newer.type == "irregular" and not newer.is_file and not newer.is_dir
+    for bad in ([], {"nodes": {}}, {"nodes": [1]}, {"nodes": [{"name": "x", "type": 5}]}, {"nodes": [{"name": "x"}]}):
         with pytest.raises(FormatError):
             parse_tree(bad)
     snap = parse_snapshot(ID, {"time": "2024-03-01T10:00:00Z", "tree": ID, "paths": ["/srv"], "hostname": "h",
