@@ -133,7 +133,7 @@ class Repository:
         for sid in _list_ids(self._folder("snapshots")):
             try:
                 found.append(parse_snapshot(sid, self._load_unpacked("snapshots", sid, "snapshot")))
-            except (IntegrityError, FormatError) as exc:
+            except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
                 self._problem(f"snapshot {sid[:8]} skipped: {exc.message}")
         return sorted(found, key=lambda s: (s.time, s.id))
 
@@ -164,7 +164,7 @@ class Repository:
         for iid in _list_ids(self._folder("index")):
             try:
                 index.add_json(self._load_unpacked("index", iid, "index file"))
-            except (IntegrityError, FormatError) as exc:
+            except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
                 self._problem(f"index file {iid[:8]} skipped: {exc.message}")
         for pack_id in self._pack_ids():
             if not index.has_pack(pack_id):
