@@ -19,7 +19,7 @@ import psutil
 
 from aftermath.case import Case
 from aftermath.case.config import Source, check_name
-from aftermath.errors import AftermathError, SourceError, UsageError, from_os_error
+from aftermath.errors import AftermathError, SourceError, ToolError, UsageError, from_os_error
 from aftermath.protect import postgres_db, sqlite_db
 from aftermath.protect.manifest import Contents, Manifest, folder_contents
 from aftermath.protect.restic_cli import BackupResult, Lock, Restic, dead_locks, redact, this_host
@@ -145,7 +145,7 @@ def run(case: Case, time: datetime | None = None, on_status: ProgressCallback | 
     for source in sources:
         try:
             report.taken.append(backup_source(case, restic, source, time, on_status))
-        except (SourceError,) as exc:
+        except (SourceError, ToolError) as exc:
             case.write("protect.failed", source.name, {"error": exc.message})
             report.failed.append((source.name, exc))
     return report

@@ -112,7 +112,8 @@ def translate(code: int, stderr: str, what: str) -> AftermathError | None:
     low = msg.lower()
     last = _last_line(msg) or f"exit code {code}"
     if code == 12 or "wrong password" in low:
-        return PasswordError(f"repository password is wrong while {what}: check repository.password_* in aftermath.toml")
+        return PasswordError(f"repository password is wrong while {what}: "
+                             "check repository.password_* in aftermath.toml")
     if "no space left on device" in low:
         return StorageError(f"no space left on device while {what}: free some space or choose another folder")
     if code == 10 or "is there a repository at the following location" in low or "unable to open repository" in low:
