@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -139,21 +139,25 @@ def run(case: Case, time: datetime | None = None, on_status: ProgressCallback | 
     if not sources:
         raise UsageError("no sources to back up: add one with 'aftermath protect add NAME --path DIR'")
     restic = restic_for(case)
-    restic.config()  # wrong password or missing repository stops everything, before any work
+    # listing locks opens the repository: a wrong password or a missing repository stops here, before any work
     clear_dead_locks(case, restic)
     report = RunReport()
+    done: list[tuple[Source, Contents, BackupResult]] = []
     for source in sources:
         try:
-            report.taken.append(backup_source(case, restic, source, time, on_status))
+            done.append((source, *_take(case, restic, source, time, on_status)))
         except (SourceError, ToolError) as exc:
             case.write("protect.failed", source.name, {"error": exc.message})
             report.failed.append((source.name, exc))
+    full = restic.full_ids([result.snapshot_id for _, _, result in done])
+    for source, contents, result in done:
+        result = replace(result, snapshot_id=full[result.snapshot_id])
+        report.taken.append(_record(case, source, contents, result, time))
     return report
 
 
-def backup_source(case: Case, restic: Restic, source: Source, time: datetime | None,
-                  on_status: ProgressCallback | None = None) -> Taken:
-    """Take one snapshot of one source, then record its manifest."""
+def _take(case: Case, restic: Restic, source: Source, time: datetime | None,
+          on_status: ProgressCallback | None) -> tuple[Contents, BackupResult]:
     tags = [TAG, source_tag(source.name)]
 
     def status(msg: dict[str, Any]) -> None:
@@ -161,12 +165,10 @@ def backup_source(case: Case, restic: Restic, source: Source, time: datetime | N
             on_status(source.name, msg)
 
     if source.kind == "path":
-        contents, result = _backup_folder(restic, source, tags, time, status)
-    elif source.kind == "sqlite":
-        contents, result = _backup_sqlite(case, restic, source, tags, time, status)
-    else:
-        contents, result = _backup_postgres(restic, source, tags, time, status)
-    return _record(case, source, contents, result, time)
+        return _backup_folder(restic, source, tags, time, status)
+    if source.kind == "sqlite":
+        return _backup_sqlite(case, restic, source, tags, time, status)
+    return _backup_postgres(restic, source, tags, time, status)
 
 
 def _backup_folder(restic: Restic, source: Source, tags: list[str], time: datetime | None,

@@ -41,7 +41,6 @@ def drill(case: Case, snapshot: str | None = None, scratch: Path | None = None) 
     if not targets:
         raise StateError("no snapshots to drill: run 'aftermath protect run' first")
     restic = restic_for(case)
-    restic.config()
     clear_dead_locks(case, restic)
     return [_drill_and_record(case, restic, rec, scratch) for rec in targets]
 
@@ -107,7 +106,6 @@ class CheckReport:
 def check(case: Case, read_data: bool = True) -> CheckReport:
     """Check the repository; when packs are damaged, name every snapshot that uses them."""
     restic = restic_for(case)
-    restic.config()
     clear_dead_locks(case, restic)
     result = restic.check(read_data=read_data)
     affected: set[str] = set()

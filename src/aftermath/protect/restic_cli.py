@@ -189,6 +189,18 @@ class Restic:
         raw = self._json(args, "listing snapshots") or []
         return sorted((Snapshot.from_json(s) for s in raw), key=lambda s: s.time)
 
+    def full_ids(self, short_ids: Sequence[str]) -> dict[str, str]:
+        """Map short snapshot ids (restic 0.14's backup summary) to full ids, in one call."""
+        if not short_ids:
+            return {}
+        raw = self._json(["snapshots", "--no-lock", *short_ids], "reading new snapshots") or []
+        found = {s["id"]: s["id"] for s in raw}
+        out = {short: next((f for f in found if f.startswith(short)), "") for short in short_ids}
+        missing = [s for s, f in out.items() if not f]
+        if missing:
+            raise RepositoryError(f"snapshot(s) {', '.join(missing)} not found right after the backup")
+        return out
+
     # -- backup -----------------------------------------------------------------------
     def backup_path(self, path: Path, tags: Sequence[str], time: datetime | None = None,
                     on_status: StatusCallback | None = None) -> BackupResult:
@@ -233,7 +245,7 @@ class Restic:
             raise err or ToolError(f"restic reported success but no snapshot while {what}")
         if code == INCOMPLETE and not warnings:
             warnings = [redact(ln) for ln in stderr_lines if ln.strip()][-5:]
-        return BackupResult(summary["snapshot_id"], int(summary.get("total_files_processed", 0)),
+        return BackupResult(str(summary["snapshot_id"]), int(summary.get("total_files_processed", 0)),
                             int(summary.get("total_bytes_processed", 0)), int(summary.get("data_added", 0)),
                             code == INCOMPLETE, warnings)
 

@@ -23,7 +23,6 @@ def keep_args(policy: Retention) -> list[str]:
 def forget(case: Case, prune: bool = True) -> list[str]:
     """Forget snapshots outside the policy (grouped by host and tags, so each source keeps its own), then prune."""
     restic = restic_for(case)
-    restic.config()
     clear_dead_locks(case, restic)
     policy = case.config.protect.retention
     removed = restic.forget(keep_args(policy), group_by="host,tags")
