@@ -98,9 +98,9 @@ def exported_snapshot(target: Target) -> Iterator[tuple[psycopg.Connection[Any],
     """A read-only REPEATABLE READ transaction and the name of its exported snapshot."""
     conn = target.connect()
     try:
-        conn.execute("SET TIME ZONE 'UTC'")
-        conn.commit()
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        conn.execute("SET LOCAL TIME ZONE 'UTC'")  # the checksums read timestamptz as text
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None  # noqa: S101 - the function always returns a row
         yield conn, str(row[0])
