@@ -4,8 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aftermath.errors import (IntegrityError, Interrupted, PasswordError, RepositoryError, StateError, StorageError,
-                              ToolError)
+from aftermath.errors import (
+    IntegrityError,
+    Interrupted,
+    PasswordError,
+    RepositoryError,
+    StateError,
+    StorageError,
+    ToolError,
+)
 from aftermath.protect.restic_cli import Lock, dead_locks, parse_time, redact, translate
 
 

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from aftermath.errors import SourceError, ToolError
+from aftermath.errors import SourceError, ToolError, UsageError
 from aftermath.protect.manifest import Contents, Table
 
 # 60-bit slices of md5 keep the per-row numbers inside bigint; the sums are numeric (no overflow)
@@ -51,7 +51,7 @@ class Target:
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise SourceError(f"invalid PostgreSQL URL: {exc}") from exc
+            raise UsageError(f"invalid PostgreSQL URL: {exc}") from exc
         password = params.pop("password", None)
         return cls(params, str(password) if password is not None else None)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from aftermath.case import Case
-from aftermath.errors import SourceError
+from aftermath.errors import UsageError
 from aftermath.protect import backup, drill, postgres_db, records
 from tests.conftest import Postgres, run_cli
 
@@ -95,7 +97,5 @@ def test_password_in_url_goes_to_env_not_argv():
     assert "s3cret" not in target.conninfo
     assert target.env()["PGPASSWORD"] == "s3cret"
     assert target.with_db("x").dbname == "x"
-    try:
+    with pytest.raises(UsageError):
         postgres_db.Target.from_url("postgresql://[bad")
-    except SourceError:
-        pass

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aftermath.case import Case
-from datetime import UTC, datetime
-
 from aftermath.protect import backup, drill, records
 from aftermath.protect import status as protect_status
 from tests.conftest import run_cli
@@ -136,3 +136,21 @@ def test_sqlite_backup_is_consistent_while_written(protected: Protected):
     assert outcome.ok, outcome
     rows = sqlite3.connect(protected.db).execute("SELECT count(*) FROM orders").fetchone()[0]
     assert rows > 50  # the writer really wrote during the run
+
+
+def test_restore_latest_puts_a_source_back_and_refuses_to_overwrite(protected: Protected):
+    import pytest
+
+    from aftermath.errors import StateError
+    from aftermath.protect import recovery
+
+    backup.run(protected.case)
+    with pytest.raises(StateError):
+        recovery.restore_latest(protected.case, "share")  # still there: never overwritten
+    before = sorted(p.read_bytes() for p in protected.share.rglob("*") if p.is_file())
+    shutil.rmtree(protected.share)
+    protected.db.unlink()
+    recovery.restore_latest(protected.case, "share")
+    recovery.restore_latest(protected.case, "customers")
+    assert sorted(p.read_bytes() for p in protected.share.rglob("*") if p.is_file()) == before
+    assert sqlite3.connect(protected.db).execute("SELECT count(*) FROM customers").fetchone()[0] == 50
