@@ -193,9 +193,18 @@ class Restic:
         """Map short snapshot ids (restic 0.14's backup summary) to full ids, in one call."""
         if not short_ids:
             return {}
-        raw = self._json(["snapshots", "--no-lock", *short_ids], "reading new snapshots") or []
-        found = {s["id"]: s["id"] for s in raw}
-        out = {short: next((f for f in found if f.startswith(short)), "") for short in short_ids}
+        # a local repository names each snapshot file by its full id (restic's documented layout):
+        # reading the folder saves a restic start, i.e. a key derivation, per run
+        local = Path(self.env.get("RESTIC_REPOSITORY", "")) / "snapshots"
+        if local.is_absolute() and local.is_dir():
+            found = [p.name for p in local.iterdir()]
+        else:
+            raw = self._json(["snapshots", "--no-lock", *short_ids], "reading new snapshots") or []
+            found = [s["id"] for s in raw]
+        out = {}
+        for short in short_ids:
+            hits = [f for f in found if f.startswith(short)]
+            out[short] = hits[0] if len(hits) == 1 else ""
         missing = [s for s, f in out.items() if not f]
         if missing:
             raise RepositoryError(f"snapshot(s) {', '.join(missing)} not found right after the backup")
