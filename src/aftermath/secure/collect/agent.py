@@ -182,6 +182,11 @@ def process(pid: int, full: bool) -> dict[str, Any] | None:
     }
     if exe:
         proc.update(exe_hashes(pid))
+        folder = os.path.dirname(exe[:-len(" (deleted)")] if proc["exe_deleted"] else exe)
+        try:
+            proc["exe_dir_world_writable"] = bool(os.stat(folder).st_mode & stat.S_IWOTH)
+        except OSError:
+            proc["exe_dir_world_writable"] = None
     if full:
         proc["environ"] = env
         proc["open_files"] = sorted({t for t in (readlink(f"{base}/fd/{fd}") for fd in listdir(f"{base}/fd")) if t})

@@ -72,15 +72,16 @@ def persistence(kinds: dict[str, list[str]]) -> list[dict[str, Any]]:
     return rows
 
 
-def scan_files(roots: list[str], limit: int) -> list[dict[str, Any]]:
-    """Web and temp files; the content of each small one is streamed for the YARA scan."""
+def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]]:
+    """Web and temp files; the content of each small one is streamed for the YARA scan, up to a budget."""
     rows = []
     for path in walk(roots, lambda p, st: True):
         try:
             row = {**file_meta(path), **safe_hashes(path)}
-            if row["size"] <= limit:
+            row["sent"] = row["size"] <= min(limit, budget)
+            if row["sent"]:
+                budget -= row["size"]
                 emit({"t": "file", "artifact": "scan", "path": "scan" + path, "source": path}, read_bytes(path, limit))
-                row["sent"] = True
         except OSError:
             continue
         rows.append(row)
@@ -104,6 +105,7 @@ def facts(params: dict[str, Any]) -> None:
                      for u in users()],
         "persistence": persistence(params["persistence"]), "dpkg": bool(db[0]),
         "suid": executables(suid, db), "binaries": executables(bin_files(), db),
-        "scan": scan_files(params["scan_roots"], int(params.get("scan_max", 4 << 20))),
+        "scan": scan_files(params["scan_roots"], int(params.get("scan_max", 4 << 20)),
+                           int(params.get("scan_total", 256 << 20))),
     }
     emit_json("facts", "facts.json", "aftermath sweep probe", value)
