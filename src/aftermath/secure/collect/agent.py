@@ -115,8 +115,16 @@ def expand(patterns: list[str]) -> list[str]:
     for pattern in patterns:
         variants = [h + pattern[1:] for h in homes] if pattern.startswith("~/") else [pattern]
         for variant in variants:
-            found.extend(glob.glob(variant, recursive=True))
+            found.extend(_glob(variant))
     return sorted(p for p in set(found) if not excluded(p))
+
+
+def _glob(pattern: str) -> list[str]:
+    """Glob that also matches hidden names (attackers favour them); Python before 3.11 lacks the flag."""
+    try:
+        return glob.glob(pattern, recursive=True, include_hidden=True)
+    except TypeError:
+        return glob.glob(pattern, recursive=True) + glob.glob(pattern.replace("*", ".*"), recursive=True)
 
 
 def file_meta(path: str) -> dict[str, Any]:
