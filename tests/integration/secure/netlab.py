@@ -119,6 +119,8 @@ class LabHost:
         """Write a file on the host's own disk (parents created); optionally back-date it."""
         target = self.root / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()  # replace the link itself, never the file it points to
         target.write_text(content)
         target.chmod(mode)
         if mtime is not None:
