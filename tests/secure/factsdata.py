@@ -32,7 +32,8 @@ def clean_facts(**changes: Any) -> dict[str, Any]:
                      {"user": "www-data", "uid": 33, "gid": 33, "home": "/var/www", "shell": "/usr/sbin/nologin"}],
         "persistence": [{"path": "/etc/crontab", "kind": "cron", "mtime": NOW - 400 * DAY, "ctime": NOW - 400 * DAY}],
         "suid": [{"path": "/usr/bin/passwd", "mode": "0o104755", "package": "owned", "sha256": "c" * 64}],
-        "binaries": [{"path": "/usr/bin/ls", "mode": "0o100755", "package": "owned", "sha256": "d" * 64, "md5": "e" * 32}],
+        "binaries": [{"path": "/usr/bin/ls", "mode": "0o100755", "package": "owned", "sha256": "d" * 64,
+                      "md5": "e" * 32}],
         "scan": [],
     }
     facts.update(changes)

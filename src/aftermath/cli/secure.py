@@ -14,6 +14,7 @@ from aftermath.cli.common import console, err_console, open_case, write_json
 from aftermath.errors import CaseError
 from aftermath.secure.collect import collect as run_collect
 from aftermath.secure.hosts import LOCAL, Host, SshOptions, parse_host
+from aftermath.secure.sweep import SweepReport
 from aftermath.secure.sweep import sweep as run_sweep
 from aftermath.secure.sweep.model import Severity
 
@@ -126,14 +127,14 @@ def sweep(
         write_json(json_out if json_out == "-" else Path(json_out), report.to_json())
     if json_out != "-":
         _render(report)
+    else:
+        for failed in (h for h in report.hosts if h.error):
+            err_console.print(f"{failed.host}: not swept: {failed.error}", highlight=False)
     if report.worst is not None and report.worst >= Severity.HIGH or any(h.error for h in report.hosts):
         raise typer.Exit(1)
 
 
-def _render(report: object) -> None:
-    from aftermath.secure.sweep import SweepReport
-
-    assert isinstance(report, SweepReport)
+def _render(report: SweepReport) -> None:
     ranking = Table("rank", "host", "score", "verdict", "findings", title="Hosts, most likely compromised first")
     for i, s in enumerate(report.ranking, 1):
         ranking.add_row(str(i), s.host, str(s.score), s.verdict, str(s.findings))

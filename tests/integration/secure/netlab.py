@@ -22,6 +22,7 @@ The containment helper can use ``host.pid`` (the host's init in the root PID nam
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import shlex
@@ -245,15 +246,11 @@ class Lab:
         for host in self.hosts.values():
             for pid in (host.pid, host.proc.pid if host.proc else 0):
                 if pid:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
             if host.proc is not None:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     host.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    pass
         for ns in reversed(self._namespaces):
             _run("ip", "netns", "del", ns, check=False)
         atexit.unregister(self.close)

@@ -27,7 +27,6 @@ from typing import Any
 PARAMS_JSON = "{}"  # AFTERMATH-PARAMS (replaced when the agent is sent)
 AGENT_VERSION = "1"
 OUT = sys.stdout.buffer
-TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 
 
@@ -143,7 +142,8 @@ def walk(roots: list[str], keep: Any) -> list[str]:
         except OSError:
             continue
         for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if _same_dev(os.path.join(folder, d), dev) and not excluded(os.path.join(folder, d))]
+            dirs[:] = [d for d in dirs if _same_dev(os.path.join(folder, d), dev)
+                       and not excluded(os.path.join(folder, d))]
             for name in files:
                 path = os.path.join(folder, name)
                 try:
@@ -311,7 +311,7 @@ def modules() -> dict[str, Any]:
     release = os.uname().release
     mod_dir = f"/lib/modules/{release}"
     known: set[str] = set()
-    for folder, _dirs, files in os.walk(mod_dir):
+    for _folder, _dirs, files in os.walk(mod_dir):
         known.update(f.split(".ko")[0].replace("-", "_") for f in files if ".ko" in f)
     for line in read_text(f"{mod_dir}/modules.builtin").splitlines():
         known.add(line.rsplit("/", 1)[-1].split(".ko")[0].replace("-", "_"))

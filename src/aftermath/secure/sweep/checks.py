@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from aftermath.secure.sweep.model import Finding, HostFacts, Severity
 
-TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/shm/")
+TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - folders examined, not used
 KTHREADD = 2
 
 
