@@ -27,7 +27,6 @@ from typing import Any
 PARAMS_JSON = "{}"  # AFTERMATH-PARAMS (replaced when the agent is sent)
 AGENT_VERSION = "1"
 OUT = sys.stdout.buffer
-BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 
 
 # -- framing ------------------------------------------------------------------------------------
@@ -341,40 +340,6 @@ def host_identity() -> dict[str, Any]:
     return {"hostname": socket.gethostname(), "machine_id": read_text("/etc/machine-id").strip(),
             "boot_id": read_text("/proc/sys/kernel/random/boot_id").strip(), "kernel": " ".join(os.uname()),
             "ips": sorted(addrs - {"127.0.0.1", "::1"})}
-
-
-# -- package ownership (dpkg) -----------------------------------------------------------------------
-def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]:
-    """Paths owned by packages and their MD5 sums, with usr-merge aliases (/bin is /usr/bin)."""
-    owned: set[str] = set()
-    sums: dict[str, str] = {}
-    for name in listdir(root):
-        text = read_text(os.path.join(root, name))
-        if name.endswith(".list"):
-            owned.update(line for line in text.splitlines() if line)
-        elif name.endswith(".md5sums"):
-            for line in text.splitlines():
-                digest, _, rel = line.partition("  ")
-                sums["/" + rel.strip()] = digest
-    for path in list(owned) + list(sums):
-        for short in ("/bin/", "/sbin/", "/lib/", "/lib64/"):
-            if path.startswith(short) and os.path.islink(short.rstrip("/")):
-                owned.add("/usr" + path)
-                if path in sums:
-                    sums["/usr" + path] = sums[path]
-    return owned, sums
-
-
-def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]]) -> str:
-    """'modified', 'unowned', 'owned' or 'no-dpkg' for one file."""
-    owned, sums = db
-    if not owned:
-        return "no-dpkg"
-    real = os.path.realpath(path)
-    if path not in owned and real not in owned:
-        return "unowned"
-    expected = sums.get(path) or sums.get(real)
-    return "modified" if expected and md5 and expected != md5 else "owned"
 
 
 # -- the two modes ----------------------------------------------------------------------------------

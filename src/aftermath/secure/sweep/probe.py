@@ -12,16 +12,14 @@ import stat
 from typing import Any
 
 from aftermath.secure.collect.agent import (  # agent-import
-    BIN_DIRS,  # agent-import
     clock,  # agent-import
-    dpkg_db,  # agent-import
     emit,  # agent-import
     emit_json,  # agent-import
     expand,  # agent-import
     file_meta,  # agent-import
     hidden_pids,  # agent-import
+    listdir,  # agent-import
     modules,  # agent-import
-    package_state,  # agent-import
     pids,  # agent-import
     process,  # agent-import
     read_bytes,  # agent-import
@@ -31,6 +29,42 @@ from aftermath.secure.collect.agent import (  # agent-import
     users,  # agent-import
     walk,  # agent-import
 )  # agent-import
+
+BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
+
+
+# -- package ownership (dpkg) -----------------------------------------------------------------------
+def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]:
+    """Paths owned by packages and their MD5 sums, with usr-merge aliases (/bin is /usr/bin)."""
+    owned: set[str] = set()
+    sums: dict[str, str] = {}
+    for name in listdir(root):
+        text = read_text(os.path.join(root, name))
+        if name.endswith(".list"):
+            owned.update(line for line in text.splitlines() if line)
+        elif name.endswith(".md5sums"):
+            for line in text.splitlines():
+                digest, _, rel = line.partition("  ")
+                sums["/" + rel.strip()] = digest
+    for path in list(owned) + list(sums):
+        for short in ("/bin/", "/sbin/", "/lib/", "/lib64/"):
+            if path.startswith(short) and os.path.islink(short.rstrip("/")):
+                owned.add("/usr" + path)
+                if path in sums:
+                    sums["/usr" + path] = sums[path]
+    return owned, sums
+
+
+def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]]) -> str:
+    """'modified', 'unowned', 'owned' or 'no-dpkg' for one file."""
+    owned, sums = db
+    if not owned:
+        return "no-dpkg"
+    real = os.path.realpath(path)
+    if path not in owned and real not in owned:
+        return "unowned"
+    expected = sums.get(path) or sums.get(real)
+    return "modified" if expected and md5 and expected != md5 else "owned"
 
 
 def executables(paths: list[str], db: tuple[set[str], dict[str, str]]) -> list[dict[str, Any]]:
