@@ -1,0 +1,162 @@
+"""``aftermath secure ...``: triage collection and the compromise sweep (containment joins later)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, TaskID, TextColumn
+from rich.table import Table
+
+from aftermath.case import Case
+from aftermath.cli.common import console, err_console, open_case, write_json
+from aftermath.errors import CaseError
+from aftermath.secure.collect import collect as run_collect
+from aftermath.secure.hosts import LOCAL, Host, SshOptions, parse_host
+from aftermath.secure.sweep import sweep as run_sweep
+from aftermath.secure.sweep.model import Severity
+
+secure_app = typer.Typer(help="Secure the hosts: sweep for compromise, collect evidence (contain: later).",
+                         no_args_is_help=True)
+
+HostsOpt = Annotated[list[str] | None, typer.Option("--host", help="USER@HOST[:PORT] over SSH, or 'local' "
+                                                    "(repeatable; default: this machine).")]
+IdentityOpt = Annotated[Path | None, typer.Option(help="SSH private key (default: ssh-agent and ~/.ssh keys).",
+                                                  envvar="AFTERMATH_SSH_IDENTITY")]
+KnownOpt = Annotated[Path | None, typer.Option("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).",
+                                               envvar="AFTERMATH_SSH_KNOWN_HOSTS")]
+SudoOpt = Annotated[bool, typer.Option(help="Run the agent with 'sudo -n' on remote hosts (non-root logins).")]
+SinceOpt = Annotated[float, typer.Option(help="'Recent' means changed within this many days.")]
+
+
+def _hosts(values: list[str] | None) -> list[Host]:
+    return [parse_host(v) for v in values] if values else [LOCAL]
+
+
+def _case(ctx: typer.Context) -> Case | None:
+    try:
+        return open_case(ctx)
+    except CaseError:
+        err_console.print("note: no case here, so nothing is journaled (use --case DIR to record this run)")
+        return None
+
+
+class _HostProgress:
+    """One line per host on stderr: what it is doing now."""
+
+    def __init__(self, progress: Progress, hosts: list[Host]) -> None:
+        self.progress = progress
+        self.tasks: dict[Host, TaskID] = {h: progress.add_task(str(h), total=None, what="connecting") for h in hosts}
+
+    def __call__(self, host: Host, event: dict[str, object]) -> None:
+        kind = event.get("t")
+        if kind == "start":
+            self.progress.update(self.tasks[host], what=f"collecting {event.get('artifact')}")
+        elif kind == "hello":
+            self.progress.update(self.tasks[host], what="running")
+        elif kind == "finished":
+            self.progress.update(self.tasks[host], what=str(event.get("status")))
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), TextColumn("{task.fields[what]}"), console=err_console,
+                    transient=True, disable=not err_console.is_terminal)
+
+
+@secure_app.command("collect")
+def collect(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Folder for the collections (one sub-folder per host); put it on "
+                                      "external media when collecting this machine.")],
+    host: HostsOpt = None,
+    profile: Annotated[str, typer.Option(help="quick (triage) or full (adds journal export, shadow, packages).")]
+    = "quick",
+    since: SinceOpt = 14.0,
+    identity: IdentityOpt = None,
+    known_hosts: KnownOpt = None,
+    sudo: SudoOpt = False,
+) -> None:
+    """Collect evidence from hosts in order of volatility, each with a hashed manifest.
+
+    Example: aftermath secure collect --host root@10.0.0.5 --host root@10.0.0.6 --out /mnt/usb/collect
+    """
+    hosts = _hosts(host)
+    case = _case(ctx)
+    options = SshOptions(identity, known_hosts, sudo=sudo)
+    with _progress() as bar:
+        results = run_collect(hosts, out, profile=profile, since_days=since, options=options, case=case,
+                              progress=_HostProgress(bar, hosts))
+    for result in results:
+        style = {"complete": "green", "partial": "yellow"}.get(result.status, "red")
+        console.print(f"[{style}]{result.line()}[/]", highlight=False)
+        if result.manifest_sha256:
+            console.print(f"  {result.folder}/manifest.json sha256 {result.manifest_sha256}", highlight=False)
+    done = sum(r.status == "complete" for r in results)
+    console.print(f"{done} of {len(results)} host(s) collected completely.")
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+@secure_app.command("sweep")
+def sweep(
+    ctx: typer.Context,
+    host: HostsOpt = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="More YARA rule files or folders.")] = None,
+    ioc: Annotated[list[Path] | None, typer.Option("--ioc", help="Indicator file: IPs, networks, SHA-256 or MD5, "
+                                                   "one a line.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE ('-' for stdout).")]
+    = None,
+    since: SinceOpt = 14.0,
+    identity: IdentityOpt = None,
+    known_hosts: KnownOpt = None,
+    sudo: SudoOpt = False,
+) -> None:
+    """Check hosts for signs of compromise and rank them; exit 1 when anything high or critical is found.
+
+    Example: aftermath secure sweep --host root@web1 --host root@db1 --ioc iocs.txt --json sweep.json
+    """
+    hosts = _hosts(host)
+    case = _case(ctx)
+    with _progress() as bar:
+        report = run_sweep(hosts, since_days=since, rules=rules, ioc_files=ioc,
+                           options=SshOptions(identity, known_hosts, sudo=sudo), case=case,
+                           progress=_HostProgress(bar, hosts))
+    if json_out:
+        write_json(json_out if json_out == "-" else Path(json_out), report.to_json())
+    if json_out != "-":
+        _render(report)
+    if report.worst is not None and report.worst >= Severity.HIGH or any(h.error for h in report.hosts):
+        raise typer.Exit(1)
+
+
+def _render(report: object) -> None:
+    from aftermath.secure.sweep import SweepReport
+
+    assert isinstance(report, SweepReport)
+    ranking = Table("rank", "host", "score", "verdict", "findings", title="Hosts, most likely compromised first")
+    for i, s in enumerate(report.ranking, 1):
+        ranking.add_row(str(i), s.host, str(s.score), s.verdict, str(s.findings))
+    console.print(ranking)
+    for host in report.hosts:
+        if host.error:
+            console.print(f"[red]{host.host}: not swept: {host.error}[/]", highlight=False)
+            continue
+        table = Table("severity", "what", "why it matters", title=f"{host.host}", show_lines=True)
+        for f in host.findings:
+            table.add_row(str(f.severity), f.what, f.why)
+        if host.findings:
+            console.print(table)
+        skipped = ", ".join(host.not_applicable) or "none"
+        failed = "; ".join(f"{k}: {v}" for k, v in host.failed.items())
+        console.print(f"{host.host}: {len(host.ran)} checks ran; not applicable here: {skipped}"
+                      + (f"; failed: {failed}" if failed else ""), highlight=False)
+
+
+# Containment (secure isolate / release / freeze / kill) is added here by aftermath.secure.contain:
+# define its commands as functions and register them on secure_app below this line.
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aftermath secure`` to the main command."""
+    app.add_typer(secure_app, name="secure")

@@ -1,0 +1,136 @@
+"""Host access: the local machine, or a remote one over SSH (asyncssh). The one adapter for SSH.
+
+Both run the agent the same way: its source text goes to ``python3 -I -B -`` on stdin (isolated, no
+byte-code written), and its stdout comes back as a stream of chunks. Nothing is copied to the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from aftermath.errors import SourceError, ToolError, UsageError
+
+PYTHON = ["python3", "-I", "-B", "-"]
+CHUNK = 1 << 16
+_SPEC = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?$")
+
+
+@dataclass(frozen=True)
+class Host:
+    """A host to examine: ``local``, or ``[USER@]HOST[:PORT]`` reached over SSH."""
+
+    host: str
+    user: str | None = None
+    port: int = 22
+
+    @property
+    def local(self) -> bool:
+        """Whether this is the machine Aftermath runs on."""
+        return self.host == "local"
+
+    @property
+    def label(self) -> str:
+        """A name safe for a folder: the host (and port when not 22)."""
+        name = self.host.strip("[]").replace(":", "_")
+        return name if self.port == 22 or self.local else f"{name}_{self.port}"
+
+    def __str__(self) -> str:
+        if self.local:
+            return "local"
+        return f"{self.user + '@' if self.user else ''}{self.host}{'' if self.port == 22 else f':{self.port}'}"
+
+
+LOCAL = Host("local")
+
+
+def parse_host(text: str) -> Host:
+    """Parse ``local`` or ``[USER@]HOST[:PORT]``."""
+    if text in ("local", "localhost-direct"):
+        return LOCAL
+    match = _SPEC.match(text)
+    if not match:
+        raise UsageError(f"bad host {text!r}: use USER@HOST or USER@HOST:PORT (or 'local')")
+    port = int(match["port"] or 22)
+    if not 0 < port < 65536:
+        raise UsageError(f"bad port in {text!r}")
+    return Host(match["host"], match["user"], port)
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """How to reach remote hosts: key, known_hosts file, timeout, and whether to use sudo."""
+
+    identity: Path | None = None
+    known_hosts: Path | None = None
+    connect_timeout: float = 15.0
+    sudo: bool = False
+
+
+async def run_agent(host: Host, script: bytes, options: SshOptions) -> AsyncIterator[bytes]:
+    """Run the agent on a host and yield its stdout in chunks; raise when it cannot run or fails."""
+    stream = _run_local(script) if host.local else _run_ssh(host, script, options)
+    async for chunk in stream:
+        yield chunk
+
+
+async def _run_local(script: bytes) -> AsyncIterator[bytes]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, *PYTHON[1:], stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdin.write(script)
+    await proc.stdin.drain()
+    proc.stdin.close()
+    err_task = asyncio.ensure_future(proc.stderr.read())
+    try:
+        while chunk := await proc.stdout.read(CHUNK):
+            yield chunk
+    finally:
+        if proc.returncode is None:
+            await proc.wait()
+    err = await err_task
+    if proc.returncode:
+        raise ToolError(f"agent on the local host exited {proc.returncode}: {_tail(err)}")
+
+
+async def _run_ssh(host: Host, script: bytes, options: SshOptions) -> AsyncIterator[bytes]:
+    try:
+        conn = await asyncio.wait_for(asyncssh.connect(
+            host.host.strip("[]"), port=host.port, username=host.user,
+            client_keys=[str(options.identity)] if options.identity else (),
+            known_hosts=str(options.known_hosts) if options.known_hosts else (),
+            agent_path=None if options.identity else (), ), options.connect_timeout)
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise SourceError(f"cannot reach {host}: {_why(exc)}") from exc
+    async with conn:
+        command = " ".join((["sudo", "-n"] if options.sudo else []) + PYTHON)
+        try:
+            proc = await conn.create_process(command, encoding=None)
+            proc.stdin.write(script)
+            proc.stdin.write_eof()
+            while chunk := await proc.stdout.read(CHUNK):
+                yield chunk
+            await proc.wait()
+            err = await proc.stderr.read()
+        except (OSError, asyncssh.Error) as exc:
+            raise SourceError(f"connection to {host} broke: {_why(exc)}") from exc
+        if proc.exit_status != 0:
+            raise ToolError(f"agent on {host} exited {proc.exit_status}: {_tail(err)}")
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer (timed out)"
+    return str(exc) or type(exc).__name__
+
+
+def _tail(err: bytes | str) -> str:
+    text = err.decode(errors="replace") if isinstance(err, bytes) else err
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no error output"
