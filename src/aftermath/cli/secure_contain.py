@@ -22,7 +22,7 @@ from aftermath.secure.contain.runner import Runner
 T = TypeVar("T")
 
 HostOpt = Annotated[list[str] | None, typer.Option(
-    "--host", help="USER@HOST[:PORT] to act on over SSH (repeatable); default: this machine.")]
+    "--host", metavar="USER@HOST", help="USER@HOST[:PORT] to act on over SSH (repeatable); default: this machine.")]
 IdentityOpt = Annotated[Path | None, typer.Option(help="SSH private key for --host.")]
 KnownHostsOpt = Annotated[Path | None, typer.Option(help="known_hosts file for --host (default: ~/.ssh).")]
 SudoOpt = Annotated[bool, typer.Option("--sudo", help="Run commands on the host with 'sudo -n'.")]
@@ -69,8 +69,9 @@ def register_contain(secure_app: typer.Typer) -> None:
 
 def isolate(
     ctx: typer.Context,
-    allow: Annotated[list[str], typer.Option(help="Responder address(es) or networks to keep, comma-separated "
-                                                  "(IPv4 and IPv6; repeatable).")],
+    allow: Annotated[list[str], typer.Option(
+        metavar="ADDR[,ADDR]",
+        help="Responder address(es) or networks to keep, comma-separated (IPv4 and IPv6; repeatable).")],
     host: HostOpt = None,
     confirm_within: Annotated[float, typer.Option(help="Seconds before the host rolls isolation back on its own "
                                                        "unless 'aftermath secure confirm' runs.")] = 120,
