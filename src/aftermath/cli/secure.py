@@ -1,4 +1,4 @@
-"""``aftermath secure ...``: triage collection and the compromise sweep (containment joins later)."""
+"""``aftermath secure ...``: the compromise sweep, triage collection, and containment."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 
 from aftermath.case import Case
 from aftermath.cli.common import console, err_console, open_case, write_json
+from aftermath.cli.secure_contain import register_contain
 from aftermath.errors import CaseError
 from aftermath.secure.collect import collect as run_collect
 from aftermath.secure.hosts import LOCAL, Host, SshOptions, parse_host
@@ -18,7 +19,7 @@ from aftermath.secure.sweep import SweepReport
 from aftermath.secure.sweep import sweep as run_sweep
 from aftermath.secure.sweep.model import Severity
 
-secure_app = typer.Typer(help="Secure the hosts: sweep for compromise, collect evidence (contain: later).",
+secure_app = typer.Typer(help="Secure the hosts: sweep for compromise, collect evidence, isolate, stop processes.",
                          no_args_is_help=True)
 
 HostsOpt = Annotated[list[str] | None, typer.Option("--host", help="USER@HOST[:PORT] over SSH, or 'local' "
@@ -154,10 +155,7 @@ def _render(report: SweepReport) -> None:
                       + (f"; failed: {failed}" if failed else ""), highlight=False)
 
 
-# Containment (secure isolate / release / freeze / kill) is added here by aftermath.secure.contain:
-# define its commands as functions and register them on secure_app below this line.
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``aftermath secure`` to the main command."""
+    """Add ``aftermath secure``: sweep, collect, and containment (isolate, confirm, release, freeze, kill)."""
+    register_contain(secure_app)
     app.add_typer(secure_app, name="secure")
