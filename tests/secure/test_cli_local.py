@@ -55,12 +55,21 @@ def test_local_collect_recovers_the_deleted_program_and_journals_the_manifest(tm
 
 
 @pytest.mark.slow
-def test_local_sweep_names_the_deleted_program_from_a_temp_folder(tmp_path: Path, deleted_process: int) -> None:
-    result = run_cli("secure", "sweep", "--json", "-")
+def test_local_sweep_names_the_deleted_program_and_a_shell_in_an_extra_web_root(tmp_path: Path,
+                                                                                 deleted_process: int) -> None:
+    web = Path.cwd() / f".aftermath-test-www-{deleted_process}"  # outside the usual web roots and temp folders
+    web.mkdir()
+    try:
+        (web / "up.php").write_text("<?php if(isset($_REQUEST['c'])){ system($_REQUEST['c']); } ?>")
+        result = run_cli("secure", "sweep", "--json", "-", "--scan-root", str(web))
+    finally:
+        shutil.rmtree(web)
     assert result.code == 1, result.err
     report = json.loads(result.out)
     found = [f for f in report["hosts"][0]["findings"] if f["evidence"].get("pid") == deleted_process]
     assert found and found[0]["severity"] == "critical" and "runs a deleted program" in found[0]["what"]
+    shells = [f for f in report["hosts"][0]["findings"] if f["evidence"].get("path") == str(web / "up.php")]
+    assert shells and shells[0]["check"] == "webshell"
     assert report["ranking"][0]["host"] == "local"
 
 

@@ -113,6 +113,9 @@ def sweep(
     identity: IdentityOpt = None,
     known_hosts: KnownOpt = None,
     sudo: SudoOpt = False,
+    scan_root: Annotated[list[str] | None, typer.Option(
+        "--scan-root", help="Also scan this folder on the hosts for web shells (a web root in an unusual place).")
+    ] = None,
 ) -> None:
     """Check hosts for signs of compromise and rank them; exit 1 when anything high or critical is found.
 
@@ -123,7 +126,7 @@ def sweep(
     with _progress() as bar:
         report = run_sweep(hosts, since_days=since, rules=rules, ioc_files=ioc,
                            options=SshOptions(identity, known_hosts, sudo=sudo), case=case,
-                           progress=_HostProgress(bar, hosts))
+                           progress=_HostProgress(bar, hosts), scan_roots=scan_root)
     if json_out:
         write_json(json_out if json_out == "-" else Path(json_out), report.to_json())
     if json_out != "-":

@@ -89,7 +89,8 @@ def apply_checks(facts: HostFacts, checks: list[Check] = CHECKS) -> HostSweep:
     return result
 
 
-def probe_params(since_days: float, now: float, exclude: list[str]) -> dict[str, Any]:
+def probe_params(since_days: float, now: float, exclude: list[str], scan_roots: list[str] | None = None
+                 ) -> dict[str, Any]:
     """The agent's parameters for the sweep's probe."""
     cat = catalogue_mod.load()
     keys = cat.by_name("authorized_keys").paths or []
@@ -99,13 +100,18 @@ def probe_params(since_days: float, now: float, exclude: list[str]) -> dict[str,
                    "ssh_config": [p for p in keys if "authorized_keys" not in p]}
     return {"mode": "facts", "since": now - since_days * 86400, "exclude": exclude,
             "suid_roots": cat.walk.suid_roots, "persistence": persistence,
-            "scan_roots": cat.walk.web_roots + cat.walk.temp_roots}
+            "scan_roots": list(scan_roots or []) + cat.walk.web_roots + cat.walk.temp_roots}
 
 
 def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None = None,
           ioc_files: list[Path] | None = None, options: SshOptions | None = None, case: Case | None = None,
-          progress: Progress | None = None, clock: Callable[[], float] = time.time) -> SweepReport:
-    """Sweep every host concurrently; return the ranked report."""
+          progress: Progress | None = None, clock: Callable[[], float] = time.time,
+          scan_roots: list[str] | None = None) -> SweepReport:
+    """Sweep every host concurrently; return the ranked report.
+
+    ``scan_roots`` are folders scanned for web shells before the usual web roots and temp folders
+    (a web application installed somewhere unusual).
+    """
     if not hosts:
         raise UsageError("no hosts: give --host USER@HOST (or --host local)")
     if since_days <= 0:
@@ -116,7 +122,8 @@ def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None
     if case:
         case.write("secure.sweep.start", ", ".join(map(str, hosts)), {"since_days": since_days,
                                                                        "ioc_files": [str(p) for p in ioc_files or []]})
-    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, clock) for h in hosts]
+    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, clock, scan_roots or [])
+            for h in hosts]
     results = asyncio.run(_gather(jobs))
     report = SweepReport(results, rank({r.host: r.findings for r in results},
                                        [r.host for r in results if not r.complete]),
@@ -131,11 +138,11 @@ async def _gather(jobs: list[Any]) -> list[HostSweep]:
 
 
 async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: SshOptions,
-               progress: Progress | None, clock: Callable[[], float]) -> HostSweep:
+               progress: Progress | None, clock: Callable[[], float], scan_roots: list[str]) -> HostSweep:
     folder = Path(tempfile.mkdtemp(prefix="aftermath-sweep-"))
     try:
         receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None)
-        params = probe_params(since_days, clock(), [str(folder)] if host.local else [])
+        params = probe_params(since_days, clock(), [str(folder)] if host.local else [], scan_roots)
         try:
             async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
                 receiver.feed(chunk)
