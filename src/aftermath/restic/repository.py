@@ -1,0 +1,312 @@
+"""A restic repository on a local path, read-only: keys, config, snapshots, index, trees and blobs.
+
+Reading never writes to the repository and takes no lock. Snapshots are listed before the index is
+loaded (restic writes packs, then indexes, then snapshots), so a concurrent backup cannot leave a
+listed snapshot pointing at blobs we do not know. Every stored file is checked against its name
+(SHA-256) and every envelope is authenticated before it is decrypted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from aftermath.errors import IntegrityError, PasswordError, RepositoryError, UsageError
+from aftermath.restic.crypto import Key, open_envelope, open_key_file, storage_id_matches
+from aftermath.restic.errors import BlobError, FormatError, MacError
+from aftermath.restic.index import Index, Location
+from aftermath.restic.pack import decode_blob, read_header
+from aftermath.restic.tree import Node, Snapshot, parse_snapshot, parse_tree
+from aftermath.restic.unpacked import decode_unpacked
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+TREE_CACHE_SIZE = 512  # trees are small (a few KiB each); this bounds the cache to a few MiB
+MAX_KEY_FILES = 64
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise RepositoryError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable"
+                              ) from None
+
+
+def _list_ids(folder: Path) -> list[str]:
+    try:
+        return sorted(e.name for e in os.scandir(folder) if e.is_file() and _HEX64.fullmatch(e.name))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RepositoryError(f"cannot list {folder}: {exc.strerror or exc}; check permissions") from None
+
+
+class Repository:
+    """A restic repository opened for reading. Create it with :meth:`Repository.open`."""
+
+    def __init__(self, root: Path, key: Key, version: int, repo_id: str) -> None:
+        self.root = root
+        self.version = version
+        self.id = repo_id
+        self.problems: list[str] = []  # what could not be read (bad snapshot or index files), in words
+        self._key = key
+        self._index: Index | None = None
+        self._index_lock = threading.Lock()
+        self._trees: OrderedDict[str, list[Node]] = OrderedDict()
+        self._trees_lock = threading.Lock()
+
+    # -- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, location: str | Path, password: bytes) -> Repository:
+        """Open the repository at a local path with a password.
+
+        Raises RepositoryError if it is missing or not a restic repository, PasswordError if no key
+        file opens with the password, IntegrityError if its config fails authentication.
+        """
+        root = Path(location)
+        if not root.is_dir():
+            raise RepositoryError(f"no restic repository at {root}: check the repository location")
+        if not (root / "config").is_file():
+            raise RepositoryError(f"{root} is not a restic repository (no config file): check the location")
+        key = cls._find_key(root, password)
+        version, repo_id = cls._read_config(root, key)
+        return cls(root, key, version, repo_id)
+
+    @staticmethod
+    def _find_key(root: Path, password: bytes) -> Key:
+        folder = root / "keys" if (root / "keys").is_dir() else root / "key"
+        names = _list_ids(folder)[:MAX_KEY_FILES]
+        if not names:
+            raise RepositoryError(f"{root} has no key files: it is not a restic repository or it is damaged")
+        malformed = 0
+        for name in names:
+            try:
+                return open_key_file(_read(folder / name), password)
+            except MacError:
+                continue
+            except FormatError:
+                malformed += 1
+        if malformed == len(names):
+            raise RepositoryError(f"no key file of {root} is readable: the repository's keys/ folder is damaged")
+        raise PasswordError(f"wrong password for the restic repository at {root}: check the repository password")
+
+    @staticmethod
+    def _read_config(root: Path, key: Key) -> tuple[int, str]:
+        try:
+            plain = open_envelope(key, _read(root / "config"))
+        except MacError:
+            raise IntegrityError(f"the config of {root} failed authentication: the repository is damaged; "
+                                 "run `restic check`") from None
+        doc = decode_unpacked(plain, 1, "repository config")  # config is never compressed
+        version = doc.get("version") if isinstance(doc, dict) else None
+        if version not in (1, 2):
+            raise RepositoryError(f"{root} has repository version {version!r}; this reader knows versions 1 and 2")
+        repo_id = doc.get("id")
+        return int(version), repo_id if isinstance(repo_id, str) else ""
+
+    def _folder(self, plural: str) -> Path:
+        """The folder for a file type; the S3 legacy layout uses singular names."""
+        folder = self.root / plural
+        return folder if folder.is_dir() else self.root / plural.rstrip("s")
+
+    def _load_unpacked(self, plural: str, file_id: str, what: str) -> Any:
+        raw = _read(self._folder(plural) / file_id)
+        if not storage_id_matches(file_id, raw):
+            raise IntegrityError(f"{what} {file_id[:8]} does not match its name (SHA-256): it was changed or damaged")
+        try:
+            plain = open_envelope(self._key, raw)
+        except MacError:
+            raise IntegrityError(f"{what} {file_id[:8]} failed authentication: it was changed or damaged") from None
+        return decode_unpacked(plain, self.version, f"{what} {file_id[:8]}")
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def snapshots(self) -> list[Snapshot]:
+        """All readable snapshots, oldest first; unreadable ones are skipped and named in ``problems``."""
+        found: list[Snapshot] = []
+        for sid in _list_ids(self._folder("snapshots")):
+            try:
+                found.append(parse_snapshot(sid, self._load_unpacked("snapshots", sid, "snapshot")))
+            except (IntegrityError, FormatError) as exc:
+                self._problem(f"snapshot {sid[:8]} skipped: {exc.message}")
+        return sorted(found, key=lambda s: (s.time, s.id))
+
+    def snapshot(self, id_or_prefix: str) -> Snapshot:
+        """The snapshot whose id starts with ``id_or_prefix``; UsageError if none or several match."""
+        matches = [s for s in self.snapshots() if id_or_prefix and s.id.startswith(id_or_prefix.lower())]
+        if len(matches) != 1:
+            how = "no" if not matches else f"{len(matches)} snapshots match"
+            raise UsageError(f"{how} snapshot {id_or_prefix!r} in {self.root}: see the snapshot list "
+                             "(`restic snapshots`) and give a longer id")
+        return matches[0]
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    # -- index -----------------------------------------------------------------------------------
+    @property
+    def index(self) -> Index:
+        """The blob index, loaded on first use (index files, then headers of packs no index lists)."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = self._load_index()
+            return self._index
+
+    def _load_index(self) -> Index:
+        index = Index()
+        for iid in _list_ids(self._folder("index")):
+            try:
+                index.add_json(self._load_unpacked("index", iid, "index file"))
+            except (IntegrityError, FormatError) as exc:
+                self._problem(f"index file {iid[:8]} skipped: {exc.message}")
+        for pack_id in self._pack_ids():
+            if not index.has_pack(pack_id):
+                self._index_pack(index, pack_id)
+        return index
+
+    def _index_pack(self, index: Index, pack_id: str) -> None:
+        try:
+            fd = os.open(self.pack_path(pack_id), os.O_RDONLY)
+        except OSError as exc:
+            self._problem(f"pack {pack_id[:8]} unreadable: {exc.strerror}")
+            return
+        try:
+            index.add_pack(pack_id, read_header(fd, self._key))
+        except (MacError, FormatError) as exc:
+            self._problem(f"pack {pack_id[:8]} has an unusable header: {exc.message}")
+        except OSError as exc:
+            self._problem(f"pack {pack_id[:8]} unreadable: {exc.strerror}")
+        finally:
+            os.close(fd)
+
+    def _pack_ids(self) -> Iterator[str]:
+        data = self.root / "data"
+        yield from _list_ids(data)
+        try:
+            subdirs = sorted(e.path for e in os.scandir(data) if e.is_dir() and len(e.name) == 2)
+        except OSError:
+            return
+        for sub in subdirs:
+            yield from _list_ids(Path(sub))
+
+    def pack_path(self, pack_id: str) -> Path:
+        """Path of a pack file (``data/xx/<id>``, or ``data/<id>`` in the S3 legacy layout)."""
+        nested = self.root / "data" / pack_id[:2] / pack_id
+        return nested if nested.exists() else self.root / "data" / pack_id
+
+    def locate(self, blob_id: str, kind: Literal["data", "tree"] | None = None) -> Location | None:
+        """Where a blob is stored (data blobs first when ``kind`` is None), or None."""
+        if not isinstance(blob_id, str) or not _HEX64.fullmatch(blob_id):
+            return None
+        raw = bytes.fromhex(blob_id)
+        for k in (kind,) if kind else ("data", "tree"):
+            loc = self.index.lookup(k, raw)
+            if loc is not None:
+                return loc
+        return None
+
+    def has_blob(self, blob_id: str) -> bool:
+        """True when the index knows a data or tree blob with this id."""
+        return self.locate(blob_id) is not None
+
+    def blob_size(self, blob_id: str) -> int:
+        """Plaintext size of a blob; BlobError if the index does not know it."""
+        loc = self.locate(blob_id)
+        if loc is None:
+            raise BlobError(blob_id, None, "no blob with this id in the index")
+        return loc.uncompressed_length or loc.length - 32
+
+    # -- blobs -----------------------------------------------------------------------------------
+    def decode(self, blob_id: str, loc: Location, raw: bytes) -> bytes:
+        """Turn the stored bytes of a located blob into checked plaintext; BlobError if they are bad."""
+        if len(raw) != loc.length:
+            raise BlobError(blob_id, loc.pack_id, f"pack is truncated (read {len(raw)} of {loc.length} bytes)")
+        return decode_blob(self._key, raw, blob_id, loc.pack_id, loc.uncompressed_length)
+
+    def open_pack(self, blob_id: str, pack_id: str) -> int:
+        """Open a pack for reading; BlobError (for ``blob_id``) if it is missing or unreadable."""
+        try:
+            return os.open(self.pack_path(pack_id), os.O_RDONLY)
+        except OSError as exc:
+            raise BlobError(blob_id, pack_id, f"pack file unreadable: {exc.strerror}") from None
+
+    def read_located(self, fd: int, blob_id: str, loc: Location) -> bytes:
+        """Read and decode a located blob from an open pack; BlobError on any failure."""
+        try:
+            raw = os.pread(fd, loc.length, loc.offset)
+        except OSError as exc:
+            raise BlobError(blob_id, loc.pack_id, f"pack file unreadable: {exc.strerror}") from None
+        return self.decode(blob_id, loc, raw)
+
+    def read_blob(self, blob_id: str, kind: Literal["data", "tree"] = "data") -> bytes:
+        """One blob's plaintext, authenticated, decompressed and checked against its id; else BlobError."""
+        loc = self.locate(blob_id, kind)
+        if loc is None:
+            raise BlobError(blob_id, None, f"no {kind} blob with this id in the index")
+        fd = self.open_pack(blob_id, loc.pack_id)
+        try:
+            return self.read_located(fd, blob_id, loc)
+        finally:
+            os.close(fd)
+
+    def read_blobs(self, blob_ids: Iterable[str], workers: int = 2) -> Iterator[tuple[str, bytes | BlobError]]:
+        """Read many blobs in parallel threads, each pack sequentially; yields results as they complete.
+
+        Duplicate ids are read once. A failing blob yields its BlobError and the others go on.
+        """
+        from aftermath.restic.parallel import read_blobs
+
+        return read_blobs(self, blob_ids, workers)
+
+    def iter_file(self, node: Node) -> Iterator[bytes]:
+        """A file's content, blob by blob, in order (memory bounded by one blob)."""
+        for blob_id in node.content:
+            yield self.read_blob(blob_id)
+
+    # -- trees -----------------------------------------------------------------------------------
+    def tree(self, tree_id: str) -> list[Node]:
+        """The nodes of a tree blob, authenticated and decoded; cached (bounded LRU)."""
+        with self._trees_lock:
+            if tree_id in self._trees:
+                self._trees.move_to_end(tree_id)
+                return self._trees[tree_id]
+        plain = self.read_blob(tree_id, "tree")
+        loc = self.locate(tree_id, "tree")
+        try:
+            nodes = parse_tree(decode_unpacked(plain, 1, f"tree {tree_id[:8]}"))
+        except FormatError as exc:
+            raise BlobError(tree_id, loc.pack_id if loc else None, exc.message) from None
+        with self._trees_lock:
+            self._trees[tree_id] = nodes
+            while len(self._trees) > TREE_CACHE_SIZE:
+                self._trees.popitem(last=False)
+        return nodes
+
+    def walk(self, tree_id: str, prefix: str = "/",
+             on_error: Callable[[str, BlobError], None] | None = None) -> Iterator[tuple[str, Node]]:
+        """Every node below a tree with its full path, depth-first, each directory before its children.
+
+        A subtree that cannot be read raises BlobError, or, with ``on_error``, is reported as
+        ``on_error(path, error)`` and skipped.
+        """
+        stack: list[tuple[str, Iterator[Node]]] = [(prefix.rstrip("/"), iter(self.tree(tree_id)))]
+        while stack:
+            base, nodes = stack[-1]
+            node = next(nodes, None)
+            if node is None:
+                stack.pop()
+                continue
+            path = f"{base}/{node.name}"
+            yield path, node
+            if node.is_dir and node.subtree:
+                try:
+                    stack.append((path, iter(self.tree(node.subtree))))
+                except BlobError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(path, exc)
