@@ -61,8 +61,11 @@ EXPECTED: dict[str, frozenset[str]] = {
 UNCOMPRESSED_TYPES = frozenset({"bmp", "tar", "sqlite", "ole", "rtf", "tiff", "psd"})
 
 TEXT_EXTENSIONS = frozenset(
-    ".txt .csv .tsv .md .rst .log .ini .cfg .conf .toml .yaml .yml .json .xml .html .htm .css .js .ts .sql "
-    ".php .py .rb .pl .sh .bat .ps1 .java .c .h .cpp .go .rs .tex .vcf .ics .eml .svg .srt".split()
+    [
+        ".txt", ".csv", ".tsv", ".md", ".rst", ".log", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".yml", ".json",
+        ".xml", ".html", ".htm", ".css", ".js", ".ts", ".sql", ".php", ".py", ".rb", ".pl", ".sh", ".bat", ".ps1",
+        ".java", ".c", ".h", ".cpp", ".go", ".rs", ".tex", ".vcf", ".ics", ".eml", ".svg", ".srt"
+    ]
 )
 
 # Bytes that plain text never holds (everything below 0x20 except tab, newline, form feed, return, escape).

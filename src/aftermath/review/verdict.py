@@ -5,7 +5,7 @@ No I/O here; everything takes plain values so it can be tested exhaustively.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aftermath.review.scanner import SEVERITY_ORDER, Finding, Verdict
@@ -56,7 +56,7 @@ def finding_key(finding: Finding) -> tuple[str, str, str, str]:
     return (finding.kind, finding.rule, finding.path, finding.sha256)
 
 
-def timeline(order: Sequence[str], per_snapshot: dict[str, Sequence[Finding]]) -> list[Occurrence]:
+def timeline(order: Sequence[str], per_snapshot: Mapping[str, Sequence[Finding]]) -> list[Occurrence]:
     """Merge each snapshot's findings into occurrences, sorted by first appearance, then severity and path."""
     seen: dict[tuple[str, str, str, str], tuple[Finding, list[str]]] = {}
     for snapshot_id in order:

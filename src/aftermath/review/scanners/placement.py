@@ -13,12 +13,17 @@ from aftermath.review import filetype
 from aftermath.review.scanner import Finding, extension
 
 DATA_FOLDERS = frozenset(
-    "uploads upload documents docs shares share shared files media images img pictures photos attachments "
-    "invoices scans downloads desktop public_files userfiles".split()
+    [
+        "uploads", "upload", "documents", "shares", "share", "shared", "files", "media", "images", "img", "pictures",
+        "photos", "attachments", "invoices", "scans", "downloads", "desktop", "public_files", "userfiles"
+    ]
 )
 SCRIPT_EXTENSIONS = frozenset(
-    ".php .php3 .php4 .php5 .php7 .phtml .phar .jsp .jspx .asp .aspx .ashx .asmx .cgi .pl .py .sh .bash "
-    ".ps1 .psm1 .vbs .vbe .js .jse .wsf .hta .bat .cmd .scr .exe .dll .so .elf .bin .com .msi .lnk".split()
+    [
+        ".php", ".php3", ".php4", ".php5", ".php7", ".phtml", ".phar", ".jsp", ".jspx", ".asp", ".aspx", ".ashx",
+        ".asmx", ".cgi", ".pl", ".py", ".sh", ".bash", ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".hta",
+        ".bat", ".cmd", ".scr", ".exe", ".dll", ".so", ".elf", ".msi", ".lnk"
+    ]
 )
 BINARY_TYPES = frozenset({"elf", "pe", "macho"})
 
