@@ -3,7 +3,8 @@
 Ransomware renames, rewrites or deletes most files of a folder at once. Normal work touches a few.
 A folder bursts when, between two snapshots, the files of it that were rewritten, renamed or deleted
 are at least ``min_files``, at least ``share`` of what it held, and more than ``sigma`` standard
-deviations above that folder's usual churn (after Commvault's 3-sigma and Veeam's count thresholds).
+deviations above that folder's usual churn, with sqrt(usual) as the least deviation (after Commvault's
+3-sigma and Veeam's count thresholds).
 Alone this is a heuristic (a reorganised share looks the same), so a burst is "suspicious".
 """
 
@@ -51,7 +52,8 @@ def bursts(transitions: Sequence[dict[str, Churn]], *, min_files: int = 20, shar
                 continue
             history = [float(t[folder].touched) if folder in t else 0.0 for t in transitions[:i]]
             mean = statistics.fmean(history) if history else 0.0
-            spread = statistics.pstdev(history) if len(history) > 1 else 0.0
+            # Poisson-like floor: with a short history the standard deviation says little
+            spread = max(statistics.pstdev(history) if len(history) > 1 else 0.0, mean ** 0.5)
             if churn.touched > mean + sigma * spread:
                 found.append(Burst(i, folder, churn, mean))
     return found

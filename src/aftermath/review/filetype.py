@@ -85,7 +85,7 @@ def _is_pe(head: bytes) -> bool:
     if len(head) < 64:
         return False
     offset = int.from_bytes(head[0x3C:0x40], "little")
-    return head[offset:offset + 4] == b"PE\0\0" if offset + 4 <= len(head) else True
+    return head[offset:offset + 4] == b"PE\0\0"
 
 
 def entropy(data: bytes) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
@@ -24,6 +25,8 @@ class StoryRepo:
     password_file: Path
     source: Path
     snapshots: list[str]  # full ids, oldest first: clean, clean, shell, shell+encrypted
+    file_counts: list[int]  # files in each snapshot, as written
+    contents: set[str]  # SHA-256 of every distinct content in any snapshot, as written
 
     def env(self) -> dict[str, str]:
         return {"RESTIC_REPOSITORY": str(self.path), "RESTIC_PASSWORD_FILE": str(self.password_file)}
@@ -79,18 +82,27 @@ def build_story(base: Path) -> StoryRepo:
     env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(pw)}
     restic(env, "init")
     write_business(src, rng)
+    counts: list[int] = []
+    contents: set[str] = set()
+
+    def backup(when: str) -> None:
+        files = [p for p in src.rglob("*") if p.is_file()]
+        counts.append(len(files))
+        contents.update(hashlib.sha256(p.read_bytes()).hexdigest() for p in files)
+        restic(env, "backup", "--time", when, str(src))
+
     times = ["2024-03-01 02:00:00", "2024-03-02 02:00:00", "2024-03-03 02:00:00", "2024-03-04 02:00:00"]
-    restic(env, "backup", "--time", times[0], str(src))
+    backup(times[0])
     (src / "share" / "documents" / "notes-01.txt").write_text("Updated notes.\n")
-    restic(env, "backup", "--time", times[1], str(src))
+    backup(times[1])
     (src / "www" / "uploads" / "avatar.php").write_bytes(WEB_SHELL)
-    restic(env, "backup", "--time", times[2], str(src))
+    backup(times[2])
     encrypt_folder(src / "share" / "documents", rng)
-    restic(env, "backup", "--time", times[3], str(src))
+    backup(times[3])
     import json
     snaps = json.loads(restic(env, "snapshots", "--json"))
     ids = [s["id"] for s in sorted(snaps, key=lambda s: s["time"])]
-    return StoryRepo(repo, pw, src, ids)
+    return StoryRepo(repo, pw, src, ids, counts, contents)
 
 
 @pytest.fixture(scope="session")

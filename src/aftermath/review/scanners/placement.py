@@ -50,7 +50,7 @@ class PlacementScanner:
         folder = self.data_folder(path)
         if folder is None:
             return []
-        kind = filetype.detect(data[:512])
+        kind = filetype.detect(data[:4096])
         ext = extension(path)
         if kind in BINARY_TYPES:
             what = f"an executable ({kind.upper()} binary)"
