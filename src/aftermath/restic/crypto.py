@@ -80,15 +80,16 @@ def _scrypt_params(doc: dict[str, Any]) -> tuple[int, int, int]:
     if not all(type(v) is int and v > 0 for v in values):
         raise FormatError("key file has invalid scrypt parameters")
     n, r, p = (int(v) for v in values)
-    if n < 2 or n & (n - 1) or 128 * n * r > MAX_SCRYPT_MEMORY or n * r * p > MAX_SCRYPT_WORK:
+    if n < 2 or n & (n - 1) or p > 1024 or 128 * r * (n + p) > MAX_SCRYPT_MEMORY or n * r * p > MAX_SCRYPT_WORK:
         raise FormatError(f"key file has unsupported scrypt parameters N={n} r={r} p={p}")
     return n, r, p
 
 
 def derive_user_key(password: bytes, salt: bytes, n: int, r: int, p: int) -> Key:
     """Derive the key that opens a key file: scrypt(password, salt, N, r, p) split 32/16/16."""
-    # OpenSSL's default maxmem is 32 MiB, below restic's usual 128*N*r*p; give it headroom.
-    raw = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=64, maxmem=128 * n * r * (p + 1) + (16 << 20))
+    # OpenSSL's default maxmem is 32 MiB, below restic's usual 128*r*N (32 MiB + its own blocks); scrypt
+    # needs about 128*r*(N + p) bytes, so allow that plus headroom.
+    raw = hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=64, maxmem=128 * r * (n + p + 2) + (32 << 20))
     return Key(encrypt=raw[:32], mac_k=raw[32:48], mac_r=raw[48:64])
 
 

@@ -12,6 +12,7 @@ import hmac
 import io
 import os
 import struct
+import threading
 from dataclasses import dataclass
 
 import zstandard
@@ -25,7 +26,8 @@ MAX_HEADER_SIZE = 16 * 1024 * 1024 + 4  # restic's pack.MaxHeaderSize
 MAX_BLOB_SIZE = 1 << 30
 _PLAIN = struct.Struct("<BI32s")
 _COMPRESSED = struct.Struct("<BII32s")
-_DECOMPRESSOR = zstandard.ZstdDecompressor()
+# A ZstdDecompressor must not be used by two threads at once (it corrupts output): one per thread.
+_LOCAL = threading.local()
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,19 @@ def read_header(fd: int, key: Key) -> list[PackEntry]:
 def _decompress(data: bytes, ulen: int) -> bytes:
     if ulen > MAX_BLOB_SIZE:
         raise FormatError(f"uncompressed length {ulen} is too large")
+    dctx: zstandard.ZstdDecompressor | None = getattr(_LOCAL, "dctx", None)
+    if dctx is None:
+        dctx = _LOCAL.dctx = zstandard.ZstdDecompressor()
     declared = zstandard.frame_content_size(data)
     if declared not in (-1, ulen):
         raise FormatError(f"zstd frame declares {declared} bytes, index says {ulen}")
     if declared == ulen:
-        return _DECOMPRESSOR.decompress(data, max_output_size=ulen)
-    # No content size in the frame: stream, never more than ulen + 1 bytes.
-    with _DECOMPRESSOR.stream_reader(io.BytesIO(data)) as reader:
-        out = reader.read(ulen + 1)
+        return dctx.decompress(data, max_output_size=ulen)
+    # No content size in the frame: stream in steps, never more than ulen + 1 bytes.
+    out = bytearray()
+    with dctx.stream_reader(io.BytesIO(data)) as reader:
+        while len(out) <= ulen and (chunk := reader.read(min(ulen + 1 - len(out), 1 << 20))):
+            out += chunk
     return bytes(out)
 
 

@@ -62,13 +62,15 @@ class Repository:
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, location: str | Path, password: bytes) -> Repository:
+    def open(cls, location: str | Path, password: bytes | str) -> Repository:
         """Open the repository at a local path with a password.
 
         Raises RepositoryError if it is missing or not a restic repository, PasswordError if no key
         file opens with the password, IntegrityError if its config fails authentication.
         """
         root = Path(location)
+        if isinstance(password, str):  # tolerate a str password; restic passwords are UTF-8
+            password = password.encode()
         if not root.is_dir():
             raise RepositoryError(f"no restic repository at {root}: check the repository location")
         if not (root / "config").is_file():
@@ -131,7 +133,7 @@ class Repository:
         for sid in _list_ids(self._folder("snapshots")):
             try:
                 found.append(parse_snapshot(sid, self._load_unpacked("snapshots", sid, "snapshot")))
-            except (IntegrityError, FormatError) as exc:
+            except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
                 self._problem(f"snapshot {sid[:8]} skipped: {exc.message}")
         return sorted(found, key=lambda s: (s.time, s.id))
 
@@ -162,7 +164,7 @@ class Repository:
         for iid in _list_ids(self._folder("index")):
             try:
                 index.add_json(self._load_unpacked("index", iid, "index file"))
-            except (IntegrityError, FormatError) as exc:
+            except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
                 self._problem(f"index file {iid[:8]} skipped: {exc.message}")
         for pack_id in self._pack_ids():
             if not index.has_pack(pack_id):
@@ -276,10 +278,10 @@ class Repository:
                 self._trees.move_to_end(tree_id)
                 return self._trees[tree_id]
         plain = self.read_blob(tree_id, "tree")
-        loc = self.locate(tree_id, "tree")
         try:
             nodes = parse_tree(decode_unpacked(plain, 1, f"tree {tree_id[:8]}"))
         except FormatError as exc:
+            loc = self.locate(tree_id, "tree")
             raise BlobError(tree_id, loc.pack_id if loc else None, exc.message) from None
         with self._trees_lock:
             self._trees[tree_id] = nodes

@@ -16,7 +16,8 @@ from typing import Any
 
 from aftermath.restic.errors import FormatError
 
-NODE_TYPES = ("file", "dir", "symlink", "dev", "chardev", "fifo", "socket")
+NODE_TYPES = ("file", "dir", "symlink", "dev", "chardev", "fifo", "socket")  # restic 0.14's set
+_TYPE = re.compile(r"[a-z]{1,32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 _SIMPLE = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, "'": 39, '"': 34}
@@ -45,7 +46,7 @@ class Node:
     """One entry of a tree: file, directory, symlink or special file, with its metadata."""
 
     name: str
-    type: str
+    type: str  # one of NODE_TYPES, or a newer restic's type (neither file nor dir for us)
     mode: int  # POSIX permission bits (incl. setuid/setgid/sticky), ready for chmod
     mtime: datetime | None
     atime: datetime | None
@@ -194,8 +195,9 @@ def parse_node(doc: Any) -> Node:
     if not isinstance(doc, dict):
         raise FormatError("tree node is not an object")
     kind = doc.get("type")
-    if kind not in NODE_TYPES:
-        raise FormatError(f"tree node has unknown type {kind!r}")
+    # Later restic versions add types (e.g. "irregular"); keep them rather than lose the directory.
+    if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
+        raise FormatError(f"tree node has an invalid type {kind!r}")
     content = doc.get("content")
     if content is not None and not isinstance(content, list):
         raise FormatError("tree node content is not a list")
