@@ -19,8 +19,9 @@ RANDOM = RNG.randbytes(20000)
 
 
 def pdf() -> bytes:
-    body = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> " \
-           b"endobj\nxref\n0 3\ntrailer << /Root 1 0 R /Size 3 >>\nstartxref\n0\n%%EOF\n"
+    body = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n" \
+           b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n" \
+           b"xref\n0 3\ntrailer << /Root 1 0 R /Size 3 >>\nstartxref\n0\n%%EOF\n"
     return body
 
 

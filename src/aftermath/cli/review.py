@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +20,9 @@ from aftermath.cli.common import (
     write_json,
     write_text,
 )
-from aftermath.errors import CaseError
-from aftermath.review import Progress, ReviewResult, run_review, session
+from aftermath.errors import CaseError, Interrupted
+from aftermath.restic import Repository
+from aftermath.review import Progress, ReviewResult, Scanner, run_review, session
 from aftermath.review.report import to_html
 from aftermath.review.scanners import default_scanners
 from aftermath.review.verdict import Occurrence
@@ -56,15 +58,11 @@ def review(
             require_writable_parent(target)
     scanners = default_scanners(rules or [], ioc or [])
     repository, location = session.open_repository(case, repo, password_file)
-    with byte_progress("Reviewing", None) as bar:
-        task = bar.task_ids[0]
-
-        def show(p: Progress) -> None:
-            bar.update(task, total=p.bytes_total, completed=p.bytes_done,
-                       files=f"{p.files_done}/{p.files_total} files")
-
-        result = run_review(repository, scanners, since=since_time, progress=show,
-                            workers=workers, location=location)
+    try:
+        result = _run(repository, scanners, since_time, workers, location)
+    except KeyboardInterrupt:
+        # typer turns KeyboardInterrupt into a silent exit 130: say what happened (nothing was written)
+        raise Interrupted("review interrupted: no report or journal entry was written; run it again") from None
     if json_out:
         write_json(json_out, result.to_json())
     if html:
@@ -75,6 +73,19 @@ def review(
         _render(result)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _run(repository: Repository, scanners: list[Scanner], since: datetime | None, workers: int,
+         location: str) -> ReviewResult:
+    """The review with a progress bar in bytes and files on stderr."""
+    with byte_progress("Reviewing", None) as bar:
+        task = bar.task_ids[0]
+
+        def show(p: Progress) -> None:
+            bar.update(task, total=p.bytes_total, completed=p.bytes_done,
+                       files=f"{p.files_done}/{p.files_total} files")
+
+        return run_review(repository, scanners, since=since, progress=show, workers=workers, location=location)
 
 
 def _case(ctx: typer.Context) -> Case | None:

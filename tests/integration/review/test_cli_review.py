@@ -26,8 +26,8 @@ def test_cli_writes_json_and_html_and_exits_1_on_findings(story: StoryRepo, tmp_
     assert r.code == 1, r.err
     doc = json.loads(out.read_text())
     assert {"repository", "snapshots", "findings", "last_clean", "stats"} <= doc.keys()
-    assert all(SCHEMA_SNAPSHOT <= s.keys() for s in doc["snapshots"])
-    assert all(SCHEMA_FINDING <= f.keys() for f in doc["findings"])
+    assert all(s.keys() >= SCHEMA_SNAPSHOT for s in doc["snapshots"])
+    assert all(f.keys() >= SCHEMA_FINDING for f in doc["findings"])
     assert {"files_total", "distinct_contents", "bytes_scanned", "seconds"} <= doc["stats"].keys()
     assert doc["last_clean"] == story.snapshots[1]
     assert 'id="timeline"' in html.read_text()
