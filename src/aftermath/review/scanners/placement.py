@@ -1,0 +1,64 @@
+"""Executables and scripts that appear in data folders (uploads, shares, documents).
+
+Programs belong in program folders. A PHP file in ``wp-content/uploads`` or an ELF binary in a shared
+documents folder is how web shells and dropped tools usually look in a backup. Only a heuristic, so
+findings are "suspicious".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aftermath.review import filetype
+from aftermath.review.scanner import Finding, extension
+
+DATA_FOLDERS = frozenset(
+    [
+        "uploads", "upload", "documents", "shares", "share", "shared", "files", "media", "images", "img", "pictures",
+        "photos", "attachments", "invoices", "scans", "downloads", "desktop", "public_files", "userfiles"
+    ]
+)
+SCRIPT_EXTENSIONS = frozenset(
+    [
+        ".php", ".php3", ".php4", ".php5", ".php7", ".phtml", ".phar", ".jsp", ".jspx", ".asp", ".aspx", ".ashx",
+        ".asmx", ".cgi", ".pl", ".py", ".sh", ".bash", ".ps1", ".psm1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".hta",
+        ".bat", ".cmd", ".scr", ".exe", ".dll", ".so", ".elf", ".msi", ".lnk"
+    ]
+)
+BINARY_TYPES = frozenset({"elf", "pe", "macho"})
+
+
+class PlacementScanner:
+    """Flag programs in folders that should hold only data."""
+
+    name = "placement"
+
+    def __init__(self, data_folders: Iterable[str] = DATA_FOLDERS) -> None:
+        self.data_folders = frozenset(f.lower() for f in data_folders)
+
+    def data_folder(self, path: str) -> str | None:
+        """The data folder that ``path`` lies in (its nearest one), or None."""
+        parts = [p.lower() for p in path.strip("/").split("/")[:-1]]
+        return next((p for p in reversed(parts) if p in self.data_folders), None)
+
+    def path_key(self, path: str) -> str:
+        """Whether the file lies in a data folder, and its extension."""
+        return f"{self.data_folder(path) or ''}|{extension(path)}"
+
+    def scan(self, path: str, data: bytes) -> list[Finding]:
+        """A finding when a data folder holds a binary program, a script, or a script-like name."""
+        folder = self.data_folder(path)
+        if folder is None:
+            return []
+        kind = filetype.detect(data[:4096])
+        ext = extension(path)
+        if kind in BINARY_TYPES:
+            what = f"an executable ({kind.upper()} binary)"
+        elif data.startswith(b"#!"):
+            what = "a script (it starts with #!)"
+        elif ext in SCRIPT_EXTENSIONS:
+            what = f"a {ext} program file"
+        else:
+            return []
+        return [Finding("placement", "program-in-data-folder", path, "suspicious",
+                        f"{what} inside the data folder '{folder}/': programs do not belong there", self.name)]

@@ -1,0 +1,106 @@
+"""Ransomware signs in one file: known ransomware extensions, ransom-note names and notes, and content
+whose real type no longer matches its name (or that turned high-entropy where its type is not compressed).
+
+Entropy alone cannot tell compressed from encrypted data, so it is only used where the name promises a
+type that is not compressed (text, or a known signature that is missing). The burst of renames, rewrites
+and deletions between snapshots is a repository-level sign: see :mod:`aftermath.review.churn`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable
+from importlib import resources
+
+from aftermath.review import filetype
+from aftermath.review.scanner import Finding, Severity, file_name
+
+ONION_V3 = re.compile(rb"[a-z2-7]{56}\.onion")
+DEMAND = re.compile(rb"(?i)\b(bitcoin|btc|monero|xmr|ransom|decrypt\w*|tox\s*id|pay(ment)?)\b")
+NOTE_MAX = 256 * 1024  # ransom notes are short; a larger file with a note's name is not read as one
+
+
+def _patterns(name: str) -> tuple[str, ...]:
+    text = (resources.files("aftermath.review") / "rules" / name).read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
+    return tuple(line for line in lines if line)
+
+
+def high_entropy(head: bytes) -> bool:
+    """True when a sample looks like random bytes (encrypted or compressed)."""
+    if len(head) >= 4096:
+        return filetype.entropy(head) >= 7.2
+    return len(head) >= 512 and filetype.entropy(head) >= 6.0
+
+
+class RansomwareScanner:
+    """Per-file ransomware signs; the result depends on the content and the file name."""
+
+    name = "ransomware"
+
+    def __init__(self, extensions: Iterable[str] | None = None, note_names: Iterable[str] | None = None) -> None:
+        self.extensions = tuple(extensions) if extensions is not None else _patterns("ransomware_extensions.txt")
+        self.note_names = tuple(note_names) if note_names is not None else _patterns("ransom_note_names.txt")
+
+    def path_key(self, path: str) -> str:
+        """Only the file name matters (extension, note name)."""
+        return file_name(path).lower()
+
+    def scan(self, path: str, data: bytes) -> list[Finding]:
+        """Findings for the name and the content of one file."""
+        name = file_name(path).lower()
+        findings: list[Finding] = []
+        ext_rule = self._ransom_extension(name)
+        if ext_rule:
+            findings.append(self._finding(path, "ransomware-extension", "encrypted",
+                                          f"its extension matches {ext_rule!r}, used by ransomware for the "
+                                          "files it encrypted"))
+            name = name[: name.rfind(".")] if "." in name else name  # judge the content by the name before it
+        note = self._note(path, name, data)
+        if note:
+            findings.append(note)
+        content = self._content(path, name, data)
+        if content:
+            findings.append(content)
+        return findings
+
+    def _ransom_extension(self, name: str) -> str | None:
+        return next((p for p in self.extensions if fnmatch.fnmatchcase(name, "*" + p)), None)
+
+    def _note(self, path: str, name: str, data: bytes) -> Finding | None:
+        if not any(fnmatch.fnmatchcase(name, p) for p in self.note_names):
+            return None
+        sample = data[:NOTE_MAX]
+        if len(data) <= NOTE_MAX and (ONION_V3.search(sample) or len(DEMAND.findall(sample)) >= 2):
+            return self._finding(path, "ransom-note", "encrypted",
+                                 "a ransom note: named like one and asks for payment or gives a Tor address")
+        return self._finding(path, "ransom-note-name", "suspicious",
+                             "named like a ransom note (its text has no Tor address or payment demand)")
+
+    def _content(self, path: str, name: str, data: bytes) -> Finding | None:
+        if len(data) < 16:
+            return None
+        ext = name[name.rfind("."):] if "." in name[1:] else ""
+        head = data[: filetype.HEAD]
+        if ext in filetype.TEXT_EXTENSIONS:
+            if not filetype.looks_like_text(head) and high_entropy(head):
+                return self._finding(path, "entropy", "encrypted",
+                                     f"a {ext} file should be text but its bytes look random: likely encrypted")
+            return None
+        expected = filetype.EXPECTED.get(ext)
+        if expected is None:
+            return None
+        actual = filetype.detect(head)
+        if actual in expected:
+            return None
+        if actual is None and high_entropy(head):
+            return self._finding(path, "type-mismatch", "encrypted",
+                                 f"a {ext} file should start like {'/'.join(sorted(expected))} but its bytes "
+                                 "look random: likely encrypted")
+        found = f"it starts like {actual}" if actual else "its first bytes match no known type"
+        return self._finding(path, "type-mismatch", "suspicious",
+                             f"a {ext} file should start like {'/'.join(sorted(expected))}, but {found}")
+
+    def _finding(self, path: str, rule: str, severity: Severity, reason: str) -> Finding:
+        return Finding("ransomware", rule, path, severity, reason, self.name)

@@ -1,0 +1,114 @@
+"""Review a real restic repository: clean, then a planted web shell, then ransomware."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from aftermath.restic import Repository
+from aftermath.review import run_review
+from aftermath.review.report import to_html
+from aftermath.review.scanners import default_scanners
+from tests.integration.review.conftest import StoryRepo
+
+
+class Counting:
+    """Counts the contents it is given (content-only, like YARA)."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def path_key(self, path: str) -> str:
+        return ""
+
+    def scan(self, path: str, data: bytes) -> list:  # type: ignore[type-arg]
+        self.calls += 1
+        return []
+
+
+def open_repo(story: StoryRepo) -> Repository:
+    return Repository.open(story.path, story.password_file.read_bytes())
+
+
+def test_verdicts_first_seen_and_last_clean(story: StoryRepo) -> None:
+    result = run_review(open_repo(story), default_scanners())
+    doc = result.to_json()
+    assert [s["id"] for s in doc["snapshots"]] == story.snapshots
+    assert [s["verdict"] for s in doc["snapshots"]] == ["clean", "clean", "infected", "encrypted"]
+    assert doc["last_clean"] == story.snapshots[1]
+    shell = [f for f in doc["findings"] if f["rule"] == "webshells:php_exec_on_request_input"]
+    assert len(shell) == 1 and shell[0]["path"].endswith("/www/uploads/avatar.php")
+    assert (shell[0]["first_seen"], shell[0]["last_seen"], shell[0]["snapshots"]) == (
+        story.snapshots[2], story.snapshots[3], story.snapshots[2:])
+    import hashlib
+    assert shell[0]["sha256"] == hashlib.sha256((story.source / "www/uploads/avatar.php").read_bytes()).hexdigest()
+    locked = {f["path"].rsplit("/", 1)[-1] for f in doc["findings"] if f["rule"] == "ransomware-extension"}
+    assert len(locked) == 73 and "letter-03.docx.locked" in locked
+    assert any(f["rule"] == "ransom-note" and f["first_seen"] == story.snapshots[3] for f in doc["findings"])
+    assert any(f["rule"] == "churn-burst" and f["path"].endswith("/share/documents") for f in doc["findings"])
+    assert result.exit_code == 1
+
+
+def test_each_distinct_content_is_read_and_scanned_once(story: StoryRepo) -> None:
+    counter = Counting()
+    result = run_review(open_repo(story), [*default_scanners(), counter])
+    assert [s.files for s in result.snapshots] == story.file_counts
+    assert result.stats.files_total == sum(story.file_counts)
+    assert result.stats.distinct_contents == len(story.contents) < result.stats.files_total
+    assert counter.calls == result.stats.distinct_contents
+    assert result.stats.bytes_scanned > 0 and result.stats.seconds >= 0
+
+
+def test_since_limits_the_snapshots(story: StoryRepo) -> None:
+    repo = open_repo(story)
+    third = repo.snapshots()[2]
+    result = run_review(repo, default_scanners(), since=third.time)
+    assert [s.id for s in result.snapshots] == story.snapshots[2:]
+    assert result.last_clean is None  # the first reviewed snapshot is already infected
+
+
+def test_html_report_has_the_timeline(story: StoryRepo) -> None:
+    html = to_html(run_review(open_repo(story), default_scanners()))
+    assert 'id="timeline"' in html
+    for sid, verdict in zip(story.snapshots, ["clean", "clean", "infected", "encrypted"], strict=True):
+        assert sid[:8] in html
+        assert f'class="snap {verdict}' in html
+    assert "avatar.php" in html
+
+
+def test_unreadable_blob_is_reported_and_the_rest_goes_on(story: StoryRepo, tmp_path: Path) -> None:
+    import shutil
+    copy = tmp_path / "repo"
+    shutil.copytree(story.path, copy)
+    repo = Repository.open(copy, story.password_file.read_bytes())
+    note = next(p for p in story.source.rglob("HOW_TO_DECRYPT.txt"))
+    import hashlib
+    blob = hashlib.sha256(note.read_bytes()).hexdigest()
+    loc = repo.locate(blob)
+    assert loc is not None
+    pack = repo.pack_path(loc.pack_id)
+    raw = bytearray(pack.read_bytes())
+    raw[loc.offset + 20] ^= 0xFF  # flip a byte inside the note's encrypted blob
+    os.chmod(pack, 0o644)
+    pack.write_bytes(bytes(raw))
+    result = Repository.open(copy, story.password_file.read_bytes())
+    reviewed = run_review(result, default_scanners())
+    doc = reviewed.to_json()
+    assert [e["blob"] for e in doc["errors"]] == [blob]
+    assert doc["errors"][0]["snapshots"] == [story.snapshots[3]] and doc["errors"][0]["path"].endswith("DECRYPT.txt")
+    assert doc["snapshots"][3]["unreadable"] == 1
+    assert not any(f["rule"] == "ransom-note" for f in doc["findings"])  # never scanned, never trusted
+    assert doc["snapshots"][3]["verdict"] == "encrypted"  # the other files still tell the story
+    assert json.dumps(doc)
+    assert reviewed.exit_code == 1
+
+
+def test_wrong_password_is_a_password_error(story: StoryRepo) -> None:
+    from aftermath.errors import PasswordError
+    with pytest.raises(PasswordError):
+        Repository.open(story.path, b"wrong")

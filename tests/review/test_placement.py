@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from aftermath.review.scanners.placement import PlacementScanner
+
+ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 100
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/srv/www/wp-content/uploads/2024/03/image.php", b"<?php echo 1; ?>"),
+    ("/srv/share/Documents/invoice.pdf.exe", b"anything"),
+    ("/srv/share/documents/report", ELF),
+    ("/home/ann/Downloads/update", b"#!/bin/sh\ncurl x | sh\n"),
+])
+def test_programs_in_data_folders_are_suspicious(path: str, data: bytes) -> None:
+    [finding] = PlacementScanner().scan(path, data)
+    assert (finding.kind, finding.severity, finding.path) == ("placement", "suspicious", path)
+    assert "data folder" in finding.reason
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/srv/www/index.php", b"<?php echo 1; ?>"),
+    ("/usr/local/bin/tool", ELF),
+    ("/srv/share/documents/letter.docx", b"PK\x03\x04..."),
+    ("/srv/uploads.php", b"<?php ?>"),  # the name of a file is not a folder
+])
+def test_data_and_programs_in_their_places_are_fine(path: str, data: bytes) -> None:
+    assert PlacementScanner().scan(path, data) == []
+
+
+def test_data_folders_are_configurable_and_path_key_carries_folder_and_extension() -> None:
+    scanner = PlacementScanner(["Exports"])
+    assert scanner.scan("/x/exports/run.ps1", b"Write-Host hi")
+    assert not scanner.scan("/x/uploads/run.ps1", b"Write-Host hi")
+    assert scanner.path_key("/x/exports/a/run.PS1") == "exports|.ps1"
+    assert scanner.path_key("/x/other/run.ps1") == "|.ps1"

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import sqlite3
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from aftermath.review import filetype
+from aftermath.review.scanners.ransomware import RansomwareScanner
+
+RNG = random.Random(1)
+RANDOM = RNG.randbytes(20000)
+
+
+def pdf() -> bytes:
+    body = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n" \
+           b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n" \
+           b"xref\n0 3\ntrailer << /Root 1 0 R /Size 3 >>\nstartxref\n0\n%%EOF\n"
+    return body
+
+
+def png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + bytes(RNG.randrange(256) for _ in range(96)) for _ in range(32))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def docx() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", "<w:document>" + "hello " * 500 + "</w:document>")
+        z.writestr("media/photo.bin", RANDOM)  # high entropy inside: compressed types never judged by entropy
+    return buf.getvalue()
+
+
+def sqlite_db(tmp_path: Path) -> bytes:
+    path = tmp_path / "x.db"
+    with sqlite3.connect(path) as db:
+        db.execute("create table t (a)")
+        db.execute("insert into t values ('x')")
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+@pytest.fixture(scope="module")
+def scanner() -> RansomwareScanner:
+    return RansomwareScanner()
+
+
+def rules(found: list) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+    return {(f.rule, f.severity) for f in found}
+
+
+@pytest.mark.parametrize("name,make", [("a.pdf", pdf), ("b.png", png), ("c.docx", docx), ("d.zip", docx),
+                                       ("e.gz", lambda: gzip.compress(RANDOM))])
+def test_real_files_with_their_own_extension_are_clean(scanner: RansomwareScanner, name: str, make) -> None:  # type: ignore[no-untyped-def]
+    assert scanner.scan(f"/docs/{name}", make()) == []
+
+
+def test_real_sqlite_and_text_files_are_clean(scanner: RansomwareScanner, tmp_path: Path) -> None:
+    assert scanner.scan("/db/app.sqlite", sqlite_db(tmp_path)) == []
+    assert scanner.scan("/d/orders.csv", b"date,item,qty\n" + b"2024-01-01,bread,3\n" * 400) == []
+    assert scanner.scan("/d/utf16.txt", b"\xff\xfe" + "Grüße aus Köln\n".encode("utf-16-le") * 300) == []
+    assert scanner.scan("/d/accents.txt", "café crème brûlée — naïve\n".encode() * 500) == []
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "photo.png", "letter.docx", "old.doc", "db.sqlite"])
+def test_random_bytes_under_a_typed_name_are_encrypted(scanner: RansomwareScanner, name: str) -> None:
+    assert rules(scanner.scan(f"/docs/{name}", RANDOM)) == {("type-mismatch", "encrypted")}
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "orders.csv", "dump.sql", "page.html"])
+def test_text_types_that_turned_random_are_encrypted(scanner: RansomwareScanner, name: str) -> None:
+    assert rules(scanner.scan(f"/docs/{name}", RANDOM)) == {("entropy", "encrypted")}
+
+
+def test_small_random_text_files_are_judged_too(scanner: RansomwareScanner) -> None:
+    assert rules(scanner.scan("/d/a.txt", RNG.randbytes(700))) == {("entropy", "encrypted")}
+    assert scanner.scan("/d/tiny.txt", RNG.randbytes(12)) == []  # too little to judge
+
+
+def test_another_real_type_under_a_wrong_name_is_only_suspicious(scanner: RansomwareScanner) -> None:
+    [finding] = scanner.scan("/docs/invoice.pdf", png())
+    assert (finding.rule, finding.severity) == ("type-mismatch", "suspicious")
+    assert "png" in finding.reason
+
+
+def test_low_entropy_garbage_under_a_typed_name_is_suspicious(scanner: RansomwareScanner) -> None:
+    assert rules(scanner.scan("/docs/x.pdf", b"hello world " * 500)) == {("type-mismatch", "suspicious")}
+
+
+def test_unknown_extension_with_random_content_is_not_judged_by_entropy(scanner: RansomwareScanner) -> None:
+    assert scanner.scan("/data/blob.bin", RANDOM) == []
+    assert scanner.scan("/data/noext", RANDOM) == []
+
+
+def test_known_ransomware_extension_and_the_inner_name_are_both_reported(scanner: RansomwareScanner) -> None:
+    found = scanner.scan("/docs/letter.docx.locked", RANDOM)
+    assert rules(found) == {("ransomware-extension", "encrypted"), ("type-mismatch", "encrypted")}
+    assert rules(scanner.scan("/docs/a.txt.LOCKBIT", b"x" * 100)) == {("ransomware-extension", "encrypted")}
+    assert scanner.scan("/docs/letter.locked.docx", docx()) == []
+
+
+def test_ransom_notes_by_name_and_text(scanner: RansomwareScanner) -> None:
+    note = b"Your files are encrypted. Write to us: " + b"a" * 56 + b".onion"
+    assert rules(scanner.scan("/share/HOW_TO_DECRYPT.txt", note)) == {("ransom-note", "encrypted")}
+    assert rules(scanner.scan("/share/How_To_Decrypt.txt", b"Internal howto: decrypt the vault with gpg")) == {
+        ("ransom-note-name", "suspicious")}
+    assert scanner.scan("/share/README.txt", note) == []  # the text itself is the YARA rules' job
+
+
+def test_path_key_is_the_lower_case_file_name(scanner: RansomwareScanner) -> None:
+    assert scanner.path_key("/a/B/Report.PDF") == "report.pdf"
+
+
+def test_filetype_signatures() -> None:
+    assert filetype.detect(pdf()) == "pdf" and filetype.detect(png()) == "png"
+    assert filetype.detect(docx()) == "zip" and filetype.detect(gzip.compress(b"x")) == "gzip"
+    assert filetype.detect(b"MZ is not enough" * 10) is None
+    pe = bytearray(256)
+    pe[0:2], pe[0x3C:0x40], pe[0x80:0x84] = b"MZ", (0x80).to_bytes(4, "little"), b"PE\0\0"
+    assert filetype.detect(bytes(pe)) == "pe"
+    assert filetype.entropy(b"") == 0 and filetype.entropy(b"aaaa") == 0
+    assert filetype.entropy(bytes(range(256))) == pytest.approx(8.0)
