@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,9 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from aftermath.case import Case
 from aftermath.errors import CaseError, PasswordError, StorageError, UsageError, from_os_error
-
-if TYPE_CHECKING:
-    from aftermath.restic import Repository
+from aftermath.restic import Repository
 
 console = Console()
 err_console = Console(stderr=True)

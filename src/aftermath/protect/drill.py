@@ -69,14 +69,15 @@ def _drill_one(case: Case, restic: Restic, manifest: Manifest, scratch: Path | N
     try:
         restic.restore(manifest.snapshot_id, work)
         restored = work / manifest.location.lstrip("/")
-        actual = _observe(case, manifest, restored)
+        actual = observe(case, manifest, restored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     mismatches = compare(manifest.contents, actual)
     return Outcome(manifest.source, manifest.snapshot_id, not mismatches, mismatches)
 
 
-def _observe(case: Case, manifest: Manifest, restored: Path) -> Contents:
+def observe(case: Case, manifest: Manifest, restored: Path) -> Contents:
+    """What a restored copy of a snapshot holds, measured the way its manifest was (files, or tables)."""
     if manifest.kind == "path":
         return folder_contents(restored) if restored.is_dir() else Contents(files=0, bytes=0)
     if not restored.is_file():

@@ -144,21 +144,36 @@ def _first(snapshots: list[SnapshotInfo], verdicts: tuple[str, ...], facts: Revi
     return min(bad, key=lambda s: s.time) if bad else None
 
 
+def last_clean_points(snapshots: list[SnapshotInfo], facts: ReviewFacts) -> list[SnapshotInfo]:
+    """Per group, the newest snapshot older than the first infected or encrypted one (of any group)."""
+    first_bad = _first(snapshots, BAD_VERDICTS, facts)
+    points = []
+    for group in sorted({s.group for s in snapshots}):
+        older = [s for s in snapshots if s.group == group and (first_bad is None or s.time < first_bad.time)]
+        if older:
+            points.append(max(older, key=lambda s: s.time))
+    return points
+
+
 def plan_last_clean(snapshots: list[SnapshotInfo], listing: Mapping[str, Mapping[str, Version]],
                     facts: ReviewFacts, repository: str, created: str, snapshot: str | None = None) -> Plan:
-    """Everything from the last clean restore point (or the snapshot given), flagged files held back."""
-    chosen = snapshot or facts.last_clean
-    if chosen is None:
-        raise PlanError("the review found no clean restore point: every snapshot is infected or encrypted")
-    if chosen not in listing:
-        raise PlanError(f"snapshot {chosen[:8]} is not in the repository any more (pruned?): review again")
-    plan = Plan("last-clean", repository, created, last_clean=facts.last_clean, snapshots=[chosen])
-    for path, version in sorted(listing[chosen].items()):
-        reasons = facts.flagged.get((path, chosen))
-        if reasons:
-            plan.entries.append(_entry(version, "hold", "flagged by the review: " + "; ".join(reasons)))
-        else:
-            plan.entries.append(_entry(version, "restore", f"as in the last clean snapshot {chosen[:8]}"))
+    """Everything from the last clean restore point of each group (or the one snapshot given)."""
+    if snapshot is not None:
+        if snapshot not in listing:
+            raise PlanError(f"snapshot {snapshot[:8]} is not in the repository any more (pruned?): review again")
+        chosen = [snapshot]
+    else:
+        chosen = [s.id for s in last_clean_points(snapshots, facts)]
+        if not chosen:
+            raise PlanError("the review found no clean restore point: every snapshot is infected or encrypted")
+    plan = Plan("last-clean", repository, created, last_clean=facts.last_clean, snapshots=chosen)
+    for snap_id in chosen:
+        for path, version in sorted(listing[snap_id].items()):
+            reasons = facts.flagged.get((path, snap_id))
+            if reasons:
+                plan.entries.append(_entry(version, "hold", "flagged by the review: " + "; ".join(reasons)))
+            else:
+                plan.entries.append(_entry(version, "restore", f"as in the last clean snapshot {snap_id[:8]}"))
     return plan
 
 

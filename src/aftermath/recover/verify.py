@@ -53,8 +53,13 @@ def repository_sha256(repo: Repository, entry: Entry) -> str:
 
 
 def tree_fingerprint(root: Path) -> dict[str, list[Any]]:
-    """Relative path -> [sha256, mode] for every regular file and symlink under ``root``."""
+    """Relative path -> [sha256, mode] for every regular file and symlink under ``root``.
+
+    A single file gives one entry under the empty path.
+    """
     out: dict[str, list[Any]] = {}
+    if root.is_file() and not root.is_symlink():
+        return {"": [hash_file(root)[0], stat.S_IMODE(root.stat().st_mode)]}
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = Path(dirpath) / name
@@ -119,8 +124,8 @@ def save_verified(path: Path, plan_sha: str, staging: Path, result: VerifyResult
 
 def changed_files(recorded: dict[str, list[Any]], root: Path, prefix: str) -> Iterable[str]:
     """Files under ``prefix`` whose hash or mode differ from the verified fingerprint, or that were added."""
-    current = {prefix + p if prefix != "/" else p: v for p, v in tree_fingerprint(root).items()}
-    expected = {p: v for p, v in recorded.items() if p.startswith(prefix.rstrip("/") + "/")}
+    current = {(prefix.rstrip("/") + p) or "/": v for p, v in tree_fingerprint(root).items()}
+    expected = {p: v for p, v in recorded.items() if p == prefix or p.startswith(prefix.rstrip("/") + "/")}
     for path in sorted(set(current) | set(expected)):
         if current.get(path) != expected.get(path):
             yield path

@@ -12,12 +12,25 @@ from typing import Any
 from aftermath.case import Case
 from aftermath.case.journal import canonical
 from aftermath.errors import StateError, UsageError
+from aftermath.protect import drill, records
+from aftermath.protect.manifest import compare
 from aftermath.recover import apply as applying
 from aftermath.recover import promote as promoting
 from aftermath.recover import verify as verifying
 from aftermath.recover.listing import facts_from_review, list_versions, load_review, snapshot_infos
-from aftermath.recover.plan import Plan, PlanError, ReviewFacts, Strategy, plan_last_clean, plan_surgical
+from aftermath.recover.plan import (
+    Entry,
+    Plan,
+    PlanError,
+    ReviewFacts,
+    Strategy,
+    last_clean_points,
+    plan_last_clean,
+    plan_surgical,
+)
 from aftermath.restic import Repository
+from aftermath.review.local import scan_tree
+from aftermath.review.scanners import default_scanners
 
 
 def plan_bytes(plan: Plan) -> bytes:
@@ -40,14 +53,19 @@ def make_plan(case: Case, repo: Repository, location: str, strategy: Strategy, r
         snapshot = chosen.id
     if not snapshots:
         raise UsageError("no reviewed snapshot in the repository: run 'aftermath review' first")
-    listing = list_versions(repo, snapshots if strategy == "surgical" else [s for s in snapshots
-                                                                             if s.id == (snapshot or facts.last_clean)])
+    infos = snapshot_infos(snapshots, facts)
+    if strategy == "surgical":
+        wanted = snapshots
+    else:
+        points = {snapshot} if snapshot else {p.id for p in last_clean_points(infos, facts)}
+        wanted = [s for s in snapshots if s.id in points]
+    listing = list_versions(repo, wanted)
     created = (now or datetime.now(UTC)).isoformat()
     try:
         if strategy == "last-clean":
-            plan = plan_last_clean(snapshot_infos(snapshots, facts), listing, facts, location, created, snapshot)
+            plan = plan_last_clean(infos, listing, facts, location, created, snapshot)
         else:
-            plan = plan_surgical(snapshot_infos(snapshots, facts), listing, facts, location, created, include_new)
+            plan = plan_surgical(infos, listing, facts, location, created, include_new)
     except PlanError as exc:
         raise StateError(str(exc)) from exc
     plan.review_sha256 = review_sha
@@ -130,3 +148,45 @@ def promote(case: Case, staging: Path, target: Path, clock: Callable[[], datetim
                {"from": str(staging.resolve()), "kept_old": str(result.kept_old) if result.kept_old else None,
                 "atomic": result.atomic, "plan": record["plan"]})
     return result
+
+
+def database_checker(case: Case) -> verifying.DbChecker:
+    """Check restored database dumps against the manifest recorded when they were backed up.
+
+    A restored SQLite copy is opened; a PostgreSQL dump is loaded into a scratch database on the source's
+    server (as ``protect drill`` does). Returns None for files that are not database backups.
+    """
+    history = {r.snapshot_id: r for r in records.snapshots(case)}
+
+    def check(entry: Entry, staged: Path) -> list[str] | None:
+        rec = history.get(entry.snapshot or "")
+        if rec is None or rec.kind == "path":
+            return None
+        manifest = records.load_manifest(case, rec)
+        if manifest.location != entry.path:
+            return None
+        if not staged.is_file():
+            return ["database dump missing from staging"]
+        actual = drill.observe(case, manifest, staged)
+        return [f"{m.item}: expected {m.expected}, found {m.actual}" for m in compare(manifest.contents, actual)]
+
+    return check
+
+
+def tree_scanner(rules: list[Path], iocs: list[Path]) -> verifying.TreeScanner:
+    """Rescan a staging tree with the review's scanners; infected or encrypted findings fail verification."""
+    scanners = default_scanners(rules, iocs)
+
+    def scan(root: Path) -> list[str]:
+        errors: list[str] = []
+        found = scan_tree(root, scanners, errors)
+        bad = [f"{f.path}: {f.rule} ({f.reason})" for f in found if f.severity in ("infected", "encrypted")]
+        return bad + [f"not scanned: {e}" for e in errors]
+
+    return scan
+
+
+def default_checks(case: Case, rules: list[Path] | None = None,
+                   iocs: list[Path] | None = None) -> tuple[verifying.TreeScanner, verifying.DbChecker]:
+    """The checks ``restore verify`` runs: the review's scanners and the protect manifests."""
+    return tree_scanner(rules or [], iocs or []), database_checker(case)

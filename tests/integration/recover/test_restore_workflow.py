@@ -217,3 +217,16 @@ def test_plan_whose_snapshot_was_pruned_is_refused(breached, tmp_path: Path):
     fresh = Repository.open(case.config.repository.location(case.root), case.config.repository.password(case.root))
     with pytest.raises(StateError, match="pruned"):
         workflow.apply(case, fresh, plan_file, tmp_path / "staging")
+
+
+def test_a_single_verified_file_can_be_promoted(breached, tmp_path: Path):
+    case, repo, share, _snaps, review_path = breached
+    _plan, plan_file = _approved_plan(case, repo, review_path, tmp_path)
+    staging = tmp_path / "staging"
+    workflow.apply(case, repo, plan_file, staging)
+    assert workflow.verify(case, repo, plan_file, staging).ok
+    live = tmp_path / "a.txt"
+    live.write_text("encrypted garbage")
+    result = workflow.promote(case, staging / str(share).lstrip("/") / "docs" / "a.txt", live)
+    assert live.read_text().startswith("version 3")
+    assert result.kept_old is not None and result.kept_old.read_text() == "encrypted garbage"
