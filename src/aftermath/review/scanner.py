@@ -4,8 +4,9 @@ Implementations live in :mod:`aftermath.review.scanners` and are registered in o
 
 Content is scanned once per distinct content (the tuple of its blob IDs), not once per path. A scanner
 whose result depends on part of the path (its extension, its folder) says which part with
-``path_key(path) -> str``: the walk calls ``scan`` once per distinct (content, key). A scanner without
-``path_key`` is treated as depending on the whole path, which is always correct and only slower.
+``path_key(path) -> str``: the walk calls ``scan`` once per distinct (content, key); one that never looks
+at the path says ``content_only = True``. A scanner with neither is treated as depending on the whole
+path, which is always correct and only slower.
 """
 
 from __future__ import annotations
@@ -52,8 +53,15 @@ class Scanner(Protocol):
         ...
 
 
+def content_only(scanner: Scanner) -> bool:
+    """True for scanners that declare ``content_only = True``: their result never depends on the path."""
+    return getattr(scanner, "content_only", False) is True
+
+
 def path_key(scanner: Scanner, path: str) -> str:
     """The part of ``path`` a scanner's result depends on (the whole path when it does not say)."""
+    if content_only(scanner):
+        return ""
     key = getattr(scanner, "path_key", None)
     return str(key(path)) if callable(key) else path
 

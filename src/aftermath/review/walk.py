@@ -78,6 +78,7 @@ class Review:
         self._size: dict[Identity, int] = {}
         self._memo: dict[tuple[str, str], tuple[list[Finding], int, int]] = {}
         self.bad_trees: set[str] = set()
+        self.flagged: set[Identity] = set()  # contents with at least one finding
 
     # -- pass 1: structure ----------------------------------------------------------------------
     def tree(self, tree_id: str, path: str) -> _Tree:
@@ -102,6 +103,7 @@ class Review:
     def collect(self, snapshots: Sequence[Snapshot]) -> None:
         """Note every distinct content and the scans it needs."""
         visited: set[tuple[str, str]] = set()
+        seen: set[tuple[Identity, str]] = set()  # (content, path) pairs already noted
         for snap in snapshots:
             stack = [("", snap.tree)]
             while stack:
@@ -111,7 +113,10 @@ class Review:
                 visited.add((tree_id, prefix))
                 node = self.tree(tree_id, prefix)
                 for name, identity in node.files:
-                    self._need(identity, f"{prefix}/{name}")
+                    path = f"{prefix}/{name}"
+                    if (identity, path) not in seen:  # a changed folder re-lists its unchanged files
+                        seen.add((identity, path))
+                        self._need(identity, path)
                 stack.extend((f"{prefix}/{name}", sub) for name, sub in node.dirs)
 
     def _need(self, identity: Identity, path: str) -> None:
@@ -195,19 +200,19 @@ class Review:
             self.files_done += 1
 
     def _scan(self, identity: Identity, data: bytes, sha256: str | None = None, size: int | None = None) -> None:
-        if sha256 is None:  # a data blob's id is the SHA-256 of its plaintext (checked by the reader)
-            sha256 = identity[0] if len(identity) == 1 else (
-                hashlib.sha256(data).hexdigest() if identity else EMPTY_SHA256)
         for (index, key), path in self.contents[identity].jobs.items():
             scanner = self.scanners[index]
             try:
                 found = scanner.scan(path, data)
             except Exception as exc:  # noqa: BLE001 - one scanner failing on one file must not stop the review
                 with self.lock:
-                    self.partial.append({"path": path, "sha256": sha256,
+                    self.partial.append({"path": path, "sha256": sha256 or _sha256(identity, data),
                                          "reason": f"scanner {scanner.name} failed: {type(exc).__name__}: {exc}"})
                 continue
-            self.results[(identity, index, key)] = [f.at(f.path, sha256) for f in found]
+            if found:
+                sha256 = sha256 or _sha256(identity, data)
+                self.results[(identity, index, key)] = [f.at(f.path, sha256) for f in found]
+                self.flagged.add(identity)
         with self.lock:
             self.scans += len(self.contents[identity].jobs)
             self.files_done += 1
@@ -231,10 +236,10 @@ class Review:
             found: list[Finding] = []
             files, unreadable = len(node.files), 0
             for name, identity in node.files:
-                path = f"{prefix}/{name}"
-                if identity in self.unreadable:
-                    unreadable += 1
+                if identity not in self.flagged:
+                    unreadable += identity in self.unreadable
                     continue
+                path = f"{prefix}/{name}"
                 for index, scanner in enumerate(self.scanners):
                     found.extend(f.at(path) for f in self.results.get((identity, index, path_key(scanner, path)), ()))
             for name, sub in node.dirs:
@@ -268,6 +273,13 @@ class Review:
             return self.repo.tree(tree_id)
         except BlobError:
             return []  # already recorded in pass 1
+
+
+def _sha256(identity: Identity, data: bytes) -> str:
+    """A data blob's id is the SHA-256 of its plaintext (checked by the reader): hash only multi-blob files."""
+    if len(identity) == 1:
+        return identity[0]
+    return hashlib.sha256(data).hexdigest() if identity else EMPTY_SHA256
 
 
 def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | None = None,

@@ -66,6 +66,8 @@ class HashScanner:
         for ioc in indicators:
             self.by_algorithm.setdefault(ioc.algorithm, {}).setdefault(ioc.digest, ioc)
 
+    content_only = True
+
     def path_key(self, path: str) -> str:
         """Digests depend on the content only."""
         return ""

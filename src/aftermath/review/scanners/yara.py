@@ -76,6 +76,8 @@ class YaraScanner:
             raise UsageError("no YARA rules to scan with: give --rules FILE_OR_DIR")
         return cls(compile_rules(files))
 
+    content_only = True
+
     def path_key(self, path: str) -> str:
         """YARA rules see the content only."""
         return ""
