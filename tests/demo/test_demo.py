@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import sqlite3
 from datetime import date
@@ -13,7 +14,7 @@ from stdnum.us import rtn
 
 from aftermath.case import Case
 from aftermath.demo import business
-from aftermath.demo.story import play
+from aftermath.demo.story import act_business, act_drill, act_restore, act_server_dies, act_two_weeks, play
 from aftermath.demo.world import World
 from aftermath.protect import records
 from tests.conftest import run_cli
@@ -29,7 +30,7 @@ def test_act_one_fourteen_backups_dead_server_restore_and_drill(tmp_path: Path):
     world = World(tmp_path / "demo")
     world.add_event(6, drop_marker)
     out = io.StringIO()
-    play(world, Console(file=out, width=140))
+    play(world, Console(file=out, width=140), [act_business, act_two_weeks, act_server_dies, act_restore, act_drill])
     story = out.getvalue()
     assert world.facts["snapshots"] == {"customers": 14, "files": 14}
     assert world.facts["drill_ok"] is True
@@ -69,3 +70,38 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path):
     result = run_cli("demo", "--dir", str(tmp_path))
     assert result.code == 2 and "not empty" in result.err
     assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_the_whole_story_breach_secure_review_recover_notify(tmp_path: Path):
+    from aftermath.demo import breach
+    from aftermath.demo.story import ACTS
+
+    world = World(tmp_path / "demo")
+    out = io.StringIO()
+    play(world, Console(file=out, width=160), ACTS)
+    story = out.getvalue()
+    # secure: the planted process and the web shell are named; evidence collected; the process killed
+    assert {"suspicious-executable", "webshell"} <= set(world.facts["sweep_signs"])
+    assert world.facts["collection"] and world.facts["collection"][0] in ("complete", "partial")
+    case = Case.open(world.case_dir)
+    killed = case.evidence(world.facts["killed_evidence"])
+    assert killed.sha256 == hashlib.sha256(Path("/bin/sleep").read_bytes()).hexdigest()
+    # review: the web shell from day 6, encryption from day 13, last clean before day 6
+    verdicts = world.facts["verdicts"]
+    assert world.facts["last_clean_day"] is not None and world.facts["last_clean_day"] <= breach.SHELL_DAY
+    assert all(v == "clean" for d, v in verdicts.items() if d < breach.SHELL_DAY)
+    assert verdicts[breach.RANSOM_DAY] == "encrypted"
+    # recover: verified, promoted; no shell, no encrypted file, no note; the database of day 12
+    assert world.facts["restore_verified"] is True
+    after = world.facts["after"]
+    assert after == {"web_shell": False, "locked_files": 0, "ransom_note": False,
+                     "customers": world.facts["customers_by_day"][breach.RANSOM_DAY - 1]}
+    assert not breach.shell_path(world).exists()
+    assert world.facts["surgical_vs_last_clean"]["db_day"][0] == breach.RANSOM_DAY - 1
+    # notify: everyone in the stolen dump is found; duties computed
+    assert world.facts["people"] == world.facts["dumped_customers"]
+    assert world.facts["duties"] > 0
+    people = (world.root / "people.csv").read_text()
+    assert people.count("\n") == world.facts["dumped_customers"] + 1
+    assert "does not replace" in story and "Breach" in story
+    assert case.verify().ok

@@ -70,3 +70,17 @@ def test_timeline_snapshots_are_exactly_where_the_finding_is(layout: list[list[s
     for o in occ:
         assert list(o.snapshots) == [s for s, paths in zip(order, layout, strict=True) if o.finding.path in paths]
     assert {o.finding.path for o in occ} == {p for paths in layout for p in paths}
+
+
+def test_last_clean_is_strictly_older_than_a_bad_snapshot_taken_at_the_same_moment():
+    from datetime import UTC, datetime
+
+    from aftermath.review import verdict as verdict_mod
+    from aftermath.review.result import SnapshotReview
+    from aftermath.review.walk import _tie_breaking
+
+    t5, t6 = datetime(2026, 11, 5, 23, tzinfo=UTC), datetime(2026, 11, 6, 23, tzinfo=UTC)
+    reviews = [SnapshotReview(i, t, [], "h", v, [], 1)
+               for i, t, v in (("db5", t5, "clean"), ("fs5", t5, "clean"), ("db6", t6, "clean"),
+                               ("fs6", t6, "infected"))]
+    assert verdict_mod.last_clean(_tie_breaking(reviews)) in {"db5", "fs5"}

@@ -1,7 +1,9 @@
 """The demo as a story: a list of acts, each ``act(world, console)``, played in order.
 
 Act one: a small business protects its data for two weeks, its server dies, and it comes back
-from the backups, verified. Later acts append to ``ACTS`` or insert day events into the world.
+from the backups, verified. Unseen, an attacker was inside (demo/breach.py): the restored share holds a
+ransom note. The response follows (demo/response.py): secure the machine, review every snapshot,
+restore surgically, and work out who must be notified, by when.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from aftermath.case import Case
-from aftermath.demo import business
+from aftermath.demo import breach, business
 from aftermath.demo.world import DAYS, World
 from aftermath.protect import backup, drill, records, recovery
 
@@ -96,7 +98,20 @@ def act_drill(world: World, console: Console) -> None:
     console.print(f"Restore drill: {verdict}. The result is in the case journal.")
 
 
-ACTS: list[Act] = [act_business, act_two_weeks, act_server_dies, act_restore, act_drill]
+def act_attacker(world: World, console: Console) -> None:
+    """Unseen by the business: the attacker's moves are scheduled into the two weeks (revealed later)."""
+    breach.plant(world)
+
+
+def _response_acts() -> list[Act]:
+    from aftermath.demo import response
+
+    return [response.act_breach_found, response.act_secure, response.act_review, response.act_recover,
+            response.act_notify]
+
+
+ACTS: list[Act] = [act_business, act_attacker, act_two_weeks, act_server_dies, act_restore, act_drill,
+                   *_response_acts()]
 
 
 def play(world: World, console: Console, acts: Sequence[Act] = ACTS) -> World:

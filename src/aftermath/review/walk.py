@@ -25,7 +25,7 @@ from datetime import datetime
 from aftermath.restic import BlobError, Node, Repository, Snapshot
 from aftermath.review import churn, verdict
 from aftermath.review.result import ReadError, ReviewResult, SnapshotReview, Stats
-from aftermath.review.scanner import Finding, Scanner, path_key
+from aftermath.review.scanner import Finding, Scanner, Verdict, path_key
 
 BATCH_BYTES = 32 << 20  # contents read per read_blobs call
 MAX_FILE_BYTES = 512 << 20  # larger files: hashed in full, scanned on their first MAX_FILE_BYTES
@@ -311,7 +311,7 @@ def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: 
     return ReviewResult(
         repository=location, snapshots=reviews,
         findings=verdict.timeline([s.id for s in snapshots], per_snapshot),
-        last_clean=verdict.last_clean([(r.id, r.verdict) for r in reviews]), stats=stats,
+        last_clean=verdict.last_clean(_tie_breaking(reviews)), stats=stats,
         errors=list(run.errors.values()), partial=run.partial, scanners=[s.name for s in run.scanners])
 
 
@@ -343,3 +343,10 @@ def _blobs_in(run: Review, tree_id: str, bad: set[str], seen: set[str]) -> set[s
     for _, sub in node.dirs:
         found |= _blobs_in(run, sub, bad, seen)
     return found
+
+
+def _tie_breaking(reviews: Sequence[SnapshotReview]) -> list[tuple[str, Verdict]]:
+    """Oldest first; among snapshots taken at the same moment, bad ones first, so the last clean
+    restore point is strictly older than the first bad snapshot."""
+    ordered = sorted(reviews, key=lambda r: (r.time, r.verdict not in verdict.BAD))
+    return [(r.id, r.verdict) for r in ordered]

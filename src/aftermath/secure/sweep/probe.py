@@ -108,8 +108,11 @@ def persistence(kinds: dict[str, list[str]]) -> list[dict[str, Any]]:
 
 def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]]:
     """Web and temp files; the content of each small one is streamed for the YARA scan, up to a budget."""
-    rows = []
+    rows, seen = [], set()
     for path in walk(roots, lambda p, st: True):
+        if path in seen:  # roots may overlap (a web root inside /tmp): each file once
+            continue
+        seen.add(path)
         try:
             row = {**file_meta(path), **safe_hashes(path)}
             row["sent"] = row["size"] <= min(limit, budget)
