@@ -3,12 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system lint bench clean
+.PHONY: demo test setup system lint docs clean
 
 demo: setup
 	$(VENV)/bin/aftermath demo
 
 test: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 setup: system $(STAMP)
@@ -21,6 +23,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+docs: setup
+	$(PY) -m aftermath.cli.reference > docs/cli.md
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

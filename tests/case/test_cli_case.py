@@ -39,3 +39,10 @@ def test_exit_codes_are_unique_and_documented_in_readme():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for code, (name, _) in EXIT_CODES.items():
         assert f"| {code} | {name} |" in readme, f"exit code {code} missing from README"
+
+
+def test_cli_reference_in_docs_matches_the_commands():
+    from aftermath.cli.reference import render_reference
+
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    assert docs == render_reference(), "run: python -m aftermath.cli.reference > docs/cli.md"

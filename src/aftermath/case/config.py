@@ -161,6 +161,10 @@ def save(config: Config, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class NoCaseFound(CaseError):
+    """No case was named and none was found in this folder or its parents."""
+
+
 def find_root(explicit: Path | None = None, start: Path | None = None) -> Path:
     """Find the case folder like git finds its repository: --case, $AFTERMATH_CASE, then upwards."""
     if explicit is None and os.environ.get(ENV_CASE):
@@ -173,7 +177,7 @@ def find_root(explicit: Path | None = None, start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder
-    raise CaseError("no Aftermath case here or in any parent folder: run 'aftermath init DIR' or pass --case DIR")
+    raise NoCaseFound("no Aftermath case here or in any parent folder: run 'aftermath init DIR' or pass --case DIR")
 
 
 def check_name(name: str) -> str:

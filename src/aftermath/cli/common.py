@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aftermath.case import Case
-from aftermath.errors import CaseError, PasswordError, StorageError, UsageError, from_os_error
+from aftermath.case.access import resolve_repository
+from aftermath.case.config import NoCaseFound
+from aftermath.errors import StorageError, from_os_error
 from aftermath.restic import Repository
 
 console = Console()
@@ -81,32 +82,19 @@ def byte_progress(description: str, total: int | None) -> Iterator[Progress]:
         yield progress
 
 
-def _read_password_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes().rstrip(b"\r\n")
-    except OSError as exc:
-        raise PasswordError(f"cannot read password file {path}: {exc.strerror}") from exc
-
-
 def open_repository(ctx: typer.Context, repo: str | None, password_file: Path | None) -> Repository:
-    """Open a restic repository for reading: --repo and --password-file (or $AFTERMATH_REPO_PASSWORD_FILE),
-    falling back to the case's own repository and password for whatever is not given."""
-
-    env_file = os.environ.get("AFTERMATH_REPO_PASSWORD_FILE")
-    explicit = password_file or (Path(env_file) if env_file else None)
-    if repo and explicit:
-        return Repository.open(repo, _read_password_file(explicit))
-    case = maybe_case(ctx)
-    if case is None:
-        raise UsageError("no repository: pass --repo REPO --password-file FILE, or run inside a case")
-    cfg = case.config.repository
-    password = _read_password_file(explicit) if explicit else cfg.password(case.root)
-    return Repository.open(repo or cfg.location(case.root), password)
+    """Open a repository for reading from the options, falling back to the case's (see case.access)."""
+    location, password = resolve_repository(maybe_case(ctx), repo, password_file)
+    return Repository.open(location, password)
 
 
 def maybe_case(ctx: typer.Context) -> Case | None:
-    """The case, when there is one (for commands that also work without a case)."""
+    """The case when there is one; None only when none was named and none is found here.
+
+    For commands that also work without a case (they then say that nothing was journaled). A case that
+    was named but is missing, or is broken, is still an error.
+    """
     try:
         return open_case(ctx)
-    except CaseError:
+    except NoCaseFound:
         return None

@@ -17,15 +17,18 @@ from aftermath.errors import AftermathError, Interrupted
 
 HELP = """Aftermath carries a business through a data breach or a dead server.
 
-The four steps of the response, in order:
+Before anything goes wrong: 'aftermath init', then 'aftermath protect' for verified backups.
 
-  secure   sweep hosts for compromise, collect evidence, isolate, stop processes
-  case     the tamper-evident case file experts work from
-  review / restore   scan backups before restoring, then restore cleanly
-  notify   who was affected, every legal duty and its deadline
+The steps of the response, in order:
 
-Before anything goes wrong: 'aftermath init', then 'aftermath protect ...' for verified backups.
-Commands find their case like git: the current folder or a parent, --case DIR, or $AFTERMATH_CASE.
+  secure    sweep hosts for compromise, collect evidence, isolate, stop processes
+  case      the tamper-evident case file experts work from
+  review    scan every backup snapshot before restoring; find the last clean point
+  restore   plan, apply, verify and promote a clean restore
+  notify    who was affected, with which data; every legal duty and its deadline
+
+See it all on a synthetic business: 'aftermath demo'. Commands find their case like git: the current
+folder or a parent, --case DIR, or $AFTERMATH_CASE. Exit codes: see the README.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         traceback.print_exc()
         err_console.print("aftermath: internal error (a bug): please report it with the traceback above")
         sys.exit(70)
+    if result == Interrupted.exit_code:  # typer turns Ctrl-C into a silent Exit(130): say what happened
+        _fail(Interrupted("interrupted: partial work was kept; run the command again to resume"), debug)
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -8,10 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.case import Case
-from aftermath.cli.common import console, err_console, require_writable_parent, state, write_json, write_text
+from aftermath.cli.common import (
+    console,
+    err_console,
+    maybe_case,
+    require_writable_parent,
+    write_json,
+    write_text,
+)
 from aftermath.cli.notify_scope import register_scope
-from aftermath.errors import CaseError
 from aftermath.notify import plan_report, planning
 from aftermath.notify.engine import Plan
 
@@ -48,7 +53,7 @@ def plan(
     page = plan_report.render_html(data) if html else None
     if html and page is not None:
         write_text(html, page)
-    case = _case_or_none(ctx)
+    case = maybe_case(ctx)
     digest = planning.record(case, run, page) if case else None
     if json_out == "-":
         write_json("-", data)
@@ -69,16 +74,6 @@ def register(app: typer.Typer) -> None:
     """Add ``aftermath notify`` with ``scope`` (who was affected) and ``plan`` (every duty and deadline)."""
     register_scope(notify_app)
     app.add_typer(notify_app, name="notify")
-
-
-def _case_or_none(ctx: typer.Context) -> Case | None:
-    """The case if there is one; a missing case is not an error for planning (a broken one still is)."""
-    try:
-        return Case.open(state(ctx).case_dir)
-    except CaseError as exc:
-        if "no Aftermath case here" in exc.message:
-            return None
-        raise
 
 
 def _render(result: Plan) -> None:

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aftermath.case import Case
-from aftermath.cli.common import console, err_console, open_case, require_writable_parent, write_json
-from aftermath.errors import CaseError, PasswordError, UsageError
+from aftermath.case.access import resolve_repository
+from aftermath.cli.common import console, err_console, maybe_case, require_writable_parent, write_json
 from aftermath.notify.discover import record
 from aftermath.notify.discover.files import Files
 from aftermath.notify.discover.run import ScopeResult, scope
@@ -43,7 +43,7 @@ def scope_command(
     for path in (out, report, findings):
         if path is not None:
             require_writable_parent(path)
-    case = _maybe_case(ctx)
+    case = maybe_case(ctx)
     files = _snapshot_files(case, snapshot, repo, password_file) if snapshot else None
     result = _run(source, files, snapshot or "", workers)
     texts = record.render(result, report, findings)
@@ -56,26 +56,8 @@ def scope_command(
         raise typer.Exit(1)
 
 
-def _maybe_case(ctx: typer.Context) -> Case | None:
-    try:
-        return open_case(ctx)
-    except CaseError:
-        return None
-
-
 def _snapshot_files(case: Case | None, snapshot: str, repo: str | None, password_file: Path | None) -> Files:
-    if repo is None and case is None:
-        raise UsageError("--snapshot needs a repository: run inside a case or give --repo and --password-file")
-    location = repo or case.config.repository.location(case.root)  # type: ignore[union-attr]
-    if password_file is not None:
-        try:
-            password = password_file.read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise PasswordError(f"cannot read password file {password_file}: {exc.strerror}") from exc
-    elif case is not None:
-        password = case.config.repository.password(case.root)
-    else:
-        raise UsageError("--repo needs --password-file (the password never goes on the command line)")
+    location, password = resolve_repository(case, repo, password_file)
     return record.open_snapshot(location, password, snapshot)
 
 

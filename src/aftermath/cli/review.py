@@ -9,18 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.case import Case
 from aftermath.cli.case import parse_when
 from aftermath.cli.common import (
     byte_progress,
     console,
-    open_case,
+    maybe_case,
     require_writable_parent,
-    state,
     write_json,
     write_text,
 )
-from aftermath.errors import CaseError, Interrupted
+from aftermath.errors import Interrupted
 from aftermath.restic import Repository
 from aftermath.review import Progress, ReviewResult, Scanner, run_review, session
 from aftermath.review.report import to_html
@@ -52,7 +50,7 @@ def review(
     Example: aftermath review --rules ./my-rules --ioc iocs.txt --json review.json --html review.html
     """
     since_time = parse_when(since) if since else None
-    case = _case(ctx)
+    case = maybe_case(ctx)
     for target in (html, None if json_out in (None, "-") else Path(json_out)):
         if target is not None:
             require_writable_parent(target)
@@ -86,16 +84,6 @@ def _run(repository: Repository, scanners: list[Scanner], since: datetime | None
                        files=f"{p.files_done}/{p.files_total} files")
 
         return run_review(repository, scanners, since=since, progress=show, workers=workers, location=location)
-
-
-def _case(ctx: typer.Context) -> Case | None:
-    """The case, or None when there is none here (an explicit --case must exist)."""
-    try:
-        return open_case(ctx)
-    except CaseError:
-        if state(ctx).case_dir is not None:
-            raise
-        return None
 
 
 def _render(result: ReviewResult) -> None:

@@ -9,10 +9,8 @@ import typer
 from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
-from aftermath.case import Case
-from aftermath.cli.common import console, err_console, open_case, write_json
+from aftermath.cli.common import console, err_console, maybe_case, write_json
 from aftermath.cli.secure_contain import register_contain
-from aftermath.errors import CaseError
 from aftermath.secure.collect import collect as run_collect
 from aftermath.secure.hosts import LOCAL, Host, SshOptions, parse_host
 from aftermath.secure.sweep import SweepReport
@@ -34,14 +32,6 @@ SinceOpt = Annotated[float, typer.Option(help="'Recent' means changed within thi
 
 def _hosts(values: list[str] | None) -> list[Host]:
     return [parse_host(v) for v in values] if values else [LOCAL]
-
-
-def _case(ctx: typer.Context) -> Case | None:
-    try:
-        return open_case(ctx)
-    except CaseError:
-        err_console.print("note: no case here, so nothing is journaled (use --case DIR to record this run)")
-        return None
 
 
 class _HostProgress:
@@ -84,7 +74,7 @@ def collect(
     Example: aftermath secure collect --host root@10.0.0.5 --host root@10.0.0.6 --out /mnt/usb/collect
     """
     hosts = _hosts(host)
-    case = _case(ctx)
+    case = maybe_case(ctx)
     options = SshOptions(identity, known_hosts, sudo=sudo)
     with _progress() as bar:
         results = run_collect(hosts, out, profile=profile, since_days=since, options=options, case=case,
@@ -122,7 +112,7 @@ def sweep(
     Example: aftermath secure sweep --host root@web1 --host root@db1 --ioc iocs.txt --json sweep.json
     """
     hosts = _hosts(host)
-    case = _case(ctx)
+    case = maybe_case(ctx)
     with _progress() as bar:
         report = run_sweep(hosts, since_days=since, rules=rules, ioc_files=ioc,
                            options=SshOptions(identity, known_hosts, sudo=sudo), case=case,

@@ -8,19 +8,16 @@ open for the whole operation, because isolation must keep exactly that session a
 from __future__ import annotations
 
 import asyncio
-import re
 import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import asyncssh
 
-from aftermath.errors import SourceError, ToolError, UsageError
-
-_SPEC = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?$")
+from aftermath.errors import SourceError, ToolError
+from aftermath.secure.hosts import SshOptions, parse_host
 
 
 @dataclass(frozen=True)
@@ -91,16 +88,6 @@ def netns_runner(namespace: str) -> LocalRunner:
     return LocalRunner(("ip", "netns", "exec", namespace), label=f"netns:{namespace}")
 
 
-@dataclass(frozen=True)
-class SshOptions:
-    """How to reach remote hosts: key, known_hosts file, timeout, and whether to use sudo."""
-
-    identity: Path | None = None
-    known_hosts: Path | None = None
-    connect_timeout: float = 15.0
-    sudo: bool = False
-
-
 @dataclass
 class SshRunner:
     """A remote host over one asyncssh connection, kept open until :meth:`close`."""
@@ -161,15 +148,10 @@ class SshRunner:
 
 def open_runner(spec: str | None, options: SshOptions | None = None) -> Runner:
     """A runner for ``--host`` (``[USER@]HOST[:PORT]``), or the local machine when ``spec`` is None."""
-    if spec is None or spec == "local":
+    host = parse_host(spec) if spec is not None else None
+    if host is None or host.local:
         return LocalRunner()
-    match = _SPEC.match(spec)
-    if not match:
-        raise UsageError(f"bad host {spec!r}: use USER@HOST or USER@HOST:PORT (or 'local')")
-    port = int(match["port"] or 22)
-    if not 0 < port < 65536:
-        raise UsageError(f"bad port in {spec!r}: use 1 to 65535")
-    return SshRunner(match["host"], match["user"], port, options or SshOptions()).connect()
+    return SshRunner(host.host.strip("[]"), host.user, host.port, options or SshOptions()).connect()
 
 
 def checked(runner: Runner, argv: Sequence[str], what: str, *, stdin: bytes | None = None,
