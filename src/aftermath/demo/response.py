@@ -81,7 +81,8 @@ def act_secure(world: World, console: Console) -> None:
     case = _case(world)
     proc = _start_implant(world)
     try:
-        report = sweep([parse_host("local")], since_days=DAYS + 2, case=case, scan_roots=[str(world.web_root)])
+        with console.status("Sweeping this machine (processes, persistence, packages, web shells)…"):
+            report = sweep([parse_host("local")], since_days=DAYS + 2, case=case, scan_roots=[str(world.web_root)])
         ours = [f for h in report.hosts for f in h.findings
                 if f.evidence.get("pid") == proc.pid or str(f.evidence.get("path", "")).startswith(str(world.root))]
         table = Table("severity", "check", "what", title="Sweep of this machine: signs planted by the demo")
@@ -92,7 +93,8 @@ def act_secure(world: World, console: Console) -> None:
         console.print(f"Score {report.ranking[0].score} ({report.ranking[0].verdict}); {others} other findings on this "
                       "machine are not the demo's (see 'aftermath secure sweep').")
         world.facts["sweep_signs"] = sorted({f.check for f in ours})
-        results = collect([parse_host("local")], world.root / "collection", profile="quick", case=case)
+        with console.status("Collecting evidence from this machine, most volatile first…"):
+            results = collect([parse_host("local")], world.root / "collection", profile="quick", case=case)
         for r in results:
             console.print(f"Collected {r.files} artifacts from {r.host} ({r.status}); manifest SHA-256 "
                           f"{(r.manifest_sha256 or '')[:16]}… is in the journal (chain of custody).")
