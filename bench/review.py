@@ -205,6 +205,7 @@ def main() -> None:
     print(f"corpus and repository ready in {time.perf_counter() - t0:.0f} s: {where}", file=sys.stderr)
     env = {**os.environ, **restic_env(where), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     out = where / "review.json"
+    load = os.getloadavg()
     review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
                                        "--password-file", str(where / "pw"), "--json", str(out),
                                        "--workers", str(args.workers)], env)
@@ -220,7 +221,8 @@ def main() -> None:
     st = doc["stats"]
     print(f"\nCorpus {args.size_mb} MB, {args.days} snapshots, repository {repo_mb:.0f} MiB; "
           f"{st['files_total']} files in all snapshots, {st['distinct_contents']} distinct contents, "
-          f"{st['bytes_scanned'] / 2**20:.0f} MiB scanned; {os.cpu_count()} CPUs\n")
+          f"{st['bytes_scanned'] / 2**20:.0f} MiB scanned; {os.cpu_count()} CPUs; "
+          f"load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after\n")
     print("| method | seconds | peak RSS (MiB) | vs aftermath |")
     print("|---|---:|---:|---:|")
     if not args.skip_naive:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aftermath.restic import tree
 from aftermath.restic.errors import FormatError
 from aftermath.restic.tree import go_unquote, parse_go_time, parse_node, parse_snapshot, parse_tree, posix_mode
 
@@ -34,6 +35,17 @@ def test_go_times_to_aware_utc() -> None:
     assert parse_go_time("0001-01-01T00:00:00Z") == datetime(1, 1, 1, tzinfo=UTC)
     for bad in (None, 5, "yesterday", "2024-13-01T00:00:00Z", "0000-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00"):
         assert parse_go_time(bad) is None
+
+
+def test_go_times_cache_is_bounded_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree, "TIME_CACHE_SIZE", 4)
+    texts = [f"2024-03-0{d}T10:00:00.5+01:00" for d in range(1, 10)] + ["bad", "2024-13-01T00:00:00Z"]
+    first = [parse_go_time(t) for t in texts]
+    assert [parse_go_time(t) for t in texts] == first  # cached or not, the same answers
+    assert first[0] == datetime(2024, 3, 1, 9, 0, 0, 500000, UTC) and first[-2:] == [None, None]
+    assert len(tree._TIMES) <= 4
+    assert parse_go_time("2024-03-01T10:00:00Z" + " " * 10_000) is None  # never cached: longer than any time
+    assert all(len(t) < 40 for t in tree._TIMES)
 
 
 def test_go_file_mode_to_posix() -> None:

@@ -21,6 +21,12 @@ _TYPE = re.compile(r"[a-z]{1,32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 _SIMPLE = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, "'": 39, '"': 34}
+# Parsed times by their text. A folder's tree is stored again in every snapshot where anything in it
+# changed, so the same node (and its three timestamps) is parsed again and again; few texts are distinct.
+# Cleared when full, which bounds it to a few MiB.
+_TIMES: dict[str, datetime | None] = {}
+_TIME_MAX_LEN = len("2006-01-02T15:04:05.999999999-07:00")  # the longest text _TIME matches
+TIME_CACHE_SIZE = 1 << 16
 # Go os.FileMode flags that carry the POSIX setuid/setgid/sticky bits.
 _GO_SETUID, _GO_SETGID, _GO_STICKY = 1 << 23, 1 << 22, 1 << 20
 
@@ -79,7 +85,20 @@ class Node:
 
 def parse_go_time(value: Any) -> datetime | None:
     """Parse Go's RFC 3339 (nanosecond) time to aware UTC; None if absent or not representable."""
-    match = _TIME.fullmatch(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or len(value) > _TIME_MAX_LEN:
+        return None
+    try:
+        return _TIMES[value]
+    except KeyError:
+        pass
+    if len(_TIMES) >= TIME_CACHE_SIZE:
+        _TIMES.clear()
+    when = _TIMES[value] = _parse_time(value)
+    return when
+
+
+def _parse_time(value: str) -> datetime | None:
+    match = _TIME.fullmatch(value)
     if not match:
         return None
     year, month, day, hour, minute, second, frac, zone = match.groups()
