@@ -357,9 +357,17 @@ def run_command(argv: list[str], timeout: float) -> tuple[bytes, str]:
 
 
 def collect_files(art: dict[str, Any], since: float) -> int:
-    """Copy the files an artifact names (optionally only those changed since a time)."""
+    """Copy the files an artifact names (optionally only those changed since a time).
+
+    Bounded three ways: bytes per file, bytes in all, and number of files (a temp folder can hold
+    millions); what is left out is said in one note, and the recent-files listing still names it.
+    """
     count, limit, budget = 0, int(art.get("max_size", 64 << 20)), int(art.get("max_total", 1 << 30))
+    max_files, over = int(art.get("max_files", 5000)), 0
     for path in expand(art["paths"]):
+        if count >= max_files or budget <= 0:
+            over += 1
+            continue
         try:
             st = os.stat(path)
             if not stat.S_ISREG(st.st_mode) or (art.get("recent") and max(st.st_mtime, st.st_ctime) < since):
@@ -373,6 +381,9 @@ def collect_files(art: dict[str, Any], since: float) -> int:
             count += 1
         except OSError as exc:
             emit({"t": "note", "artifact": art["name"], "msg": f"{path}: {exc.strerror}"})
+    if over:
+        emit({"t": "note", "artifact": art["name"],
+              "msg": f"{over} more paths not copied: limit of {max_files} files or {art.get('max_total')} bytes"})
     return count
 
 
@@ -399,8 +410,13 @@ def walker(name: str, params: dict[str, Any]) -> int:
         emit_json(art, "proc/suid_sgid.json", "walk of " + ", ".join(params["suid_roots"]), described(found, True))
     elif name == "recent":
         found = walk(params["recent_roots"], lambda p, st: max(st.st_mtime, st.st_ctime) >= since)
+        cap = int(params.get("recent_max", 50000))
+        temp = tuple(params.get("temp_roots", []))
+        found.sort(key=lambda p: (bool(temp) and p.startswith(temp), p))  # system folders before temp folders
+        if len(found) > cap:
+            emit({"t": "note", "artifact": art, "msg": f"{len(found) - cap} more recent files not listed ({cap} max)"})
         emit_json(art, "proc/recent_files.json", "walk of " + ", ".join(params["recent_roots"]),
-                  described(found, full))
+                  described(found[:cap], full))
     else:
         raise ValueError(f"unknown walker {name}")
     return 1

@@ -41,6 +41,7 @@ class Artifact(BaseModel):
     recent: bool = False
     max_size: int | None = None
     max_total: int | None = None
+    max_files: int | None = None
     timeout: float | None = None
 
     @model_validator(mode="after")

@@ -55,6 +55,7 @@ def agent_params(cat: catalogue_mod.Catalogue, profile: str, since_days: float, 
     chosen = cat.select(profile)
     return {"mode": "collect", "profile": profile, "since": now - since_days * 86400, "exclude": exclude,
             "suid_roots": cat.walk.suid_roots, "recent_roots": cat.walk.recent_roots,
+            "temp_roots": cat.walk.temp_roots,
             "artifacts": [a.model_dump(exclude_none=True) for a in chosen]}
 
 

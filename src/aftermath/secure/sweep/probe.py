@@ -106,13 +106,21 @@ def persistence(kinds: dict[str, list[str]]) -> list[dict[str, Any]]:
     return rows
 
 
+MAX_SCAN_ROWS = 50000
+
+
 def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]]:
     """Web and temp files; the content of each small one is streamed for the YARA scan, up to a budget."""
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for path in walk(roots, lambda p, st: True):
         if path in seen:  # roots may overlap (a web root inside /tmp): each file once
             continue
         seen.add(path)
+        if len(rows) >= MAX_SCAN_ROWS:  # a temp folder can hold millions of files: say so, keep memory bounded
+            emit({"t": "note", "artifact": "scan", "msg": f"more than {MAX_SCAN_ROWS} files under {', '.join(roots)}: "
+                  "the rest were not scanned"})
+            break
         try:
             row = {**file_meta(path), **safe_hashes(path)}
             row["sent"] = row["size"] <= min(limit, budget)
