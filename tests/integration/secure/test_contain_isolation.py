@@ -89,7 +89,8 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         for host in (lab.responder_host, web, db):
             _in_ns(host, "ip", "addr", "add", f"{V6[host.name]}/64", "dev", "eth0", "nodad")
         # The lab's sshd listens on IPv4 only: a TCP service on web's IPv6 address stands in for it.
-        web.run("sh", "-c", f"{sys.executable} -m http.server --bind {V6['web']} {V6_PORT} </dev/null "
+        # the host has its own /tmp (where a CI checkout may live): use the system's python, not the venv's
+        web.run("sh", "-c", f"/usr/bin/python3 -m http.server --bind {V6['web']} {V6_PORT} </dev/null "
                             ">/dev/null 2>&1 &")
         net = Net(lab, web, db)
         _wait(lambda: net.can_connect(db, V6["web"], V6_PORT), "the IPv6 service on web")
