@@ -225,7 +225,7 @@ def _compare(world: World, plan: Plan, baseline: Plan, console: Console) -> None
     decide = plan.totals()["decide"]["files"]
     world.facts["surgical_vs_last_clean"] = {"newer_files": newer, "decide": decide, "db_day": (db_day, base_day),
                                             "customers": (repo_days.get(db_day), repo_days.get(base_day))}
-    console.print(f"Compared with restoring the last clean snapshots: {newer} files come back in a newer clean "
+    console.print(f"Compared with restoring the last clean snapshots: {newer} file(s) come back in a newer clean "
                   f"version, {decide} new files are listed for a person instead of lost, and the customer database "
                   f"is from day {db_day} instead of day {base_day} ({db_day - base_day} days of work kept, "
                   f"{repo_days.get(db_day)} customers instead of {repo_days.get(base_day)}).")
