@@ -191,6 +191,21 @@ def naive(where: Path) -> tuple[float, dict[str, str]]:
     return time.perf_counter() - start, verdicts
 
 
+def review_then_check(where: Path, workers: int) -> tuple[dict, float, int, float, int]:
+    """`aftermath review` (the real command) and `restic check --read-data` on the same repository, timed."""
+    env = {**os.environ, **restic_env(where), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    out = where / "review.json"
+    review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
+                                       "--password-file", str(where / "pw"), "--json", str(out),
+                                       "--workers", str(workers)], env)
+    if r.returncode not in (0, 1):
+        sys.exit(f"aftermath review failed ({r.returncode}): {r.stderr}")
+    check_s, check_rss, c = measure(["restic", "check", "--read-data"], env)
+    if c.returncode != 0:
+        sys.exit(f"restic check failed: {c.stderr}")
+    return json.loads(out.read_text()), review_s, review_rss, check_s, check_rss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1024)
@@ -203,18 +218,8 @@ def main() -> None:
     t0 = time.perf_counter()
     build(where, args.size_mb, args.days)
     print(f"corpus and repository ready in {time.perf_counter() - t0:.0f} s: {where}", file=sys.stderr)
-    env = {**os.environ, **restic_env(where), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    out = where / "review.json"
     load = os.getloadavg()
-    review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
-                                       "--password-file", str(where / "pw"), "--json", str(out),
-                                       "--workers", str(args.workers)], env)
-    if r.returncode not in (0, 1):
-        sys.exit(f"aftermath review failed ({r.returncode}): {r.stderr}")
-    doc = json.loads(out.read_text())
-    check_s, check_rss, c = measure(["restic", "check", "--read-data"], env)
-    if c.returncode != 0:
-        sys.exit(f"restic check failed: {c.stderr}")
+    doc, review_s, review_rss, check_s, check_rss = review_then_check(where, args.workers)
     naive_s, naive_verdicts = (float("nan"), {}) if args.skip_naive else naive(where)
     ours = {s["id"]: s["verdict"] for s in doc["snapshots"]}
     repo_mb = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file()) / 2**20

@@ -12,7 +12,6 @@ every 50 ms) and ``restic check --read-data`` beside it for time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from review import PASSWORD, measure, restic_env  # noqa: E402 - the 1 GB bench's helpers
+from review import PASSWORD, restic_env, review_then_check  # noqa: E402 - the 1 GB bench's helpers
 
 SMALL_SHARE = 0.10  # of the bytes, in small text files of 1-16 KiB
 FOLDERS = 40 * 40  # small files spread over two levels of folders
@@ -101,18 +100,8 @@ def main() -> None:
     build(args.where, args.size_gb, args.snapshots)
     print(f"corpus and repository ready in {time.perf_counter() - t0:.0f} s: {args.where}", file=sys.stderr)
     where = args.where
-    env = {**os.environ, **restic_env(where), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    out = where / "review.json"
     load = os.getloadavg()
-    review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
-                                       "--password-file", str(where / "pw"), "--json", str(out),
-                                       "--workers", str(args.workers)], env)
-    if r.returncode not in (0, 1):
-        sys.exit(f"aftermath review failed ({r.returncode}): {r.stderr}")
-    check_s, check_rss, c = measure(["restic", "check", "--read-data"], env)
-    if c.returncode != 0:
-        sys.exit(f"restic check failed: {c.stderr}")
-    doc = json.loads(out.read_text())
+    doc, review_s, review_rss, check_s, check_rss = review_then_check(where, args.workers)
     st = doc["stats"]
     repo_gib = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file()) / 2**30
     print(f"\nRepository {repo_gib:.1f} GiB, {len(doc['snapshots'])} snapshots; {st['files_total']} files in all "
