@@ -73,10 +73,13 @@ def require_writable_parent(path: Path) -> None:
 
 
 @contextmanager
-def byte_progress(description: str, total: int | None) -> Iterator[Progress]:
-    """A progress bar in bytes on stderr (hidden when stderr is not a terminal)."""
+def byte_progress(description: str, total: int | None, auto_refresh: bool = True) -> Iterator[Progress]:
+    """A progress bar in bytes on stderr (hidden when stderr is not a terminal).
+
+    ``auto_refresh=False`` starts no thread (the caller refreshes): for work that forks processes.
+    """
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
-                  TimeRemainingColumn(), console=err_console, transient=True,
+                  TimeRemainingColumn(), console=err_console, transient=True, auto_refresh=auto_refresh,
                   disable=not err_console.is_terminal) as progress:
         progress.add_task(description, total=total, files="")
         yield progress

@@ -76,12 +76,13 @@ def review(
 def _run(repository: Repository, scanners: list[Scanner], since: datetime | None, workers: int,
          location: str) -> ReviewResult:
     """The review with a progress bar in bytes and files on stderr."""
-    with byte_progress("Reviewing", None) as bar:
+    # no refresh thread: the review forks its worker processes, which is only safe with one thread
+    with byte_progress("Reviewing", None, auto_refresh=False) as bar:
         task = bar.task_ids[0]
 
         def show(p: Progress) -> None:
             bar.update(task, total=p.bytes_total, completed=p.bytes_done,
-                       files=f"{p.files_done}/{p.files_total} files")
+                       files=f"{p.files_done}/{p.files_total} files", refresh=True)
 
         return run_review(repository, scanners, since=since, progress=show, workers=workers, location=location)
 

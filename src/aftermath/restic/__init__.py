@@ -7,6 +7,6 @@
 
 from aftermath.restic.errors import BlobError, FormatError, MacError
 from aftermath.restic.repository import Repository
-from aftermath.restic.tree import Node, Snapshot
+from aftermath.restic.tree import Entry, Node, Snapshot
 
-__all__ = ["BlobError", "FormatError", "MacError", "Node", "Repository", "Snapshot"]
+__all__ = ["BlobError", "Entry", "FormatError", "MacError", "Node", "Repository", "Snapshot"]

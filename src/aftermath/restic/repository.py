@@ -14,19 +14,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aftermath.errors import IntegrityError, PasswordError, RepositoryError, UsageError
 from aftermath.restic.crypto import Key, open_envelope, open_key_file, storage_id_matches
 from aftermath.restic.errors import BlobError, FormatError, MacError
 from aftermath.restic.index import Index, Location
 from aftermath.restic.pack import decode_blob, read_header
-from aftermath.restic.tree import Node, Snapshot, parse_snapshot, parse_tree
+from aftermath.restic.tree import Entry, Node, Snapshot, parse_entries, parse_snapshot, parse_tree
 from aftermath.restic.unpacked import decode_unpacked
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 TREE_CACHE_SIZE = 512  # trees are small (a few KiB each); this bounds the cache to a few MiB
 MAX_KEY_FILES = 64
+T = TypeVar("T")
 
 
 def _read(path: Path) -> bytes:
@@ -277,17 +278,27 @@ class Repository:
             if tree_id in self._trees:
                 self._trees.move_to_end(tree_id)
                 return self._trees[tree_id]
-        plain = self.read_blob(tree_id, "tree")
-        try:
-            nodes = parse_tree(decode_unpacked(plain, 1, f"tree {tree_id[:8]}"))
-        except FormatError as exc:
-            loc = self.locate(tree_id, "tree")
-            raise BlobError(tree_id, loc.pack_id if loc else None, exc.message) from None
+        nodes = self._parse_tree_blob(tree_id, parse_tree)
         with self._trees_lock:
             self._trees[tree_id] = nodes
             while len(self._trees) > TREE_CACHE_SIZE:
                 self._trees.popitem(last=False)
         return nodes
+
+    def entries(self, tree_id: str) -> list[Entry]:
+        """A tree's entries (names, types, sizes, content and subtree ids only), authenticated; not cached.
+
+        Several times cheaper than :meth:`tree` for a walk over many snapshots that needs no metadata.
+        """
+        return self._parse_tree_blob(tree_id, parse_entries)
+
+    def _parse_tree_blob(self, tree_id: str, parse: Callable[[Any], list[T]]) -> list[T]:
+        plain = self.read_blob(tree_id, "tree")
+        try:
+            return parse(decode_unpacked(plain, 1, f"tree {tree_id[:8]}"))
+        except FormatError as exc:
+            loc = self.locate(tree_id, "tree")
+            raise BlobError(tree_id, loc.pack_id if loc else None, exc.message) from None
 
     def walk(self, tree_id: str, prefix: str = "/",
              on_error: Callable[[str, BlobError], None] | None = None) -> Iterator[tuple[str, Node]]:

@@ -12,7 +12,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from aftermath.restic.errors import FormatError
 
@@ -233,8 +233,7 @@ def parse_node(doc: Any) -> Node:
     )
 
 
-def parse_tree(doc: Any) -> list[Node]:
-    """Build the nodes of one tree from its decoded JSON ``{"nodes": [...]}``."""
+def _node_docs(doc: Any) -> list[Any]:
     if not isinstance(doc, dict):
         raise FormatError("tree is not a JSON object")
     nodes = doc.get("nodes")
@@ -242,7 +241,56 @@ def parse_tree(doc: Any) -> list[Node]:
         return []
     if not isinstance(nodes, list):
         raise FormatError("tree nodes are not a list")
-    return [parse_node(n) for n in nodes]
+    return nodes
+
+
+def parse_tree(doc: Any) -> list[Node]:
+    """Build the nodes of one tree from its decoded JSON ``{"nodes": [...]}``."""
+    return [parse_node(n) for n in _node_docs(doc)]
+
+
+class Entry(NamedTuple):
+    """What a walk over many snapshots needs of a node (no times, owners or modes): cheap to build."""
+
+    name: str
+    type: str
+    size: int
+    content: tuple[str, ...]
+    subtree: str | None
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Content identity: the ordered blob ids."""
+        return self.content
+
+    @property
+    def is_file(self) -> bool:
+        """True for regular files."""
+        return self.type == "file"
+
+    @property
+    def is_dir(self) -> bool:
+        """True for directories."""
+        return self.type == "dir"
+
+
+def parse_entries(doc: Any) -> list[Entry]:
+    """The entries of one tree, checked like :func:`parse_node` checks the same fields."""
+    out: list[Entry] = []
+    for n in _node_docs(doc):
+        if not isinstance(n, dict):
+            raise FormatError("tree node is not an object")
+        kind = n.get("type")
+        if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
+            raise FormatError(f"tree node has an invalid type {kind!r}")
+        content = n.get("content")
+        if content is not None and not isinstance(content, list):
+            raise FormatError("tree node content is not a list")
+        subtree = n.get("subtree")
+        out.append(Entry(_name(n.get("name")), kind, _int(n.get("size"), "size"),
+                         tuple(_id(b, "content blob") for b in content) if content else (),
+                         None if subtree is None else _id(subtree, "subtree")))
+    return out
 
 
 def parse_snapshot(snapshot_id: str, doc: Any) -> Snapshot:

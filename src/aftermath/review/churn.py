@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aftermath.restic import Node
+from aftermath.restic import Entry, Node
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def bursts(transitions: Sequence[dict[str, Churn]], *, min_files: int = 20, shar
     return found
 
 
-def diff_trees(tree: Callable[[str], list[Node]], old: str | None, new: str | None,
+def diff_trees(tree: Callable[[str], Sequence[Node | Entry]], old: str | None, new: str | None,
                prefix: str = "") -> dict[str, Churn]:
     """Per folder, what changed between two trees; subtrees with the same id are skipped."""
     out: dict[str, Churn] = {}

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aftermath.errors import UsageError
+from aftermath.review.content import WINDOW, scan_content
 from aftermath.review.scanner import Finding, Scanner, path_key
-from aftermath.review.walk import MAX_FILE_BYTES
+
+CHUNK = 4 << 20
 
 
 def scan_tree(root: Path, scanners: Sequence[Scanner], errors: list[str] | None = None,
-              max_file_bytes: int = MAX_FILE_BYTES) -> list[Finding]:
+              window: int = WINDOW) -> list[Finding]:
     """Findings for every regular file below ``root`` (symlinks are not followed).
 
     Paths in findings are relative to ``root`` with a leading "/", so a tree restored from a snapshot
@@ -32,29 +34,36 @@ def scan_tree(root: Path, scanners: Sequence[Scanner], errors: list[str] | None 
                 continue
             rel = "/" + full.relative_to(root).as_posix()
             try:
-                with full.open("rb") as fh:
-                    data = fh.read(max_file_bytes)
+                found.extend(_scan_file(full, rel, scanners, done, errors, window))
             except OSError as exc:
                 _note(errors, f"{rel}: {exc.strerror}")
-                continue
-            found.extend(_scan_one(rel, data, scanners, done, errors))
     return found
 
 
-def _scan_one(rel: str, data: bytes, scanners: Sequence[Scanner], done: dict[tuple[str, int, str], list[Finding]],
-              errors: list[str] | None) -> list[Finding]:
-    sha256 = hashlib.sha256(data).hexdigest()
-    out: list[Finding] = []
-    for index, scanner in enumerate(scanners):
-        key = (sha256, index, path_key(scanner, rel))
-        if key not in done:
-            try:
-                done[key] = [f.at(rel, sha256) for f in scanner.scan(rel, data)]
-            except Exception as exc:  # noqa: BLE001 - keep going, report what was not done
-                _note(errors, f"{rel}: scanner {scanner.name} failed: {type(exc).__name__}: {exc}")
-                done[key] = []
-        out.extend(f.at(rel) for f in done[key])
-    return out
+def _scan_file(full: Path, rel: str, scanners: Sequence[Scanner], done: dict[tuple[str, int, str], list[Finding]],
+               errors: list[str] | None, window: int) -> list[Finding]:
+    """Findings for one file; identical files (same SHA-256) are scanned once per path key."""
+    with full.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size <= window:  # read once: hashed and scanned from memory
+            data = fh.read()
+            sha256, chunks = hashlib.sha256(data).hexdigest(), [data]
+        else:  # hashed first (identical files are scanned once), then streamed to the scanners
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                digest.update(chunk)
+            sha256 = digest.hexdigest()
+            fh.seek(0)
+            chunks = iter(lambda: fh.read(CHUNK), b"")  # type: ignore[assignment]
+        keys = [(sha256, index, path_key(scanner, rel)) for index, scanner in enumerate(scanners)]
+        todo = [(key[1], rel) for key in keys if key not in done]
+        if todo:
+            outcome = scan_content(scanners, todo, chunks, size, sha256, window)
+            for note in outcome.notes:
+                _note(errors, f"{rel}: {note}")
+            for position, (index, _) in enumerate(todo):
+                done[keys[index]] = [f.at(rel, sha256) for f in outcome.findings.get(position, [])]
+    return [f.at(rel) for key in keys for f in done[key]]
 
 
 def _note(errors: list[str] | None, text: str) -> None:

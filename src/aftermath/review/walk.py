@@ -13,27 +13,22 @@ Three passes over a repository:
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aftermath.restic import BlobError, Node, Repository, Snapshot
+from aftermath.restic import BlobError, Entry, Repository, Snapshot
 from aftermath.review import churn, verdict
+from aftermath.review.content import WINDOW, Outcome
+from aftermath.review.pool import Blob, Failure, Job, Workers
 from aftermath.review.result import ReadError, ReviewResult, SnapshotReview, Stats
 from aftermath.review.scanner import Finding, Scanner, Verdict, path_key
 
-BATCH_BYTES = 32 << 20  # contents read per read_blobs call
-MAX_FILE_BYTES = 512 << 20  # larger files: hashed in full, scanned on their first MAX_FILE_BYTES
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+BATCH_BYTES = 16 << 20  # contents per batch sent to a worker
+BATCH_FILES = 512
 
 Identity = tuple[str, ...]
-_MALLOC_TRIM: Callable[[int], int] | bool | None = None  # glibc's malloc_trim; False where there is none
 
 
 @dataclass(frozen=True)
@@ -53,6 +48,7 @@ ProgressCallback = Callable[[Progress], None]
 class _Tree:
     files: list[tuple[str, Identity]] = field(default_factory=list)
     dirs: list[tuple[str, str]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)  # as read (for the churn between snapshots)
 
 
 @dataclass
@@ -65,17 +61,16 @@ class _Content:
 class Review:
     """One review run over one repository (use :func:`run_review`)."""
 
-    def __init__(self, repo: Repository, scanners: Sequence[Scanner], *, workers: int = 2,
-                 progress: ProgressCallback | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> None:
-        self.repo, self.scanners, self.workers = repo, list(scanners), max(1, workers)
-        self.progress, self.max_file_bytes = progress, max_file_bytes
+    def __init__(self, repo: Repository, scanners: Sequence[Scanner], *,
+                 progress: ProgressCallback | None = None) -> None:
+        self.repo, self.scanners, self.progress = repo, list(scanners), progress
         self.trees: dict[str, _Tree] = {}
         self.contents: dict[Identity, _Content] = {}
+        self.order: list[_Content] = []  # the contents by number, in the order the walk met them
         self.results: dict[tuple[Identity, int, str], list[Finding]] = {}
         self.unreadable: dict[Identity, BlobError] = {}
         self.errors: dict[str, ReadError] = {}  # by blob id
         self.partial: list[dict[str, str]] = []
-        self.lock = threading.Lock()
         self.scans = self.bytes_done = self.files_done = 0
         self.bytes_total = 0
         self._memo: dict[tuple[str, str], tuple[list[Finding], int, int]] = {}
@@ -90,11 +85,13 @@ class Review:
             return known
         out = _Tree()
         try:
-            for node in self.repo.tree(tree_id):
+            out.entries = self.repo.entries(tree_id)
+            for node in out.entries:
                 if node.is_file:
                     content = self.contents.get(node.identity)
                     if content is None:
                         content = self.contents[node.identity] = _Content(node.identity, node.size)
+                        self.order.append(content)
                         self.bytes_total += node.size
                     out.files.append((node.name, content.identity))
                 elif node.is_dir and node.subtree:
@@ -130,117 +127,67 @@ class Review:
             content.jobs.setdefault((index, path_key(scanner, path)), path)
 
     # -- pass 2: contents -----------------------------------------------------------------------
-    def scan_contents(self) -> None:
-        """Read each distinct content once and run its scans on a thread pool."""
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="review-scan")
-        pending: deque[tuple[Future[None], int]] = deque()
-        try:
-            batch: list[Identity] = []
-            size = 0
-            for identity, content in self.contents.items():
-                if content.size > self.max_file_bytes and len(identity) > 1:
-                    self._scan_large(identity)
+    def scan_contents(self, workers: Workers) -> None:
+        """Read each distinct content once and run the scans it needs, on the worker processes."""
+        for results in workers.run(self._batches(workers.window)):
+            for number, outcome, failure in results:
+                self._record(number, outcome, failure)
+            self._report()
+
+    def _batches(self, window: int) -> Iterator[list[Job]]:
+        """Jobs grouped into batches of about BATCH_BYTES (a content larger than the window goes alone)."""
+        batch: list[Job] = []
+        size = 0
+        for number, content in enumerate(self.order):
+            blobs: list[Blob] = []
+            for blob_id in content.identity:
+                loc = self.repo.locate(blob_id, "data")
+                if loc is None:
+                    self._unreadable(content.identity, BlobError(blob_id, None, "no data blob with this id"))
+                    break
+                blobs.append((blob_id, loc.pack_id, loc.offset, loc.length, loc.uncompressed_length))
+            else:
+                scans = tuple((index, path) for (index, _), path in content.jobs.items())
+                job: Job = (number, tuple(blobs), content.size, scans)
+                if content.size > window:
+                    yield [job]
                     continue
-                batch.append(identity)
+                batch.append(job)
                 size += content.size
-                if size >= BATCH_BYTES:
-                    self._batch(batch, size, pool, pending)
+                if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                    yield batch
                     batch, size = [], 0
-            self._batch(batch, size, pool, pending)
-            self._drain(pending, 0)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if batch:
+            yield batch
 
-    def _batch(self, batch: list[Identity], size: int, pool: ThreadPoolExecutor,
-               pending: deque[tuple[Future[None], int]]) -> None:
-        # Memory: what is read plus what waits to be scanned stays near 3 batches, or one large file.
-        self._drain(pending, 3 * BATCH_BYTES - size)
-        self._read_and_submit(batch, pool, pending)
-        self._drain(pending, 2 * BATCH_BYTES)
-
-    def _read_and_submit(self, batch: list[Identity], pool: ThreadPoolExecutor,
-                         pending: deque[tuple[Future[None], int]]) -> None:
-        wanted = [blob for identity in batch for blob in identity]
-        blobs: dict[str, bytes | BlobError] = dict(self.repo.read_blobs(wanted, workers=self.workers))
-        for identity in batch:
-            parts = [blobs[b] for b in identity]
-            failed = next((p for p in parts if isinstance(p, BlobError)), None)
-            if failed is not None:
-                self._unreadable(identity, failed)
-                continue
-            chunks = [p for p in parts if isinstance(p, bytes)]
-            # joined on the pool: copying a multi-blob file is the main thread's biggest cost otherwise
-            pending.append((pool.submit(self._join_scan, identity, chunks), sum(map(len, chunks))))
-
-    def _drain(self, pending: deque[tuple[Future[None], int]], limit: int) -> None:
-        """Wait for the oldest scans until at most ``limit`` bytes (and 4096 files) wait to be scanned."""
-        in_flight = sum(n for _, n in pending)
-        while pending and (in_flight > limit or len(pending) > 4096):
-            in_flight -= self._wait_one(pending)
-
-    def _wait_one(self, pending: deque[tuple[Future[None], int]]) -> int:
-        future, size = pending.popleft()
-        future.result()
-        self._report()
-        if size > BATCH_BYTES:
-            _trim_heap()
-        return size
-
-    def _scan_large(self, identity: Identity) -> None:
-        """Hash the whole file blob by blob; scan its first ``max_file_bytes`` (and say so)."""
-        digest, head = hashlib.sha256(), bytearray()
-        try:
-            for blob_id in identity:
-                data = self.repo.read_blob(blob_id)
-                digest.update(data)
-                if len(head) < self.max_file_bytes:
-                    head += data[: self.max_file_bytes - len(head)]
-        except BlobError as exc:
-            self._unreadable(identity, exc)
+    def _record(self, number: int, outcome: Outcome | None, failure: Failure | None) -> None:
+        content = self.order[number]
+        identity = content.identity
+        if outcome is None:
+            blob_id, pack_id, reason = failure or ("?", None, "unreadable")
+            self._unreadable(identity, BlobError(blob_id, pack_id, reason))
             return
-        path = next(iter(self.contents[identity].jobs.values()))
-        self.partial.append({"path": path, "sha256": digest.hexdigest(),
-                             "reason": f"larger than {self.max_file_bytes >> 20} MiB: only the first "
-                                       f"{self.max_file_bytes >> 20} MiB were scanned (hash checked in full)"})
-        self._scan(identity, bytes(head), digest.hexdigest(), self.contents[identity].size)
-        self._report()
-
-    def _join_scan(self, identity: Identity, chunks: list[bytes]) -> None:
-        data = b"".join(chunks)
-        chunks.clear()  # the blobs are copied: free them before the (long) scan of a large file
-        self._scan(identity, data)
+        jobs = list(content.jobs.items())
+        for position, found in outcome.findings.items():
+            (index, key), _ = jobs[position]
+            self.results[(identity, index, key)] = [f.at(f.path, outcome.sha256) for f in found]
+            self.flagged.add(identity)
+        first_path = jobs[0][1] if jobs else "?"
+        for note in outcome.notes:
+            self.partial.append({"path": first_path, "sha256": outcome.sha256, "reason": note})
+        self.scans += len(jobs)
+        self.files_done += 1
+        self.bytes_done += content.size
 
     def _unreadable(self, identity: Identity, exc: BlobError) -> None:
         path = next(iter(self.contents[identity].jobs.values()), "?")
-        with self.lock:
-            self.unreadable[identity] = exc
-            self.errors.setdefault(exc.blob_id, ReadError(path, exc.blob_id, exc.pack_id, exc.reason))
-            self.files_done += 1
-
-    def _scan(self, identity: Identity, data: bytes, sha256: str | None = None, size: int | None = None) -> None:
-        for (index, key), path in self.contents[identity].jobs.items():
-            scanner = self.scanners[index]
-            try:
-                found = scanner.scan(path, data)
-            except Exception as exc:  # noqa: BLE001 - one scanner failing on one file must not stop the review
-                with self.lock:
-                    self.partial.append({"path": path, "sha256": sha256 or _sha256(identity, data),
-                                         "reason": f"scanner {scanner.name} failed: {type(exc).__name__}: {exc}"})
-                continue
-            if found:
-                sha256 = sha256 or _sha256(identity, data)
-                self.results[(identity, index, key)] = [f.at(f.path, sha256) for f in found]
-                self.flagged.add(identity)
-        with self.lock:
-            self.scans += len(self.contents[identity].jobs)
-            self.files_done += 1
-            self.bytes_done += len(data) if size is None else size
+        self.unreadable[identity] = exc
+        self.errors.setdefault(exc.blob_id, ReadError(path, exc.blob_id, exc.pack_id, exc.reason))
+        self.files_done += 1
 
     def _report(self) -> None:
         if self.progress is not None:
-            with self.lock:
-                state = Progress(self.files_done, len(self.contents), self.bytes_done, self.bytes_total)
-            self.progress(state)
+            self.progress(Progress(self.files_done, len(self.contents), self.bytes_done, self.bytes_total))
 
     # -- pass 3: snapshots ----------------------------------------------------------------------
     def snapshot_findings(self, snap: Snapshot) -> tuple[list[Finding], int, int]:
@@ -275,7 +222,7 @@ class Review:
         out: dict[str, list[Finding]] = {}
         for group in groups.values():
             pairs = list(zip(group, group[1:], strict=False))
-            transitions = [churn.diff_trees(self._nodes, a.tree, b.tree) for a, b in pairs]
+            transitions = [churn.diff_trees(self._entries, a.tree, b.tree) for a, b in pairs]
             for burst in churn.bursts(transitions):
                 older, newer = pairs[burst.transition]
                 c = burst.churn
@@ -286,43 +233,26 @@ class Review:
                     "churn"))
         return out
 
-    def _nodes(self, tree_id: str) -> list[Node]:
-        try:
-            return self.repo.tree(tree_id)
-        except BlobError:
-            return []  # already recorded in pass 1
-
-
-def _trim_heap() -> None:
-    """Give freed memory back to the system after a large file: glibc keeps it in its thread arenas
-    (about 200 MB more peak RSS on a 10 GB repository). Does nothing without glibc."""
-    global _MALLOC_TRIM
-    if _MALLOC_TRIM is None:
-        try:
-            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _MALLOC_TRIM = False
-    if callable(_MALLOC_TRIM):
-        _MALLOC_TRIM(0)
-
-
-def _sha256(identity: Identity, data: bytes) -> str:
-    """A data blob's id is the SHA-256 of its plaintext (checked by the reader): hash only multi-blob files."""
-    if len(identity) == 1:
-        return identity[0]
-    return hashlib.sha256(data).hexdigest() if identity else EMPTY_SHA256
+    def _entries(self, tree_id: str) -> list[Entry]:
+        known = self.trees.get(tree_id)
+        return known.entries if known is not None else []  # every snapshot's trees were read in pass 1
 
 
 def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | None = None,
                progress: ProgressCallback | None = None, *, workers: int = 2, location: str | None = None,
-               max_file_bytes: int = MAX_FILE_BYTES) -> ReviewResult:
-    """Review every snapshot (at or after ``since``) of an open repository with the given scanners."""
+               window: int = WINDOW) -> ReviewResult:
+    """Review every snapshot (at or after ``since``) of an open repository with the given scanners.
+
+    ``workers`` processes read and scan the contents (1: everything in this process); a content larger
+    than ``window`` bytes is scanned in overlapping windows (see :mod:`aftermath.review.content`).
+    """
     started = time.monotonic()
-    snapshots = [s for s in repo.snapshots() if since is None or s.time >= since]
-    run = Review(repo, scanners, workers=workers, progress=progress, max_file_bytes=max_file_bytes)
-    run.collect(snapshots)
-    run._report()
-    run.scan_contents()
+    with Workers(repo, scanners, workers, window) as pool:  # forked first, while this process is small
+        snapshots = [s for s in repo.snapshots() if since is None or s.time >= since]
+        run = Review(repo, scanners, progress=progress)
+        run.collect(snapshots)
+        run._report()
+        run.scan_contents(pool)
     return _result(run, snapshots, location or str(getattr(repo, "root", "")), time.monotonic() - started)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,19 +19,24 @@ from tests.integration.review.conftest import StoryRepo
 
 
 class Counting:
-    """Counts the contents it is given (content-only, like YARA)."""
+    """Notes every content it is given in a file (content-only, like YARA); works from worker processes."""
 
     name = "counting"
+    content_only = True
 
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def path_key(self, path: str) -> str:
-        return ""
+    def __init__(self, log: Path) -> None:
+        self.log = log
 
     def scan(self, path: str, data: bytes) -> list:  # type: ignore[type-arg]
-        self.calls += 1
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, f"{os.getpid()} {hashlib.sha256(data).hexdigest()}\n".encode())
+        finally:
+            os.close(fd)
         return []
+
+    def seen(self) -> list[tuple[str, str]]:
+        return [tuple(line.split()) for line in self.log.read_text().splitlines()]  # type: ignore[misc]
 
 
 def open_repo(story: StoryRepo) -> Repository:
@@ -45,7 +53,6 @@ def test_verdicts_first_seen_and_last_clean(story: StoryRepo) -> None:
     assert len(shell) == 1 and shell[0]["path"].endswith("/www/uploads/avatar.php")
     assert (shell[0]["first_seen"], shell[0]["last_seen"], shell[0]["snapshots"]) == (
         story.snapshots[2], story.snapshots[3], story.snapshots[2:])
-    import hashlib
     assert shell[0]["sha256"] == hashlib.sha256((story.source / "www/uploads/avatar.php").read_bytes()).hexdigest()
     locked = {f["path"].rsplit("/", 1)[-1] for f in doc["findings"] if f["rule"] == "ransomware-extension"}
     assert len(locked) == 73 and "letter-03.docx.locked" in locked
@@ -54,14 +61,37 @@ def test_verdicts_first_seen_and_last_clean(story: StoryRepo) -> None:
     assert result.exit_code == 1
 
 
-def test_each_distinct_content_is_read_and_scanned_once(story: StoryRepo) -> None:
-    counter = Counting()
-    result = run_review(open_repo(story), [*default_scanners(), counter])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_distinct_content_is_read_and_scanned_once(story: StoryRepo, tmp_path: Path, workers: int) -> None:
+    counter = Counting(tmp_path / "scanned.log")
+    result = run_review(open_repo(story), [*default_scanners(), counter], workers=workers)
     assert [s.files for s in result.snapshots] == story.file_counts
     assert result.stats.files_total == sum(story.file_counts)
     assert result.stats.distinct_contents == len(story.contents) < result.stats.files_total
-    assert counter.calls == result.stats.distinct_contents
+    seen = counter.seen()
+    assert len(seen) == len({sha for _, sha in seen}) == result.stats.distinct_contents
+    pids = {pid for pid, _ in seen}  # one worker: scanned here; two: in forked worker processes
+    assert pids == {str(os.getpid())} if workers == 1 else str(os.getpid()) not in pids
     assert result.stats.bytes_scanned > 0 and result.stats.seconds >= 0
+
+
+def test_one_process_and_worker_processes_agree(story: StoryRepo) -> None:
+    def doc(workers: int) -> dict:  # type: ignore[type-arg]
+        out = run_review(open_repo(story), default_scanners(), workers=workers).to_json()
+        out["stats"].pop("seconds")
+        return out
+    assert doc(1) == doc(2)
+
+
+def test_large_files_are_scanned_in_windows_across_their_blobs(story: StoryRepo) -> None:
+    """With a tiny window every multi-kilobyte file is streamed: findings and verdicts stay the same."""
+    whole = run_review(open_repo(story), default_scanners()).to_json()
+    windowed = run_review(open_repo(story), default_scanners(), window=256).to_json()
+    assert [s["verdict"] for s in windowed["snapshots"]] == [s["verdict"] for s in whole["snapshots"]]
+    assert {(f["rule"], f["path"], f["sha256"]) for f in windowed["findings"]} == {
+        (f["rule"], f["path"], f["sha256"]) for f in whole["findings"]}
+    assert windowed["partial"] and all("windows" in p["reason"] for p in windowed["partial"])
+    assert not whole["partial"]
 
 
 def test_since_limits_the_snapshots(story: StoryRepo) -> None:
@@ -112,3 +142,28 @@ def test_wrong_password_is_a_password_error(story: StoryRepo) -> None:
     from aftermath.errors import PasswordError
     with pytest.raises(PasswordError):
         Repository.open(story.path, b"wrong")
+
+
+def test_a_pattern_deep_in_a_multi_blob_file_is_found_through_windows(tmp_path: Path) -> None:
+    """A 6 MiB file of several restic blobs, the web shell 5 MiB in: found with 1 MiB windows, hash exact."""
+    from tests.integration.review.conftest import PASSWORD, WEB_SHELL, restic
+
+    src, repo = tmp_path / "src", tmp_path / "repo"
+    (src / "www").mkdir(parents=True)
+    rng = random.Random(7)
+    body = bytearray(rng.randbytes(6 << 20))
+    body[5 << 20:(5 << 20) + len(WEB_SHELL)] = WEB_SHELL
+    (src / "www" / "backup.bin").write_bytes(bytes(body))
+    (tmp_path / "pw").write_text(PASSWORD)
+    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(tmp_path / "pw")}
+    restic(env, "init")
+    subprocess.run(["restic", "--no-cache", "backup", "."], cwd=src, env={**os.environ, **env}, check=True,
+                   capture_output=True)
+    repository = Repository.open(repo, PASSWORD)
+    [node] = [n for _, n in repository.walk(repository.snapshots()[0].tree) if n.is_file]
+    assert len(node.content) > 1  # the point: the file spans blobs
+    for workers in (1, 2):
+        doc = run_review(repository, default_scanners(), workers=workers, window=1 << 20).to_json()
+        [shell] = [f for f in doc["findings"] if f["kind"] == "yara"]
+        assert shell["path"] == "/www/backup.bin" and shell["sha256"] == hashlib.sha256(body).hexdigest()
+        assert doc["snapshots"][0]["verdict"] == "infected" and "windows" in doc["partial"][0]["reason"]

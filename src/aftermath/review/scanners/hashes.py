@@ -74,12 +74,35 @@ class HashScanner:
 
     def scan(self, path: str, data: bytes) -> list[Finding]:
         """A finding per indicator that the content's digest matches."""
+        stream = self.stream(path)
+        stream.update(data)
+        return stream.findings()
+
+    def stream(self, path: str) -> _Digests:
+        """The same check fed chunk by chunk (for contents too large to hold whole)."""
+        return _Digests(self, path)
+
+
+class _Digests:
+    """The digests one content needs, computed incrementally."""
+
+    def __init__(self, scanner: HashScanner, path: str) -> None:
+        self.scanner, self.path = scanner, path
+        self.hashes = {algorithm: hashlib.new(algorithm) for algorithm in scanner.by_algorithm}
+
+    def update(self, chunk: bytes) -> None:
+        """Take the next chunk."""
+        for h in self.hashes.values():
+            h.update(chunk)
+
+    def findings(self) -> list[Finding]:
+        """A finding per indicator that a digest matches."""
         findings = []
-        for algorithm, table in self.by_algorithm.items():
-            ioc = table.get(hashlib.new(algorithm, data).hexdigest())
+        for algorithm, h in self.hashes.items():
+            ioc = self.scanner.by_algorithm[algorithm].get(h.hexdigest())
             if ioc is not None:
                 what = f" ({ioc.description})" if ioc.description else ""
-                findings.append(Finding("ioc", f"{algorithm}:{ioc.digest}", path, "infected",
+                findings.append(Finding("ioc", f"{algorithm}:{ioc.digest}", self.path, "infected",
                                         f"its {algorithm.upper()} is on the indicator list {ioc.source}{what}",
-                                        self.name))
+                                        self.scanner.name))
         return findings

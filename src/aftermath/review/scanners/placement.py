@@ -32,6 +32,7 @@ class PlacementScanner:
     """Flag programs in folders that should hold only data."""
 
     name = "placement"
+    head_bytes = 4096  # all it reads of a file: the type and a "#!" line
 
     def __init__(self, data_folders: Iterable[str] = DATA_FOLDERS) -> None:
         self.data_folders = frozenset(f.lower() for f in data_folders)

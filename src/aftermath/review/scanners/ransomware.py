@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
 from aftermath.review import filetype
@@ -27,8 +27,34 @@ def _patterns(name: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line)
 
 
+ENTROPY_SAMPLE = 16 * 1024  # random bytes show 7.9+ bits per byte over 16 KiB; more only costs time
+
+
+class _AnyOf:
+    """Shell wildcards as one regular expression (one pass per name instead of one per pattern)."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self.group_of: dict[int, int] = {}  # outer group number -> pattern index
+        parts, group = [], 1
+        for index, pattern in enumerate(self.patterns):
+            regex = fnmatch.translate(pattern)
+            self.group_of[group] = index
+            group += 1 + re.compile(regex).groups  # translate() may add groups of its own
+            parts.append(f"({regex})")
+        self.regex = re.compile("|".join(parts) or r"(?!)")
+
+    def first(self, name: str) -> str | None:
+        """The first pattern that matches the whole name, or None."""
+        match = self.regex.match(name)
+        if match is None:
+            return None
+        return next(self.patterns[i] for g, i in self.group_of.items() if match.group(g) is not None)
+
+
 def high_entropy(head: bytes) -> bool:
     """True when a sample looks like random bytes (encrypted or compressed)."""
+    head = head[:ENTROPY_SAMPLE]
     if len(head) >= 4096:
         return filetype.entropy(head) >= 7.2
     return len(head) >= 512 and filetype.entropy(head) >= 6.0
@@ -38,10 +64,13 @@ class RansomwareScanner:
     """Per-file ransomware signs; the result depends on the content and the file name."""
 
     name = "ransomware"
+    head_bytes = NOTE_MAX + 1  # all it reads of a file: the type, the entropy sample and a note's text
 
     def __init__(self, extensions: Iterable[str] | None = None, note_names: Iterable[str] | None = None) -> None:
         self.extensions = tuple(extensions) if extensions is not None else _patterns("ransomware_extensions.txt")
         self.note_names = tuple(note_names) if note_names is not None else _patterns("ransom_note_names.txt")
+        self._extension_re = _AnyOf(["*" + p for p in self.extensions])
+        self._note_re = _AnyOf(self.note_names)
 
     def path_key(self, path: str) -> str:
         """Only the file name matters (extension, note name)."""
@@ -66,10 +95,11 @@ class RansomwareScanner:
         return findings
 
     def _ransom_extension(self, name: str) -> str | None:
-        return next((p for p in self.extensions if fnmatch.fnmatchcase(name, "*" + p)), None)
+        found = self._extension_re.first(name)
+        return found[1:] if found else None
 
     def _note(self, path: str, name: str, data: bytes) -> Finding | None:
-        if not any(fnmatch.fnmatchcase(name, p) for p in self.note_names):
+        if self._note_re.first(name) is None:
             return None
         sample = data[:NOTE_MAX]
         if len(data) <= NOTE_MAX and (ONION_V3.search(sample) or len(DEMAND.findall(sample)) >= 2):

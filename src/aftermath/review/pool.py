@@ -1,0 +1,135 @@
+"""Worker processes for the review's content pass: each reads its contents' blobs and scans them.
+
+Why processes and not threads: YARA-X holds the GIL while it scans (measured here: two threads scan
+slower than one), so only processes put a second core to work on the largest cost. Workers are forked:
+they inherit the open repository (its key stays in memory and is never sent anywhere) and the compiled
+scanners, receive blob locations, and send back findings only. They are forked before the walk builds
+its tables, so they do not carry them. Where forking is not safe (another thread is running, or the
+platform has no fork) or only one worker is asked for, the jobs run in this process instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from aftermath.errors import ToolError
+from aftermath.restic import BlobError, Repository
+from aftermath.restic.index import Location
+from aftermath.review.content import WINDOW, Outcome, Scan, scan_content
+from aftermath.review.scanner import Scanner
+
+Blob = tuple[str, str, int, int, int]  # blob id, pack id, offset, stored length, uncompressed length
+Job = tuple[int, tuple[Blob, ...], int, tuple[Scan, ...]]  # content number, its blobs, size, its scans
+Failure = tuple[str, str | None, str]  # blob id, pack id, reason
+Result = tuple[int, Outcome | None, Failure | None]
+MAX_OPEN_PACKS = 64
+
+_STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked worker inherits
+
+
+def run_jobs(repo: Repository, scanners: Sequence[Scanner], jobs: Iterable[Job], window: int = WINDOW) -> list[Result]:
+    """Read and scan each job's content; a content that cannot be read is a Failure, never scanned."""
+    fds: dict[str, int] = {}
+    try:
+        return [_one(repo, scanners, window, fds, job) for job in jobs]
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _one(repo: Repository, scanners: Sequence[Scanner], window: int, fds: dict[str, int], job: Job) -> Result:
+    number, blobs, size, scans = job
+
+    def chunks() -> Iterator[bytes]:
+        for blob_id, pack_id, offset, length, ulen in blobs:
+            fd = fds.get(pack_id)
+            if fd is None:
+                if len(fds) >= MAX_OPEN_PACKS:
+                    os.close(fds.pop(next(iter(fds))))
+                fd = fds[pack_id] = repo.open_pack(blob_id, pack_id)
+            yield repo.read_located(fd, blob_id, Location(pack_id, offset, length, ulen))
+
+    known = blobs[0][0] if len(blobs) == 1 else ""  # a blob's id is the SHA-256 of its plaintext (checked)
+    try:
+        return number, scan_content(scanners, scans, chunks(), size, known, window), None
+    except BlobError as exc:
+        return number, None, (exc.blob_id, exc.pack_id, exc.reason)
+
+
+def _work(jobs: list[Job]) -> list[Result]:
+    assert _STATE is not None, "a review worker started without its repository"
+    repo, scanners, window = _STATE
+    return run_jobs(repo, scanners, jobs, window)
+
+
+def _init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us cleanly
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def fork_is_safe() -> bool:
+    """Forking copies only the calling thread: safe when it is the only one and the platform forks."""
+    return hasattr(os, "fork") and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+class Workers:
+    """Runs batches of jobs on ``workers`` forked processes (or in this process)."""
+
+    def __init__(self, repo: Repository, scanners: Sequence[Scanner], workers: int, window: int = WINDOW) -> None:
+        global _STATE
+        self.repo, self.scanners, self.window, self.workers = repo, scanners, window, max(1, workers)
+        self.executor: ProcessPoolExecutor | None = None
+        if self.workers > 1 and fork_is_safe():
+            _STATE = (repo, scanners, window)
+            try:
+                self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                    initializer=_init)
+                self.executor.submit(_ready).result()  # forks every worker now, while the parent is small
+            finally:
+                _STATE = None
+
+    @property
+    def processes(self) -> int:
+        """How many worker processes run (0: jobs run in this process)."""
+        return self.workers if self.executor is not None else 0
+
+    def run(self, batches: Iterable[list[Job]]) -> Iterator[list[Result]]:
+        """Results of every batch, as they finish (at most two batches per worker in flight)."""
+        if self.executor is None:
+            for batch in batches:
+                yield run_jobs(self.repo, self.scanners, batch, self.window)
+            return
+        pending: set[Future[list[Result]]] = set()
+        try:
+            for batch in batches:
+                pending.add(self.executor.submit(_work, batch))
+                while len(pending) >= 2 * self.workers:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (f.result() for f in done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        except BrokenProcessPool:
+            raise ToolError("a review worker process died (out of memory, or a scanner crashed): run the review "
+                            "again with --workers 1 to scan in one process") from None
+
+    def close(self) -> None:
+        """Stop the workers (a batch being scanned is finished first)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
