@@ -21,7 +21,7 @@ from aftermath.restic.crypto import open_key_file
 from aftermath.restic.errors import BlobError, FormatError, MacError
 from aftermath.restic.index import Index
 from aftermath.restic.pack import decode_blob, parse_header
-from aftermath.restic.tree import go_unquote, parse_snapshot, parse_tree
+from aftermath.restic.tree import go_unquote, parse_entries, parse_snapshot, parse_tree
 from aftermath.restic.unpacked import decode_unpacked
 from tests.restic.builders import make_key_file, make_pack, random_key, seal
 
@@ -104,7 +104,7 @@ def test_index_json(doc: Any) -> None:
 @FAST
 @given(json_values)
 def test_tree_and_snapshot_json(doc: Any) -> None:
-    for parse in (parse_tree, lambda d: parse_snapshot(ID, d)):
+    for parse in (parse_tree, lambda d: parse_snapshot(ID, d), lambda d: parse_entries(json.dumps(d).encode())):
         with contextlib.suppress(FormatError):
             parse(doc)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -9,7 +10,15 @@ import pytest
 
 from aftermath.restic import tree
 from aftermath.restic.errors import FormatError
-from aftermath.restic.tree import go_unquote, parse_go_time, parse_node, parse_snapshot, parse_tree, posix_mode
+from aftermath.restic.tree import (
+    go_unquote,
+    parse_entries,
+    parse_go_time,
+    parse_node,
+    parse_snapshot,
+    parse_tree,
+    posix_mode,
+)
 
 ID = "ab" * 32
 
@@ -65,6 +74,21 @@ def test_node_fields_and_unsafe_names() -> None:
     for name in ("", ".", "..", "a/b", "..\\/x", "nul\\x00"):
         with pytest.raises(FormatError):
             parse_node({"name": name, "type": "file"})
+
+
+def test_entries_check_what_nodes_check() -> None:
+    good = {"name": "a\\nb", "type": "file", "size": 3, "content": [ID, ID], "mode": 420, "uid": 1}
+    [entry] = parse_entries(json.dumps({"nodes": [good, ]}).encode())
+    assert tuple(entry) == ("a\nb", "file", 3, (ID, ID), None) and entry.is_file and entry.identity == (ID, ID)
+    assert parse_entries(b'{"nodes": null}') == []
+    bad_nodes = [{"name": "x", "type": 5}, {"name": "x"}, {"name": "..", "type": "file"},
+                 {"name": "x", "type": "Fi le"},
+                 {"name": "x", "type": "file", "content": [ID[:32] + "|" + ID[:31]]},
+                 {"name": "x", "type": "file", "content": ["z" * 64]}, {"name": "x", "type": "dir", "subtree": "ab"},
+                 {"name": "x", "type": "file", "size": "3"}, 1]
+    for bad in [b"[]", b'{"nodes": {}}', b"not json", *(json.dumps({"nodes": [n]}).encode() for n in bad_nodes)]:
+        with pytest.raises(FormatError):
+            parse_entries(bad)
 
 
 def test_tree_and_snapshot_shapes() -> None:

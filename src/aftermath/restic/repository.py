@@ -278,7 +278,7 @@ class Repository:
             if tree_id in self._trees:
                 self._trees.move_to_end(tree_id)
                 return self._trees[tree_id]
-        nodes = self._parse_tree_blob(tree_id, parse_tree)
+        nodes = self._parse_tree_blob(tree_id, lambda plain: parse_tree(decode_unpacked(plain, 1, "tree")))
         with self._trees_lock:
             self._trees[tree_id] = nodes
             while len(self._trees) > TREE_CACHE_SIZE:
@@ -292,10 +292,10 @@ class Repository:
         """
         return self._parse_tree_blob(tree_id, parse_entries)
 
-    def _parse_tree_blob(self, tree_id: str, parse: Callable[[Any], list[T]]) -> list[T]:
+    def _parse_tree_blob(self, tree_id: str, parse: Callable[[bytes], list[T]]) -> list[T]:
         plain = self.read_blob(tree_id, "tree")
         try:
-            return parse(decode_unpacked(plain, 1, f"tree {tree_id[:8]}"))
+            return parse(plain)
         except FormatError as exc:
             loc = self.locate(tree_id, "tree")
             raise BlobError(tree_id, loc.pack_id if loc else None, exc.message) from None

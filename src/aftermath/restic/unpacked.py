@@ -7,9 +7,9 @@ or ``[`` means plain JSON. Snapshot frames carry no content size, so decompressi
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
+import msgspec
 import zstandard
 
 from aftermath.restic.errors import FormatError
@@ -38,6 +38,6 @@ def decode_unpacked(plain: bytes, version: int, what: str) -> Any:
     elif version >= 2 and plain[:1] not in (b"{", b"["):
         raise FormatError(f"{what} does not start with JSON or a known encoding byte")
     try:
-        return json.loads(plain)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return msgspec.json.decode(plain)
+    except (msgspec.DecodeError, ValueError, UnicodeDecodeError, RecursionError):
         raise FormatError(f"{what} is not valid JSON") from None

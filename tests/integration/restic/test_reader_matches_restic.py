@@ -82,6 +82,20 @@ def test_walk_matches_restic_ls(variant: Variant, which: int) -> None:
     assert ("/src/added.txt" in ours) == (which == 1) and ("/src/empty" in ours) == (which == 0)
 
 
+def test_entries_agree_with_full_nodes_on_every_tree(variant: Variant) -> None:
+    """The walk's lean entries say the same as the full nodes for every tree of every snapshot."""
+    repo = Repository.open(variant.path, PASSWORD)
+    stack = [s.tree for s in repo.snapshots()]
+    trees = 0
+    while stack:
+        tree_id = stack.pop()
+        nodes, entries = repo.tree(tree_id), repo.entries(tree_id)
+        assert [(n.name, n.type, n.size, n.content, n.subtree) for n in nodes] == [tuple(e) for e in entries]
+        stack.extend(e.subtree for e in entries if e.is_dir and e.subtree)
+        trees += 1
+    assert trees > 3
+
+
 @pytest.mark.parametrize("which", [0, 1])
 def test_every_file_and_link_matches_restic_dump(variant: Variant, which: int) -> None:
     repo = Repository.open(variant.path, PASSWORD)
