@@ -13,6 +13,7 @@ Three passes over a repository:
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from aftermath.review import churn, verdict
 from aftermath.review.content import WINDOW, Outcome
 from aftermath.review.pool import Blob, Failure, Job, Workers
 from aftermath.review.result import ReadError, ReviewResult, SnapshotReview, Stats
-from aftermath.review.scanner import Finding, Scanner, Verdict, path_key
+from aftermath.review.scanner import Finding, Scanner, Verdict, content_only, path_key
 
 BATCH_BYTES = 16 << 20  # contents per batch sent to a worker
 BATCH_FILES = 512
@@ -44,18 +45,17 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tree:
-    files: list[tuple[str, Identity]] = field(default_factory=list)
+    files: list[tuple[str, Identity]] = field(default_factory=list)  # names interned, identities shared
     dirs: list[tuple[str, str]] = field(default_factory=list)
-    entries: list[Entry] = field(default_factory=list)  # as read (for the churn between snapshots)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Content:
     identity: Identity  # the one tuple every tree listing this content shares (trees repeat most files)
     size: int
-    jobs: dict[tuple[int, str], str] = field(default_factory=dict)  # (scanner index, path key) -> a path
+    paths: list[str] = field(default_factory=list)  # one path per distinct set of path keys it was seen under
 
 
 class Review:
@@ -76,6 +76,7 @@ class Review:
         self._memo: dict[tuple[str, str], tuple[list[Finding], int, int]] = {}
         self.bad_trees: set[str] = set()
         self.flagged: set[Identity] = set()  # contents with at least one finding
+        self._by_path = [s for s in self.scanners if not content_only(s)]  # scanners that look at the path
 
     # -- pass 1: structure ----------------------------------------------------------------------
     def tree(self, tree_id: str, path: str) -> _Tree:
@@ -85,17 +86,16 @@ class Review:
             return known
         out = _Tree()
         try:
-            out.entries = self.repo.entries(tree_id)
-            for node in out.entries:
+            for node in self.repo.entries(tree_id):
                 if node.is_file:
                     content = self.contents.get(node.identity)
                     if content is None:
                         content = self.contents[node.identity] = _Content(node.identity, node.size)
                         self.order.append(content)
                         self.bytes_total += node.size
-                    out.files.append((node.name, content.identity))
+                    out.files.append((sys.intern(node.name), content.identity))
                 elif node.is_dir and node.subtree:
-                    out.dirs.append((node.name, node.subtree))
+                    out.dirs.append((sys.intern(node.name), node.subtree))
         except BlobError as exc:
             self.errors.setdefault(exc.blob_id, ReadError(path or "/", exc.blob_id, exc.pack_id, exc.reason))
             self.bad_trees.add(tree_id)
@@ -105,7 +105,7 @@ class Review:
     def collect(self, snapshots: Sequence[Snapshot]) -> None:
         """Note every distinct content and the scans it needs."""
         visited: set[tuple[str, str]] = set()
-        seen: set[tuple[Identity, str]] = set()  # (content, path) pairs already noted
+        last: dict[str, _Tree] = {}  # the folder last walked at each place
         for snap in snapshots:
             stack = [("", snap.tree)]
             while stack:
@@ -114,17 +114,37 @@ class Review:
                     continue  # the same subtree at the same place: walked already
                 visited.add((tree_id, prefix))
                 node = self.tree(tree_id, prefix)
+                before = last.get(prefix)
+                known = set(before.files) if before is not None else set()
+                last[prefix] = node
                 for name, identity in node.files:
-                    path = f"{prefix}/{name}"
-                    if (identity, path) not in seen:  # a changed folder re-lists its unchanged files
-                        seen.add((identity, path))
-                        self._need(identity, path)
+                    if (name, identity) not in known:  # a changed folder re-lists its unchanged files
+                        self._need(identity, f"{prefix}/{name}")
                 stack.extend((f"{prefix}/{name}", sub) for name, sub in node.dirs)
 
     def _need(self, identity: Identity, path: str) -> None:
+        """Keep ``path`` for this content unless a kept path gives every scanner the same key."""
         content = self.contents[identity]  # made when its tree was read
+        if content.paths:
+            keys = self._keys(path)
+            if any(self._keys(p) == keys for p in content.paths):
+                return
+        content.paths.append(path)
+
+    def _keys(self, path: str) -> tuple[str, ...]:
+        return tuple(path_key(s, path) for s in self._by_path)
+
+    def jobs(self, content: _Content) -> list[tuple[int, str, str]]:
+        """(scanner index, path key, path) for every scan a content needs, in a fixed order."""
+        out: list[tuple[int, str, str]] = []
         for index, scanner in enumerate(self.scanners):
-            content.jobs.setdefault((index, path_key(scanner, path)), path)
+            keys: set[str] = set()
+            for path in content.paths:
+                key = path_key(scanner, path)
+                if key not in keys:
+                    keys.add(key)
+                    out.append((index, key, path))
+        return out
 
     # -- pass 2: contents -----------------------------------------------------------------------
     def scan_contents(self, workers: Workers) -> None:
@@ -147,7 +167,7 @@ class Review:
                     break
                 blobs.append((blob_id, loc.pack_id, loc.offset, loc.length, loc.uncompressed_length))
             else:
-                scans = tuple((index, path) for (index, _), path in content.jobs.items())
+                scans = tuple((index, path) for index, _, path in self.jobs(content))
                 job: Job = (number, tuple(blobs), content.size, scans)
                 if content.size > window:
                     yield [job]
@@ -167,12 +187,12 @@ class Review:
             blob_id, pack_id, reason = failure or ("?", None, "unreadable")
             self._unreadable(identity, BlobError(blob_id, pack_id, reason))
             return
-        jobs = list(content.jobs.items())
+        jobs = self.jobs(content)
         for position, found in outcome.findings.items():
-            (index, key), _ = jobs[position]
+            index, key, _ = jobs[position]
             self.results[(identity, index, key)] = [f.at(f.path, outcome.sha256) for f in found]
             self.flagged.add(identity)
-        first_path = jobs[0][1] if jobs else "?"
+        first_path = content.paths[0] if content.paths else "?"
         for note in outcome.notes:
             self.partial.append({"path": first_path, "sha256": outcome.sha256, "reason": note})
         self.scans += len(jobs)
@@ -180,7 +200,8 @@ class Review:
         self.bytes_done += content.size
 
     def _unreadable(self, identity: Identity, exc: BlobError) -> None:
-        path = next(iter(self.contents[identity].jobs.values()), "?")
+        paths = self.contents[identity].paths
+        path = paths[0] if paths else "?"
         self.unreadable[identity] = exc
         self.errors.setdefault(exc.blob_id, ReadError(path, exc.blob_id, exc.pack_id, exc.reason))
         self.files_done += 1
@@ -234,8 +255,12 @@ class Review:
         return out
 
     def _entries(self, tree_id: str) -> list[Entry]:
+        """A tree as the churn diff reads it, from what pass 1 kept (every snapshot's trees were read)."""
         known = self.trees.get(tree_id)
-        return known.entries if known is not None else []  # every snapshot's trees were read in pass 1
+        if known is None:
+            return []
+        return ([Entry(name, "file", 0, identity, None) for name, identity in known.files]
+                + [Entry(name, "dir", 0, (), sub) for name, sub in known.dirs])
 
 
 def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | None = None,
