@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case.core import Case
 from aftermath.errors import PasswordError, UsageError
+
+if TYPE_CHECKING:  # only annotated here: commands given --repo never load the case store
+    from aftermath.case.core import Case
 
 PASSWORD_ENV = "AFTERMATH_REPO_PASSWORD_FILE"
 

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -28,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from aftermath.case import config as cfg
 from aftermath.case import journal
+from aftermath.case.hashing import CHUNK, hash_file
 from aftermath.case.store import Base, EvidenceRow, Incident, JournalRow, database_url, make_engine
 from aftermath.errors import CaseError, IntegrityError, UsageError, from_os_error
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-CHUNK = 1 << 20
 
 
 def actor() -> str:
@@ -42,6 +40,10 @@ def actor() -> str:
 
 def migrate(engine: Engine) -> None:
     """Bring the case store's schema to the newest migration."""
+    # Alembic is heavy to import (a third of a second here) and only needed when a case is opened.
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     alembic_cfg = AlembicConfig()
     alembic_cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
@@ -66,16 +68,6 @@ class Evidence:
     collector: str
     collected_at: str
     description: str
-
-
-def hash_file(path: Path) -> tuple[str, int]:
-    """SHA-256 and size of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class Case:

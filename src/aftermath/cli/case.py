@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.case import Case, journal
+from aftermath.case import journal
 from aftermath.cli.common import console, open_case, write_json
 from aftermath.errors import UsageError
 
@@ -29,6 +29,8 @@ def init(
 
     Example: aftermath init /srv/aftermath --repo sftp:backup@nas:/restic
     """
+    from aftermath.case import Case  # the store loads only for the commands that use it (see cli.main)
+
     case = Case.init(directory, repo=repo, password_file=password_file, db=db)
     console.print(f"Created case in [bold]{case.root}[/] (store: {case.config.case.db.split('@')[-1]}).")
     if password_file is None:

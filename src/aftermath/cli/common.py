@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aftermath.case import Case
-from aftermath.case.access import resolve_repository
-from aftermath.case.config import NoCaseFound
 from aftermath.errors import StorageError, from_os_error
-from aftermath.restic import Repository
+
+if TYPE_CHECKING:  # the case store (SQLAlchemy, Alembic) is imported when a command opens the case
+    from aftermath.case import Case
+    from aftermath.restic import Repository
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,6 +42,8 @@ def state(ctx: typer.Context) -> State:
 
 def open_case(ctx: typer.Context) -> Case:
     """Open the case named by --case, $AFTERMATH_CASE, or the current folder and its parents."""
+    from aftermath.case import Case
+
     return Case.open(state(ctx).case_dir)
 
 
@@ -87,6 +89,9 @@ def byte_progress(description: str, total: int | None, auto_refresh: bool = True
 
 def open_repository(ctx: typer.Context, repo: str | None, password_file: Path | None) -> Repository:
     """Open a repository for reading from the options, falling back to the case's (see case.access)."""
+    from aftermath.case.access import resolve_repository
+    from aftermath.restic import Repository
+
     location, password = resolve_repository(maybe_case(ctx), repo, password_file)
     return Repository.open(location, password)
 
@@ -97,7 +102,10 @@ def maybe_case(ctx: typer.Context) -> Case | None:
     For commands that also work without a case (they then say that nothing was journaled). A case that
     was named but is missing, or is broken, is still an error.
     """
+    from aftermath.case.config import NoCaseFound, find_root
+
     try:
-        return open_case(ctx)
+        find_root(state(ctx).case_dir)  # looking costs no store: open (and import) it only when there is one
     except NoCaseFound:
         return None
+    return open_case(ctx)

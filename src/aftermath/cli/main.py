@@ -36,6 +36,13 @@ app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_
 
 # One module per step; each defines ``register(app)``. A module not yet present is simply absent.
 COMMAND_MODULES = ["case", "protect", "review", "restore", "notify", "secure", "consult", "web", "demo"]
+# Top-level commands whose module has another name.
+MODULE_OF = {"init": "case"}
+# Global options that take a value (the next argument, or after '=').
+VALUE_OPTIONS = ("--case",)
+FLAG_OPTIONS = ("--debug", "--version")
+
+_registered: set[str] = set()
 
 
 def _version(value: bool) -> None:
@@ -57,24 +64,60 @@ def _global(
     st.case_dir, st.debug = case, debug
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"aftermath.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"aftermath.cli.{name}":
-                continue
-            raise
-        module.register(app)
+def command_module(argv: list[str]) -> str | None:
+    """The module that defines the command named in ``argv``; None when every command is needed.
+
+    Every command is needed for top-level help, for no command at all, and for a name that is no command
+    (click's error then lists the real ones). Only the global options of ``_global`` are skipped.
+    """
+    args = iter(argv)
+    for arg in args:
+        if arg in VALUE_OPTIONS:
+            next(args, None)
+        elif arg in FLAG_OPTIONS or arg.startswith(tuple(f"{o}=" for o in VALUE_OPTIONS)):
+            continue
+        else:
+            name = MODULE_OF.get(arg, arg)
+            return name if name in COMMAND_MODULES else None
+    return None
 
 
-_register()
+def register_commands(argv: list[str] | None = None) -> None:
+    """Attach the command that ``argv`` invokes, or every command when ``argv`` is None or names none.
+
+    Importing a command module is what costs start-up time (the case store, SSH, reports), so a run of
+    one command imports that command's module only. Registering twice is harmless.
+    """
+    name = None if argv is None else command_module(argv)
+    if name is not None and _load(name):
+        return
+    for module_name in COMMAND_MODULES:  # all of them; also when the named one is not present
+        _load(module_name)
+
+
+def _load(module_name: str) -> bool:
+    """Import and register one command module; False when it is not present."""
+    if module_name in _registered:
+        return True
+    try:
+        module = importlib.import_module(f"aftermath.cli.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"aftermath.cli.{module_name}":
+            return False
+        raise
+    module.register(app)
+    _registered.add(module_name)
+    return True
+
+
+register_commands(sys.argv[1:])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; errors become one line on stderr and a documented exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
+        register_commands(argv if argv is not None else sys.argv[1:])
         command = typer.main.get_command(app)
         result = command.main(args=argv, prog_name="aftermath", standalone_mode=False)
     except AftermathError as exc:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aftermath.case import Case
 from aftermath.case.access import resolve_repository
 from aftermath.cli.common import console, err_console, maybe_case, require_writable_parent, write_json
 from aftermath.notify.discover import record
 from aftermath.notify.discover.files import Files
 from aftermath.notify.discover.run import ScopeResult, scope
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 def scope_command(

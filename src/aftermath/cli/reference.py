@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from aftermath.cli.main import app
+from aftermath.cli.main import app, register_commands
 from aftermath.errors import EXIT_CODES
 
 
@@ -37,6 +37,7 @@ def _options(command: Any) -> list[str]:
 
 def render_reference() -> str:
     """Markdown for every command: usage line, help text, options; then the exit codes."""
+    register_commands()  # a run registers only the command it invokes; the reference needs all of them
     root = typer.main.get_command(app)
     out = ["# Command reference", "", "Generated from the code by `python -m aftermath.cli.reference`; "
            "a test fails when this file and the commands disagree.", ""]

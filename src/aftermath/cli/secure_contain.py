@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from aftermath.case.core import utcnow
 from aftermath.cli.common import console, err_console, open_case, write_json
 from aftermath.errors import AftermathError
 from aftermath.secure import contain
@@ -84,6 +83,8 @@ def isolate(
     Example: aftermath secure isolate --host root@10.0.0.5 --allow 10.0.0.2,2001:db8::2 --confirm-within 120
     Then, from a new terminal, check you still get in and run 'aftermath secure confirm --host root@10.0.0.5'.
     """
+    from aftermath.case.core import utcnow  # with the case store, loaded only when a command runs
+
     networks = contain.parse_allow(allow)
     case = open_case(ctx)
 

@@ -12,14 +12,17 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case, hash_file
+from aftermath.case import hash_file
 from aftermath.errors import UsageError, from_os_error
 from aftermath.notify import engine
 from aftermath.notify.deadlines import parse_discovered
 from aftermath.notify.laws.schema import ENTITY_TYPES, LAWS_DIR, LawFileError, LawRule, load_rule
 from aftermath.notify.people import read_people
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 EVENTS = ("determination", "individual_notice", "materiality")
 

@@ -13,16 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from aftermath.case import Case
 from aftermath.case.config import Source, check_name
 from aftermath.errors import AftermathError, SourceError, ToolError, UsageError, from_os_error
 from aftermath.protect import postgres_db, sqlite_db
 from aftermath.protect.manifest import Contents, Manifest, folder_contents
 from aftermath.protect.restic_cli import BackupResult, Lock, Restic, dead_locks, redact, this_host
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 TAG = "aftermath"
 SOURCE_TAG = "aftermath:source="

@@ -11,13 +11,16 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case
 from aftermath.errors import AftermathError, IntegrityError, StateError, from_os_error
 from aftermath.protect import postgres_db, records, sqlite_db
 from aftermath.protect.backup import clear_dead_locks, restic_for, source_of
 from aftermath.protect.manifest import Contents, Manifest, Mismatch, compare, folder_contents
 from aftermath.protect.restic_cli import Restic
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case
 from aftermath.errors import IntegrityError, StateError, UsageError
 from aftermath.protect.manifest import Manifest
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case
 from aftermath.errors import StateError, UsageError, from_os_error
 from aftermath.protect import records
 from aftermath.protect.backup import restic_for
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 def restore_latest(case: Case, source_name: str, dest: Path | None = None) -> tuple[str, Path]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aftermath.case import Case
+from typing import TYPE_CHECKING
+
 from aftermath.case.config import Retention
 from aftermath.protect.backup import clear_dead_locks, restic_for
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 def keep_args(policy: Retention) -> list[str]:

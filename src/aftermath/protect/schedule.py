@@ -10,9 +10,12 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case
 from aftermath.errors import ToolError, UsageError, from_os_error
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CRON_DIR = Path("/etc/cron.d")

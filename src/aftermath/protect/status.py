@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case
 from aftermath.case.config import Source
 from aftermath.protect import records
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 GRACE = 1.1  # a scheduled run may start a little late; only beyond 10% is it overdue
 

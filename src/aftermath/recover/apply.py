@@ -19,12 +19,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case, hash_file
+from aftermath.case import hash_file
 from aftermath.errors import StateError, StorageError, from_os_error
 from aftermath.recover.plan import Entry, Plan
 from aftermath.restic import BlobError, Repository
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 PART = ".aftermath-part"
 Progress = Callable[[int, str], None]

@@ -7,9 +7,8 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case
 from aftermath.case.journal import canonical
 from aftermath.errors import StateError, UsageError
 from aftermath.protect import drill, records
@@ -31,6 +30,9 @@ from aftermath.recover.plan import (
 from aftermath.restic import Repository
 from aftermath.review.local import scan_tree
 from aftermath.review.scanners import default_scanners
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 def plan_bytes(plan: Plan) -> bytes:

@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncssh
-
 from aftermath.errors import SourceError, ToolError, UsageError
 
 PYTHON = ["python3", "-I", "-B", "-"]
@@ -100,6 +98,8 @@ async def _run_local(script: bytes) -> AsyncIterator[bytes]:
 
 
 async def _run_ssh(host: Host, script: bytes, options: SshOptions) -> AsyncIterator[bytes]:
+    import asyncssh  # heavy (cryptography): loaded only when a remote host is reached
+
     try:
         conn = await asyncio.wait_for(asyncssh.connect(
             host.host.strip("[]"), port=host.port, username=host.user,

@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aftermath import __version__
-from aftermath.case import Case, hash_file
+from aftermath.case import hash_file
 from aftermath.errors import AftermathError, StorageError, UsageError
 from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Received, Receiver
 from aftermath.secure.hosts import Host, SshOptions, run_agent
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 Progress = Callable[[Host, Event], None]
 

@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case, journal
+from aftermath.case import journal
 from aftermath.errors import AftermathError, SourceError, StateError
 from aftermath.secure.contain import nft
 from aftermath.secure.contain import ruleset as rs
 from aftermath.secure.contain import state as st
 from aftermath.secure.contain.runner import Runner
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 @dataclass(frozen=True)

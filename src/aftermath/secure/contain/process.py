@@ -11,11 +11,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case, journal
+from aftermath.case import journal
 from aftermath.errors import IntegrityError, StateError, UsageError
 from aftermath.secure.contain import state as st
 from aftermath.secure.contain.runner import Runner, checked
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 # Prints this command's own PID and each ancestor's up to (not including) PID 1: the responder's session.
 _ANCESTORS = ('p=$$; while [ "$p" -gt 1 ]; do echo "$p"; n=0; '

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import asyncssh
-
 from aftermath.errors import SourceError, ToolError
 from aftermath.secure.hosts import SshOptions, parse_host
 
@@ -111,6 +109,8 @@ class SshRunner:
 
     def connect(self) -> SshRunner:
         """Open the connection (raises SourceError when the host cannot be reached)."""
+        import asyncssh  # heavy (cryptography): loaded only when a remote host is reached
+
         opts = self.options
         try:
             self._conn = self._loop.run_until_complete(asyncio.wait_for(asyncssh.connect(
@@ -127,6 +127,8 @@ class SshRunner:
         """Run over the open connection (with ``sudo -n`` in front when asked)."""
         if self._conn is None:
             raise SourceError(f"not connected to {self.label}")
+        import asyncssh  # already loaded by connect()
+
         command = shlex.join((["sudo", "-n"] if self.options.sudo else []) + list(argv))
         try:
             done = self._loop.run_until_complete(asyncio.wait_for(

@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aftermath.case import Case
 from aftermath.errors import AftermathError, UsageError
 from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Receiver
@@ -26,6 +25,9 @@ from aftermath.secure.sweep import indicators
 from aftermath.secure.sweep.checks import CHECKS, Check
 from aftermath.secure.sweep.model import Finding, HostFacts, Iocs, Severity
 from aftermath.secure.sweep.scoring import HostScore, rank
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 Progress = Callable[[Host, Event], None]
 
