@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 HEAVY = ("sqlalchemy", "alembic", "asyncssh")
 # aftermath.review.session imports aftermath.case.Case (an annotation there), which loads SQLAlchemy;
 # the migrations (Alembic) and SSH still stay out of a review.
-REVIEW_HEAVY = ("alembic", "asyncssh")
+REVIEW_HEAVY = ("sqlalchemy", "alembic", "asyncssh", "jinja2")
 TOP_LEVEL = ("init", "case", "protect", "review", "restore", "notify", "secure", "demo")
 # What ``python -m aftermath ARGS`` does, then the modules it imported, whatever way it exited.
 RUN = """import json, runpy, sys

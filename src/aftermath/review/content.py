@@ -15,6 +15,8 @@ streamed chunk by chunk and never held whole:
   the outcome's notes.
 
 Memory: about twice ``WINDOW`` plus one chunk (a restic blob is at most 8 MiB).
+In the review's worker processes, buffers this large are given back to the system when freed
+(see :func:`aftermath.review.pool.return_large_buffers`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from aftermath.review.scanner import Finding, Scanner
 
-WINDOW = 32 << 20
+WINDOW = 16 << 20
 OVERLAP = 1 << 20
 
 Scan = tuple[int, str]  # (scanner index, a path that gives the scanner's path key)
@@ -120,8 +122,10 @@ def _streamed(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterab
         if windowed:
             buffer += chunk
             while len(buffer) >= window:
-                scan_window(bytes(buffer[:window]))
-                del buffer[: window - overlap]
+                with memoryview(buffer) as view:
+                    data = bytes(view[:window])  # one copy: YARA-X takes only bytes
+                scan_window(data)
+                del data, buffer[: window - overlap]
     if windowed and len(buffer) > overlap:
         scan_window(bytes(buffer))
     buffer = bytearray()

@@ -6,15 +6,22 @@ The HTML works from the JSON alone, so a saved review can be rendered again late
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import jinja2
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aftermath.review.result import ReviewResult
 from aftermath.review.scanner import SEVERITY_ORDER
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("aftermath.review", "templates"),
-                          autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+if TYPE_CHECKING:
+    import jinja2
+
+
+@cache
+def _env() -> jinja2.Environment:
+    import jinja2  # only when a page is rendered: a review without --html does not load it
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("aftermath.review", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
 
 
 def to_json_text(result: ReviewResult) -> str:
@@ -30,7 +37,7 @@ def to_html(review: ReviewResult | dict[str, Any]) -> str:
     for f in doc["findings"]:
         first.setdefault(f["first_seen"], []).append(f)
     counts = {v: sum(1 for s in doc["snapshots"] if s["verdict"] == v) for v in SEVERITY_ORDER}
-    return _ENV.get_template("report.html.j2").render(r=doc, by_id=by_id, first=first, counts=counts,
+    return _env().get_template("report.html.j2").render(r=doc, by_id=by_id, first=first, counts=counts,
                                                       groups=_groups(doc["findings"]))
 
 

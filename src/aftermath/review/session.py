@@ -6,12 +6,15 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aftermath.case import Case
 from aftermath.case.access import resolve_repository
 from aftermath.restic import Repository
 from aftermath.review.report import to_json_text
 from aftermath.review.result import ReviewResult
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
 
 
 def open_repository(case: Case | None, repo: str | None, password_file: Path | None,
