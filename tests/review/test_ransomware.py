@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import io
 import random
@@ -10,6 +11,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aftermath.review import filetype
 from aftermath.review.scanners.ransomware import RansomwareScanner
@@ -131,3 +134,15 @@ def test_filetype_signatures() -> None:
     assert filetype.detect(bytes(pe)) == "pe"
     assert filetype.entropy(b"") == 0 and filetype.entropy(b"aaaa") == 0
     assert filetype.entropy(bytes(range(256))) == pytest.approx(8.0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz._-![]^ ", min_size=1, max_size=30)
+       | st.sampled_from(["a.docx.locked", "f.id[x].eking", "f.ragnar_1", "how_to_decrypt.txt", "readme.lockbit",
+                          "x_readme.txt", "!!!read_me.txt", "a_decrypt_b.hta", "your_files_encrypted.html"]))
+def test_name_patterns_name_the_same_first_match_as_fnmatch(name: str) -> None:
+    """The fast matcher (suffixes, infixes, one regex) agrees with fnmatch pattern by pattern, in order."""
+    scanner = RansomwareScanner()
+    assert scanner._ransom_extension(name) == next(
+        (p for p in scanner.extensions if fnmatch.fnmatchcase(name, "*" + p)), None)
+    assert scanner._note_re.first(name) == next((p for p in scanner.note_names if fnmatch.fnmatchcase(name, p)), None)

@@ -11,8 +11,8 @@ streamed chunk by chunk and never held whole:
 - a scanner with ``stream(path)`` (the hash indicators) is fed every chunk;
 - any other scanner (YARA rules) scans the content in windows of ``WINDOW`` bytes that overlap by
   ``OVERLAP`` bytes, so a pattern shorter than the overlap is found wherever it lies; conditions on the
-  whole file (``filesize``, an offset beyond the first window) see one window. Such files are named in
-  the outcome's notes.
+  whole file (``filesize``, an offset beyond the first window) see one window. The outcome says so
+  (``windowed``) and the review counts such files.
 
 Memory: about twice ``WINDOW`` plus one chunk (a restic blob is at most 8 MiB).
 In the review's worker processes, buffers this large are given back to the system when freed
@@ -52,8 +52,9 @@ class Outcome:
     """What scanning one content found: findings per scan (by position), its SHA-256 when known, notes."""
 
     findings: dict[int, list[Finding]] = field(default_factory=dict)
-    sha256: str = ""
-    notes: list[str] = field(default_factory=list)  # scanner failures, windowed scanning, in words
+    sha256: str = ""  # as given, or computed for a whole content with findings ("" for a streamed one)
+    notes: list[str] = field(default_factory=list)  # scanner failures, in words
+    windowed: bool = False  # streamed: YARA saw it in overlapping windows
 
 
 def scan_content(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterable[bytes], size: int,
@@ -61,7 +62,9 @@ def scan_content(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Ite
     """Scan one content (given as chunks, ``size`` bytes in all) with the scans it needs.
 
     ``sha256`` is the content's digest when the caller knows it; otherwise it is computed when a
-    finding needs it (and always for streamed contents). Exceptions from chunk reading propagate.
+    finding or note needs it for a whole content; a streamed content is never hashed here (the caller
+    hashes it again only if it has findings: rare, and it saves a full hash of every large file).
+    Exceptions from chunk reading propagate.
     """
     if size <= window:
         parts = list(chunks)
@@ -92,8 +95,7 @@ def _run(out: Outcome, scanner: Scanner, path: str, data: bytes) -> list[Finding
 
 def _streamed(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterable[bytes], sha256: str,
               window: int) -> Outcome:
-    out = Outcome()
-    digest = hashlib.sha256()
+    out = Outcome(sha256=sha256, windowed=True)
     heads = {pos: int(h) for pos, (i, _) in enumerate(scans) if (h := getattr(scanners[i], "head_bytes", None))}
     streams: dict[int, Stream] = {}
     for pos, (i, path) in enumerate(scans):
@@ -103,9 +105,11 @@ def _streamed(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterab
     windowed = [pos for pos in range(len(scans)) if pos not in heads and pos not in streams]
     head_size = max(heads.values(), default=0)
     head = bytearray()
-    buffer = bytearray()
     found: dict[int, dict[str, Finding]] = {pos: {} for pos in windowed}
     overlap = min(OVERLAP, window // 4)
+    parts: list[bytes | memoryview] = []  # what the next window holds so far (views: no copies)
+    held = 0
+    carried = 0  # bytes at its start already scanned at the end of the previous window
 
     def scan_window(data: bytes) -> None:
         for pos in windowed:
@@ -114,22 +118,27 @@ def _streamed(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterab
                 found[pos].setdefault(f.rule, f)  # the same rule in several windows is one finding
 
     for chunk in chunks:
-        digest.update(chunk)
         if len(head) < head_size:
             head += chunk[: head_size - len(head)]
         for stream in streams.values():
             stream.update(chunk)
-        if windowed:
-            buffer += chunk
-            while len(buffer) >= window:
-                with memoryview(buffer) as view:
-                    data = bytes(view[:window])  # one copy: YARA-X takes only bytes
+        if not windowed:
+            continue
+        view = memoryview(chunk)
+        while view:
+            take = min(len(view), window - held)
+            parts.append(view[:take])
+            held += take
+            view = view[take:]
+            if held == window:  # one copy into the window; the next one starts with its overlap
+                data = b"".join(parts)
                 scan_window(data)
-                del data, buffer[: window - overlap]
-    if windowed and len(buffer) > overlap:
-        scan_window(bytes(buffer))
-    buffer = bytearray()
-    out.sha256 = sha256 or digest.hexdigest()
+                parts, held = [data[-overlap:]], overlap
+                carried = overlap
+                del data
+    if windowed and held > carried:  # the rest after the last full window
+        scan_window(b"".join(parts))
+    parts = []
     data = bytes(head)
     for pos, size in heads.items():
         index, path = scans[pos]
@@ -147,7 +156,4 @@ def _streamed(scanners: Sequence[Scanner], scans: Sequence[Scan], chunks: Iterab
     for pos in windowed:
         if found[pos]:
             out.findings[pos] = list(found[pos].values())
-    if windowed:
-        out.notes.append(f"larger than {window >> 20} MiB: YARA rules scanned it in {window >> 20} MiB windows "
-                         f"overlapping by {overlap >> 10} KiB (every byte scanned; whole-file conditions saw a window)")
     return out

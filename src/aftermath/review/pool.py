@@ -11,6 +11,7 @@ platform has no fork) or only one worker is asked for, the jobs run in this proc
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -58,9 +59,15 @@ def _one(repo: Repository, scanners: Sequence[Scanner], window: int, fds: dict[s
 
     known = blobs[0][0] if len(blobs) == 1 else ""  # a blob's id is the SHA-256 of its plaintext (checked)
     try:
-        return number, scan_content(scanners, scans, chunks(), size, known, window), None
+        outcome = scan_content(scanners, scans, chunks(), size, known, window)
+        if not outcome.sha256 and (outcome.findings or outcome.notes):  # a streamed file with findings
+            digest = hashlib.sha256()
+            for chunk in chunks():
+                digest.update(chunk)
+            outcome.sha256 = digest.hexdigest()
     except BlobError as exc:
         return number, None, (exc.blob_id, exc.pack_id, exc.reason)
+    return number, outcome, None
 
 
 def _work(jobs: list[Job]) -> list[Result]:

@@ -47,6 +47,7 @@ class Stats:
     seconds: float
     snapshots: int = 0
     scans: int = 0  # scanner calls
+    windowed: int = 0  # contents larger than the window: YARA scanned them in overlapping windows
 
 
 @dataclass
@@ -95,7 +96,8 @@ class ReviewResult:
             "last_clean": self.last_clean,
             "stats": {"files_total": self.stats.files_total, "distinct_contents": self.stats.distinct_contents,
                       "bytes_scanned": self.stats.bytes_scanned, "seconds": round(self.stats.seconds, 3),
-                      "snapshots": self.stats.snapshots, "scans": self.stats.scans},
+                      "snapshots": self.stats.snapshots, "scans": self.stats.scans,
+                      "windowed": self.stats.windowed},
             "errors": [{"path": e.path, "blob": e.blob, "pack": e.pack, "reason": e.reason,
                         "snapshots": list(e.snapshots)} for e in self.errors],
             "partial": self.partial,

@@ -71,7 +71,7 @@ class Review:
         self.unreadable: dict[Identity, BlobError] = {}
         self.errors: dict[str, ReadError] = {}  # by blob id
         self.partial: list[dict[str, str]] = []
-        self.scans = self.bytes_done = self.files_done = 0
+        self.scans = self.bytes_done = self.files_done = self.windowed = 0
         self.bytes_total = 0
         self._memo: dict[tuple[str, str], tuple[list[Finding], int, int]] = {}
         self.bad_trees: set[str] = set()
@@ -196,6 +196,7 @@ class Review:
         for note in outcome.notes:
             self.partial.append({"path": first_path, "sha256": outcome.sha256, "reason": note})
         self.scans += len(jobs)
+        self.windowed += outcome.windowed
         self.files_done += 1
         self.bytes_done += content.size
 
@@ -293,7 +294,8 @@ def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: 
                                       verdict.verdict_of(f.severity for f in found), found, files, unreadable))
     _attach_error_snapshots(run, snapshots)
     stats = Stats(files_total=sum(r.files for r in reviews), distinct_contents=len(run.contents),
-                  bytes_scanned=run.bytes_done, seconds=seconds, snapshots=len(reviews), scans=run.scans)
+                  bytes_scanned=run.bytes_done, seconds=seconds, snapshots=len(reviews), scans=run.scans,
+                  windowed=run.windowed)
     return ReviewResult(
         repository=location, snapshots=reviews,
         findings=verdict.timeline([s.id for s in snapshots], per_snapshot),
