@@ -113,6 +113,16 @@ def _load(module_name: str) -> bool:
 register_commands(sys.argv[1:])
 
 
+def _click_classes() -> dict[str, tuple[type[Exception], ...]]:
+    """Exit, Abort and ClickException as click raises them and as the copy of click in typer does (D14)."""
+    vendored = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    return {"Exit": (click.exceptions.Exit, typer.Exit), "Abort": (click.exceptions.Abort, typer.Abort),
+            "ClickException": (click.ClickException, vendored)}
+
+
+_CLICK = _click_classes()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; errors become one line on stderr and a documented exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv)
@@ -124,12 +134,12 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc, debug)
     except KeyboardInterrupt as exc:
         _fail(Interrupted("interrupted: partial work was kept; run the command again to resume"), debug, exc)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _CLICK["Exit"] as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except _CLICK["Abort"]:
         _fail(Interrupted("aborted"), debug)
-    except click.ClickException as exc:
-        exc.show()
+    except _CLICK["ClickException"] as exc:
+        exc.show()  # type: ignore[attr-defined]  # both classes have show()
         sys.exit(2)
     except SystemExit:
         raise

@@ -40,7 +40,8 @@ def review(
     since: Annotated[str | None, typer.Option(help="Only snapshots at or after YYYY-MM-DD[THH:MM] (UTC).")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report to FILE ('-': stdout).")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML report (self-contained) to a file.")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes that read and scan (1: all in this process).")] = 2,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Worker processes that read and scan (1: all in this process).")] = 2,
 ) -> None:
     """Scan every snapshot with YARA rules, hash indicators and ransomware checks; name the last clean one.
 

@@ -114,14 +114,17 @@ class Workers:
         global _STATE
         self.repo, self.scanners, self.window, self.workers = repo, scanners, window, max(1, workers)
         self.executor: ProcessPoolExecutor | None = None
+        self.children: list[multiprocessing.process.BaseProcess] = []
         if self.workers > 1 and fork_is_safe():
             _STATE = (repo, scanners, window)
+            before = set(multiprocessing.active_children())
             try:
                 self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                                     initializer=_init)
                 self.executor.submit(_ready).result()  # forks every worker now, while the parent is small
             finally:
                 _STATE = None
+            self.children = [c for c in multiprocessing.active_children() if c not in before]
 
     @property
     def processes(self) -> int:
@@ -148,14 +151,19 @@ class Workers:
             raise ToolError("a review worker process died (out of memory, or a scanner crashed): run the review "
                             "again with --workers 1 to scan in one process") from None
 
-    def close(self) -> None:
-        """Stop the workers (a batch being scanned is finished first)."""
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+    def close(self, now: bool = False) -> None:
+        """Stop the workers: after the batches being scanned, or ``now`` (Ctrl-C, an error: they are killed)."""
+        if self.executor is None:
+            return
+        if now:
+            for child in self.children:
+                if child.is_alive():
+                    child.terminate()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor = None
 
     def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(now=exc_type is not None)

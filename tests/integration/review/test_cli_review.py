@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from aftermath.case import Case
 from tests.conftest import run_cli
 from tests.integration.review.conftest import StoryRepo, restic
@@ -135,10 +137,13 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
         time.sleep(0.05)  # wait until the scan threads run: then the review is under way
     time.sleep(0.3)
     assert proc.poll() is None, "the review finished before it could be interrupted"
+    workers = psutil.Process(proc.pid).children()
+    assert len(workers) == 2  # the scanning worker processes
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert time.monotonic() - started < 10
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]  # none left behind
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
