@@ -131,7 +131,7 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "aftermath", "review", "--repo", str(tmp_path / "repo"),
                              "--password-file", str(pw), "--rules", str(slow), "--json", str(out)],
                             env={**os.environ, "PYTHONPATH": src}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while threads(proc.pid) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until the scan threads run: then the review is under way
@@ -147,3 +147,8 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]  # none left behind
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
+
+
+def default_sigint() -> None:
+    """Ctrl-C as at a terminal, even when the tests were started in the background (where it is ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
