@@ -167,3 +167,28 @@ def test_a_pattern_deep_in_a_multi_blob_file_is_found_through_windows(tmp_path: 
         [shell] = [f for f in doc["findings"] if f["kind"] == "yara"]
         assert shell["path"] == "/www/backup.bin" and shell["sha256"] == hashlib.sha256(body).hexdigest()
         assert doc["snapshots"][0]["verdict"] == "infected" and doc["stats"]["windowed"] == 1
+
+
+def test_a_content_seen_later_under_a_name_that_needs_another_scan_gets_it(tmp_path: Path) -> None:
+    """One content, two places: a PHP file outside any data folder, then the same bytes inside uploads/.
+    The second place needs its own placement scan; only the snapshot holding it is suspicious."""
+    from tests.integration.review.conftest import PASSWORD, restic
+
+    src, repo = tmp_path / "src", tmp_path / "repo"
+    (src / "www" / "uploads").mkdir(parents=True)
+    page = b"<?php echo 'opening hours'; ?>\n"
+    (src / "www" / "hours.php").write_bytes(page)
+    (tmp_path / "pw").write_text(PASSWORD)
+    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(tmp_path / "pw")}
+    restic(env, "init")
+    backup = ["restic", "--no-cache", "backup", "--host", "web", "."]
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    (src / "www" / "uploads" / "hours.php").write_bytes(page)
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    for workers in (1, 2):
+        doc = run_review(Repository.open(repo, PASSWORD), default_scanners(), workers=workers).to_json()
+        assert [s["verdict"] for s in doc["snapshots"]] == ["clean", "suspicious"]
+        [found] = doc["findings"]
+        assert (found["rule"], found["path"]) == ("program-in-data-folder", "/www/uploads/hours.php")
+        assert found["sha256"] == hashlib.sha256(page).hexdigest()
+        assert doc["stats"]["distinct_contents"] == 1 and doc["stats"]["scans"] == 4  # 3 scanners + 1 again
