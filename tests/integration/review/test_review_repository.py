@@ -192,3 +192,18 @@ def test_a_content_seen_later_under_a_name_that_needs_another_scan_gets_it(tmp_p
         assert (found["rule"], found["path"]) == ("program-in-data-folder", "/www/uploads/hours.php")
         assert found["sha256"] == hashlib.sha256(page).hexdigest()
         assert doc["stats"]["distinct_contents"] == 1 and doc["stats"]["scans"] == 4  # 3 scanners + 1 again
+
+
+def test_a_worker_that_dies_is_one_clear_error_not_a_hang(story: StoryRepo) -> None:
+    """A worker killed mid-scan (out of memory, a crash in a scanner) stops the review with a ToolError."""
+    from aftermath.errors import ToolError
+
+    class Dies:
+        name = "dies"
+        content_only = True
+
+        def scan(self, path: str, data: bytes) -> list:  # type: ignore[type-arg]
+            os._exit(9)  # what the OOM killer leaves behind: the process is simply gone
+
+    with pytest.raises(ToolError, match="worker process died.*--workers 1"):
+        run_review(open_repo(story), [*default_scanners(), Dies()], workers=2)
