@@ -122,6 +122,10 @@ class Workers:
                 self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                                     initializer=_init)
                 self.executor.submit(_ready).result()  # forks every worker now, while the parent is small
+            except (OSError, BrokenProcessPool):  # no memory or process slots for workers: scan here instead
+                if self.executor is not None:
+                    self.executor.shutdown(wait=True, cancel_futures=True)
+                self.executor = None
             finally:
                 _STATE = None
             self.children = [c for c in multiprocessing.active_children() if c not in before]

@@ -207,3 +207,23 @@ def test_a_worker_that_dies_is_one_clear_error_not_a_hang(story: StoryRepo) -> N
 
     with pytest.raises(ToolError, match="worker process died.*--workers 1"):
         run_review(open_repo(story), [*default_scanners(), Dies()], workers=2)
+
+
+def test_when_workers_cannot_be_forked_the_review_runs_in_one_process(story: StoryRepo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Out of memory or process slots at fork time: the same review, in this process."""
+    import errno
+    import multiprocessing.popen_fork
+
+    from aftermath.review.pool import Workers
+
+    def no_fork(self, process_obj):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    expected = run_review(open_repo(story), default_scanners(), workers=1).to_json()
+    monkeypatch.setattr(multiprocessing.popen_fork.Popen, "_launch", no_fork)
+    repo = open_repo(story)
+    with Workers(repo, default_scanners(), 2) as pool:
+        assert pool.processes == 0
+    got = run_review(repo, default_scanners(), workers=2).to_json()
+    assert [s["verdict"] for s in got["snapshots"]] == [s["verdict"] for s in expected["snapshots"]]
+    assert got["findings"] == expected["findings"]
