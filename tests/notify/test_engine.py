@@ -304,3 +304,22 @@ def test_no_people_or_one_gives_consistent_totals(count):
     result = engine.plan(people(count), DISCOVERED, ["business"], [rule()])
     assert result.people_total == count
     assert len(duties(result, "individuals")) == count
+
+
+def test_a_regulator_limited_to_entity_types_is_told_only_by_those() -> None:
+    """New York's DFS hears from the financial institutions it regulates, not from every business."""
+    ny = real("us/ny.toml")
+    residents = people(3, region="NY")
+    dfs = "New York Department of Financial Services"
+
+    def recipients(*types: str) -> set[str]:
+        return {o.recipient for o in duties(engine.plan(residents, DISCOVERED, types, [ny]), "regulator")}
+
+    assert dfs not in recipients() and "New York Attorney General" in recipients()
+    bank = recipients("financial-institution")
+    assert dfs in bank and "New York Attorney General" in bank
+    limited = rule(regulators=[{"recipient": "Zedland Bank Board", "applies_to_entities": ["financial-institution"],
+                                "deadline": {"days": 5, "text": "5 days"}}])
+    assert duties(engine.plan(people(1), DISCOVERED, ["hipaa-covered-entity"], [limited]), "regulator") == []
+    with pytest.raises(ValueError):
+        rule(regulators=[{"recipient": "X", "applies_to_entities": ["bakery"], "deadline": {"text": "soon"}}])

@@ -130,7 +130,7 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
             else:
                 covered.append(person)
         if covered:
-            duties, missed = _duties(rule, covered, residents, discovered, events, time_known)
+            duties, missed = _duties(rule, covered, residents, discovered, events, time_known, types)
             obligations += duties
             below += missed
     homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
@@ -178,7 +178,8 @@ def exclusion(person: Person, rule: LawRule) -> str | None:
 
 
 def _duties(rule: LawRule, covered: list[Person], residents: list[Person], discovered: dt.datetime,
-            events: Mapping[str, dt.date], time_known: bool) -> tuple[list[Obligation], list[BelowThreshold]]:
+            events: Mapping[str, dt.date], time_known: bool,
+            types: frozenset[str] = frozenset({"business"})) -> tuple[list[Obligation], list[BelowThreshold]]:
     common = _common_notes(rule, covered, residents, discovered, events, time_known)
     out: list[Obligation] = []
     missed: list[BelowThreshold] = []
@@ -191,7 +192,7 @@ def _duties(rule: LawRule, covered: list[Person], residents: list[Person], disco
         out.append(ob)
     duties: list[tuple[str, str, int, int | None, bool, Deadline, str]] = [
         ("regulator", r.recipient, r.threshold, r.below, r.per_subdivision, r.deadline, r.notes)
-        for r in rule.regulators]
+        for r in rule.regulators if r.applies_to_entities is None or types & set(r.applies_to_entities)]
     if rule.consumer_reporting_agencies:
         a = rule.consumer_reporting_agencies
         duties.append(("consumer_reporting_agencies", "Nationwide consumer reporting agencies", a.threshold, None,

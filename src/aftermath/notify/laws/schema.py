@@ -96,12 +96,15 @@ class Regulator(_Rule):
 
     ``below``: the duty applies only when fewer than this many are affected (HIPAA's annual log of small
     breaches). ``per_subdivision``: the threshold counts the residents of each state separately.
+    ``applies_to_entities``: only organisations of these types notify this regulator (New York's DFS hears
+    from the financial institutions it regulates); unset, every organisation the law applies to does.
     """
 
     recipient: str
     threshold: int = 1
     below: int | None = None
     per_subdivision: bool = False
+    applies_to_entities: list[EntityType] | None = None
     deadline: Deadline
     notes: str = ""
 
