@@ -31,6 +31,13 @@ class CliResult:
     err: str
 
 
+# ``python -m aftermath`` with Ctrl-C as at a terminal, even when the tests run in the background (a shell
+# then ignores SIGINT for all its children). Not preexec_fn: unsafe when the test process has threads.
+AFTERMATH_WITH_CTRL_C = [sys.executable, "-c", "import runpy, signal; "
+                         "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                         "runpy.run_module('aftermath', run_name='__main__', alter_sys=True)"]
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             timeout: float = 600) -> CliResult:
     """Run the real ``aftermath`` command in a subprocess, as a user would."""

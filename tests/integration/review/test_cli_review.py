@@ -7,14 +7,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 
 from aftermath.case import Case
-from tests.conftest import run_cli
+from tests.conftest import AFTERMATH_WITH_CTRL_C, run_cli
 from tests.integration.review.conftest import StoryRepo, restic
 
 SCHEMA_SNAPSHOT = {"id", "time", "paths", "verdict", "findings"}
@@ -128,10 +127,10 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
                               for i in range(3)))
     out = tmp_path / "out.json"
     src = str(Path(__file__).resolve().parents[3] / "src")
-    proc = subprocess.Popen([sys.executable, "-m", "aftermath", "review", "--repo", str(tmp_path / "repo"),
+    proc = subprocess.Popen([*AFTERMATH_WITH_CTRL_C, "review", "--repo", str(tmp_path / "repo"),
                              "--password-file", str(pw), "--rules", str(slow), "--json", str(out)],
                             env={**os.environ, "PYTHONPATH": src}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=default_sigint)
+                            text=True)
     deadline = time.monotonic() + 120
     while threads(proc.pid) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # wait until the scan threads run: then the review is under way
@@ -148,7 +147,3 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]  # none left behind
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
 
-
-def default_sigint() -> None:
-    """Ctrl-C as at a terminal, even when the tests were started in the background (where it is ignored)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
