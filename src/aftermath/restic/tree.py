@@ -12,7 +12,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -50,8 +50,34 @@ class Snapshot:
     original: str | None = None
 
 
+class _Kind:
+    """What a node's type and content say, shared by :class:`Node` and :class:`Entry`."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        @property
+        def type(self) -> str: ...
+        @property
+        def content(self) -> tuple[str, ...]: ...
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Content identity: the ordered blob ids (equal in every snapshot that holds the same bytes)."""
+        return self.content
+
+    @property
+    def is_file(self) -> bool:
+        """True for regular files."""
+        return self.type == "file"
+
+    @property
+    def is_dir(self) -> bool:
+        """True for directories."""
+        return self.type == "dir"
+
+
 @dataclass(frozen=True)
-class Node:
+class Node(_Kind):
     """One entry of a tree: file, directory, symlink or special file, with its metadata."""
 
     name: str
@@ -69,21 +95,6 @@ class Node:
     user: str = ""
     group: str = ""
     device: int = 0
-
-    @property
-    def identity(self) -> tuple[str, ...]:
-        """Content identity: the ordered blob ids (equal in every snapshot that holds the same bytes)."""
-        return self.content
-
-    @property
-    def is_file(self) -> bool:
-        """True for regular files."""
-        return self.type == "file"
-
-    @property
-    def is_dir(self) -> bool:
-        """True for directories."""
-        return self.type == "dir"
 
 
 def parse_go_time(value: Any) -> datetime | None:
@@ -252,29 +263,18 @@ def parse_tree(doc: Any) -> list[Node]:
     return [parse_node(n) for n in _node_docs(doc)]
 
 
-class Entry(NamedTuple):
-    """What a walk over many snapshots needs of a node (no times, owners or modes): cheap to build."""
-
+class _EntryFields(NamedTuple):
     name: str
     type: str
     size: int
     content: tuple[str, ...]
     subtree: str | None
 
-    @property
-    def identity(self) -> tuple[str, ...]:
-        """Content identity: the ordered blob ids."""
-        return self.content
 
-    @property
-    def is_file(self) -> bool:
-        """True for regular files."""
-        return self.type == "file"
+class Entry(_EntryFields, _Kind):
+    """What a walk over many snapshots needs of a node (no times, owners or modes): cheap to build."""
 
-    @property
-    def is_dir(self) -> bool:
-        """True for directories."""
-        return self.type == "dir"
+    __slots__ = ()
 
 
 class _EntryDoc(msgspec.Struct):
