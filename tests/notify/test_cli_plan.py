@@ -111,3 +111,34 @@ def test_people_where_no_law_file_applies_exit_1_and_are_listed(tmp_path):
     assert {"jurisdiction": "JP", "people": 1, "reason": "no law file for this place: check its law by hand"} \
         in data["not_covered"]
     assert "1 people live where no law file applies" in out.err
+
+
+def test_events_out_of_order_are_refused_unless_allowed(tmp_path):
+    people = write_people(tmp_path, ["f1,Flo,,Miami,FL,33101,US,,ssn,false,false"])
+    base = ["notify", "plan", "--people", str(people), "--discovered", "2026-11-25", "--json", "-"]
+    early = run_cli(*base, "--event", "determination=2026-11-20", cwd=tmp_path)
+    assert early.code == 2
+    assert "determination=2026-11-20 is before the discovery (2026-11-25)" in early.err
+    assert "--allow-past-events" in early.err
+    backwards = run_cli(*base, "--event", "determination=2026-12-01", "--event", "individual_notice=2026-11-28",
+                        cwd=tmp_path)
+    assert backwards.code == 2 and "is before determination=2026-12-01" in backwards.err
+    allowed = run_cli(*base, "--event", "determination=2026-11-20", "--allow-past-events", cwd=tmp_path)
+    assert allowed.code == 0, allowed.err
+    (florida,) = [o for o in json.loads(allowed.out)["obligations"]
+                  if o["jurisdiction"] == "US-FL" and o["audience"] == "individuals"]
+    assert florida["deadline"] == "2026-12-20"
+
+
+def test_territories_written_as_countries_have_their_law_and_exit_0(tmp_path):
+    people = write_people(tmp_path, ["p1,Pia,,San Juan,,00901,PR,,ssn,false,false",
+                                     "g1,Gus,,Hagatna,,96910,GU,,ssn,false,false",
+                                     "v1,Val,,Charlotte Amalie,,00802,VI,,ssn,false,false"])
+    out = run_cli("notify", "plan", "--people", str(people), "--discovered", "2026-11-25", "--json", "-",
+                  cwd=tmp_path)
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    assert {o["jurisdiction"] for o in data["obligations"] if o["audience"] == "individuals"} == {
+        "US-PR", "US-GU", "US-VI"}
+    assert data["people_by_place"] == {"US-GU": 1, "US-PR": 1, "US-VI": 1}
+    assert all("relation" in o and "condition" in o for o in data["obligations"])

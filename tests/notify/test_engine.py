@@ -110,12 +110,19 @@ def test_safe_harbour_without_and_with_key_compromise():
     assert reasons(result) == {("US-ZZ", engine.SAFE_HARBOUR): 3}
 
 
-def test_safe_harbour_that_holds_even_when_the_key_leaked():
-    lenient = rule(safe_harbor={"encryption": True, "unless_key_compromised": False})
+def test_safe_harbour_that_holds_even_when_the_key_leaked_quotes_the_statute_and_never_claims_the_key_is_safe():
+    words = "encrypted data is exempt whether or not the key was acquired"
+    lenient = rule(safe_harbor={"encryption": True, "unless_key_compromised": False, "key_compromised_text": words})
     leaked = people(2, encrypted=True, key_compromised=True)
     result = engine.plan(leaked, DISCOVERED, ["business"], [lenient])
     assert duties(result) == []
-    assert reasons(result) == {("US-ZZ", engine.SAFE_HARBOUR): 2}
+    assert reasons(result) == {("US-ZZ", engine.KEY_TAKEN_EXEMPT + words): 2}
+    assert all("not compromised" not in why for _, why in reasons(result))
+
+
+def test_a_key_that_survives_theft_without_the_statutes_words_is_refused():
+    with pytest.raises(ValueError, match="key_compromised_text"):
+        rule(safe_harbor={"encryption": True, "unless_key_compromised": False})
 
 
 def test_no_safe_harbour_covers_encrypted_people_and_notes_it():

@@ -30,10 +30,15 @@ def plan(
     discovered: Annotated[str, typer.Option(help="When the breach was discovered: YYYY-MM-DD[THH:MM[+HH:MM]].")],
     entity_type: Annotated[list[str] | None, typer.Option(
         "--entity-type", help="business (default), hipaa-covered-entity, hipaa-business-associate, "
-                              "financial-institution, public-company; repeat for several.")] = None,
+                              "financial-institution, public-company, state-regulated-financial (licensed by a "
+                              "state's banking, insurance or securities regulator), public-body; repeat for "
+                              "several.")] = None,
     event: Annotated[list[str] | None, typer.Option(
         "--event", help="A later event that starts a clock, NAME=YYYY-MM-DD: determination, individual_notice, "
-                        "materiality; repeat for several.")] = None,
+                        "materiality, hhs_notice, no_harm_determination; repeat for several.")] = None,
+    allow_past_events: Annotated[bool, typer.Option(
+        "--allow-past-events", help="Accept events out of order (before discovery, or individual notice before "
+                                    "the determination); refused by default.")] = False,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the plan as JSON to a file, or '-' for stdout.")]
     = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML view (calendar, map, duties).")] = None,
@@ -48,7 +53,7 @@ def plan(
     for target in (html, Path(json_out) if json_out not in (None, "-") else None):
         if target is not None:
             require_writable_parent(target)
-    run = planning.make_plan(people, discovered, entity_type or (), event or ())
+    run = planning.make_plan(people, discovered, entity_type or (), event or (), allow_past_events=allow_past_events)
     data = run.to_json()
     page = plan_report.render_html(data) if html else None
     if html and page is not None:
@@ -80,8 +85,10 @@ def _render(result: Plan) -> None:
     table = Table("deadline", "jurisdiction", "audience", "recipient", "people", "citation", title="Duties by deadline")
     for ob in result.obligations:
         when = ob.deadline_at.isoformat(timespec="minutes") if ob.deadline_at else str(ob.deadline or "")
+        recipient = " ".join(x for x in [ob.recipient, f"({ob.relation})" if ob.relation else "",
+                                         f"({ob.condition})" if ob.condition else ""] if x)
         table.add_row(when or "[bold red]as soon as possible[/]", ob.jurisdiction, ob.audience.replace("_", " "),
-                      ob.recipient, str(ob.people), ob.citation)
+                      recipient, str(ob.people), ob.citation)
     console.print(table)
     for item in result.not_covered:
         console.print(f"not covered: {item.jurisdiction}: {item.people} ({item.reason})")

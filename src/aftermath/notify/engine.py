@@ -25,12 +25,19 @@ from operator import attrgetter
 from typing import Any
 
 from aftermath.notify import deadlines
-from aftermath.notify.laws.schema import Deadline, LawRule
+from aftermath.notify.laws.schema import Deadline, ExemptEntity, LawRule
 from aftermath.notify.people import Person
 
 AUDIENCES = ("individuals", "regulator", "consumer_reporting_agencies", "media")
 NO_ELEMENTS = "no personal-information elements exposed"
 SAFE_HARBOUR = "encrypted and the key was not compromised (encryption safe harbour)"
+KEY_TAKEN_EXEMPT = "encrypted; exempt here even though the key was compromised, in the statute's words: "
+EXEMPT_ENTITY = "the organisation is exempt or deemed compliant as {entity}: "
+# US territories that address files often write as countries (PR rather than US + PR).
+TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP"})
+RELATION_WORDS = {"before": "before individual notice", "with": "with individual notice",
+                  "after": "after individual notice"}
+RISK_CONDITION = "only if the risk-of-harm exception is relied on instead of notifying"
 NO_NAME = "no name with the elements (they count here only together with a name)"
 NO_RULE = "no law file for this place: check its law by hand"
 
@@ -55,6 +62,8 @@ class Obligation:
     uncertain: tuple[str, ...] = ()
     letter_content: tuple[str, ...] = ()
     person_ids: tuple[str, ...] = field(default=(), repr=False)
+    relation: str = ""
+    condition: str = ""
 
     @property
     def asap(self) -> bool:
@@ -64,7 +73,8 @@ class Obligation:
     def sort_key(self) -> tuple[Any, ...]:
         """Dated duties first by date and time, then words-only ones; ties by jurisdiction and audience."""
         moment = self.deadline_at.timestamp() if self.deadline_at else 0.0
-        return (self.deadline is None, self.deadline or dt.date.max, moment, self.jurisdiction,
+        first = 0 if self.relation == RELATION_WORDS["before"] else 1
+        return (self.deadline is None, self.deadline or dt.date.max, moment, first, self.jurisdiction,
                 AUDIENCES.index(self.audience) if self.audience in AUDIENCES else 9, self.area, self.recipient)
 
 
@@ -120,17 +130,18 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
     for rule in (r for r in rules if types & set(r.applies_to_entities)):
         residents = [p for place, group in by_place.items() if _matches(place, rule.applies_to_residents_of)
                      for p in group]
-        covered: list[Person] = []
-        seen: dict[tuple[frozenset[str], bool, bool, bool], str | None] = {}  # exclusion depends only on these
-        for person in residents:
-            shape = (person.elements, bool(person.name.strip()), person.encrypted, person.key_compromised)
-            reason = seen[shape] if shape in seen else seen.setdefault(shape, exclusion(person, rule))
-            if reason:
-                excluded[(rule.jurisdiction, reason)] += 1
-            else:
-                covered.append(person)
-        if covered:
-            duties, missed = _duties(rule, covered, residents, discovered, events, time_known, types)
+        exempt = next((e for e in rule.exempt_entities if e.entity in types), None)
+        if exempt is not None:
+            if residents and not exempt.still_owed:
+                excluded[(rule.jurisdiction, EXEMPT_ENTITY.format(entity=exempt.entity) + exempt.text)] += len(
+                    residents)
+                continue
+            rule = _still_owed(rule, exempt)
+        covered, unharboured = _covered(rule, residents, excluded)
+        if covered or unharboured:
+            everyone = _all_affected(rule, people) if _counts_everyone(rule) else []
+            duties, missed = _duties(rule, Cover(covered, unharboured, everyone), discovered, events, time_known,
+                                     types)
             obligations += duties
             below += missed
     homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
@@ -144,10 +155,73 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
                 tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())))
 
 
+def _still_owed(rule: LawRule, exempt: ExemptEntity) -> LawRule:
+    """The rule as it binds an organisation it deems compliant: only the duties it still owes."""
+    note = f"Deemed compliant or exempt as {exempt.entity} ({exempt.text}); these duties remain."
+    return rule.model_copy(update={"individuals": None, "regulators": exempt.still_owed, "media": None,
+                                   "consumer_reporting_agencies": None, "exempt_entities": [],
+                                   "notes": " ".join(n for n in [rule.notes, note] if n)})
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Who a rule's duties count: ``harboured`` with the safe harbour applied, ``unharboured`` without it
+    (for audiences the harbour does not excuse), and ``everyone`` the rule would cover wherever they live."""
+
+    harboured: list[Person]
+    unharboured: list[Person]
+    everyone: list[Person]
+
+    def for_audience(self, rule: LawRule, audience: str) -> list[Person]:
+        """The people a duty to ``audience`` counts."""
+        audiences = rule.safe_harbor.audiences
+        return self.harboured if audiences is None or audience in audiences else self.unharboured
+
+
+def _covered(rule: LawRule, residents: list[Person],
+             excluded: Counter[tuple[str, str]]) -> tuple[list[Person], list[Person]]:
+    """Residents covered with the safe harbour applied, and (when it excuses only some audiences) without it."""
+    partial = rule.safe_harbor.audiences is not None
+    covered: list[Person] = []
+    unharboured: list[Person] = []
+    seen: dict[tuple[frozenset[str], bool, bool, bool], tuple[str | None, str | None]] = {}
+    for person in residents:
+        shape = (person.elements, bool(person.name.strip()), person.encrypted, person.key_compromised)
+        if shape not in seen:
+            seen[shape] = (exclusion(person, rule), _element_exclusion(person, rule) if partial else None)
+        reason, element_reason = seen[shape]
+        if reason:
+            excluded[(rule.jurisdiction, reason)] += 1
+        else:
+            covered.append(person)
+        if partial and not element_reason:
+            unharboured.append(person)
+    return covered, (unharboured if partial else covered)
+
+
+def _counts_everyone(rule: LawRule) -> bool:
+    cra = rule.consumer_reporting_agencies
+    return any(r.count == "all_affected" for r in rule.regulators) or bool(cra and cra.count == "all_affected")
+
+
+def _all_affected(rule: LawRule, people: Sequence[Person]) -> list[Person]:
+    """Everyone in the breach whose data this rule would cover if they lived there ("persons at one time")."""
+    return [p for p in people if exclusion(p, rule) is None]
+
+
+def home(person: Person) -> tuple[str, str]:
+    """Where a person lives as (country, subdivision); a US territory written as a country is read as US."""
+    if person.country in TERRITORIES and not person.region:
+        return "US", f"US-{person.country}"
+    if person.country in TERRITORIES and person.region == person.country:
+        return "US", f"US-{person.country}"
+    return person.country, person.subdivision
+
+
 def _by_place(people: Sequence[Person]) -> dict[tuple[str, str], list[Person]]:
     groups: dict[tuple[str, str], list[Person]] = defaultdict(list)
     for person in people:
-        groups[(person.country, person.subdivision)].append(person)
+        groups[home(person)].append(person)
     return groups
 
 
@@ -157,11 +231,29 @@ def _matches(place: tuple[str, str], where: Iterable[str]) -> bool:
 
 def lives_in(person: Person, places: Iterable[str]) -> bool:
     """Whether the person's residence (subdivision or country) is one of ``places`` (``*`` is anywhere)."""
-    return any(place in ("*", person.country, person.subdivision) for place in places)
+    return _matches(home(person), places)
 
 
 def exclusion(person: Person, rule: LawRule) -> str | None:
-    """Why a resident is not covered by ``rule`` (None when covered)."""
+    """Why a resident is not covered by ``rule`` (None when covered).
+
+    The encryption safe harbour never excuses data whose key was compromised unless the file quotes the
+    statute saying it does, and the reason given then says so: it never contradicts the input.
+    """
+    reason = _element_exclusion(person, rule)
+    if reason:
+        return reason
+    harbour = rule.safe_harbor
+    if not (harbour.encryption and person.encrypted):
+        return None
+    if not person.key_compromised:
+        return SAFE_HARBOUR
+    if harbour.unless_key_compromised:
+        return None
+    return KEY_TAKEN_EXEMPT + harbour.key_compromised_text
+
+
+def _element_exclusion(person: Person, rule: LawRule) -> str | None:
     info = rule.personal_information
     if not info.any_record:
         if not person.elements:
@@ -171,44 +263,90 @@ def exclusion(person: Person, rule: LawRule) -> str | None:
             if person.elements & set(info.with_name):
                 return NO_NAME
             return "only elements that are not personal information here: " + ", ".join(sorted(person.elements))
-    harbour = rule.safe_harbor
-    if harbour.encryption and person.encrypted and not (harbour.unless_key_compromised and person.key_compromised):
-        return SAFE_HARBOUR
     return None
 
 
-def _duties(rule: LawRule, covered: list[Person], residents: list[Person], discovered: dt.datetime,
-            events: Mapping[str, dt.date], time_known: bool,
+@dataclass(frozen=True)
+class _Duty:
+    audience: str
+    recipient: str
+    threshold: int
+    deadline: Deadline
+    notes: str
+    below: int | None = None
+    per_subdivision: bool = False
+    count: str = "residents"
+    relation: str | None = None
+    condition: str = ""
+    when_elements: frozenset[str] = frozenset()
+
+
+def _duty_list(rule: LawRule, types: frozenset[str]) -> list[_Duty]:
+    """Every duty of the rule besides individuals' notice, for an organisation of these types."""
+    regulators = [r for r in rule.regulators if r.applies_to_entities is None or types & set(r.applies_to_entities)]
+    replaced = {r.replaces for r in regulators if r.replaces}
+    duties = [_Duty("regulator", r.recipient, r.threshold, r.deadline, r.notes, r.below, r.per_subdivision, r.count,
+                    r.relation, RISK_CONDITION if r.only_if_risk_of_harm_relied_on else "",
+                    frozenset(r.when_elements))
+              for r in regulators if r.recipient not in replaced]
+    if rule.consumer_reporting_agencies:
+        a = rule.consumer_reporting_agencies
+        duties.append(_Duty("consumer_reporting_agencies", "Nationwide consumer reporting agencies", a.threshold,
+                            a.deadline, a.notes, per_subdivision=a.per_subdivision, count=a.count))
+    if rule.media:
+        m = rule.media
+        duties.append(_Duty("media", "Prominent media outlets", m.threshold, m.deadline, m.notes,
+                            per_subdivision=m.per_subdivision))
+    return duties
+
+
+def _duties(rule: LawRule, cover: Cover, discovered: dt.datetime, events: Mapping[str, dt.date], time_known: bool,
             types: frozenset[str] = frozenset({"business"})) -> tuple[list[Obligation], list[BelowThreshold]]:
-    common = _common_notes(rule, covered, residents, discovered, events, time_known)
+    common = _common_notes(rule, cover.harboured, discovered, events, time_known)
     out: list[Obligation] = []
     missed: list[BelowThreshold] = []
     individuals_due: dt.date | None = None
-    if rule.individuals:
-        ob = _obligation(rule, "individuals", f"Affected residents ({rule.name})", covered, rule.individuals.deadline,
-                         rule.individuals.notes, common, discovered, events, time_known, None)
-        ob = _with_letter(ob, rule, covered)
+    residents = cover.for_audience(rule, "individuals")
+    if rule.individuals and residents:
+        ob = _obligation(rule, "individuals", f"Affected residents ({rule.name})", residents,
+                         rule.individuals.deadline, rule.individuals.notes, common, discovered, events, time_known,
+                         None)
+        ob = _with_letter(ob, rule, residents)
         individuals_due = ob.deadline
         out.append(ob)
-    duties: list[tuple[str, str, int, int | None, bool, Deadline, str]] = [
-        ("regulator", r.recipient, r.threshold, r.below, r.per_subdivision, r.deadline, r.notes)
-        for r in rule.regulators if r.applies_to_entities is None or types & set(r.applies_to_entities)]
-    if rule.consumer_reporting_agencies:
-        a = rule.consumer_reporting_agencies
-        duties.append(("consumer_reporting_agencies", "Nationwide consumer reporting agencies", a.threshold, None,
-                       a.per_subdivision, a.deadline, a.notes))
-    if rule.media:
-        m = rule.media
-        duties.append(("media", "Prominent media outlets", m.threshold, None, m.per_subdivision, m.deadline, m.notes))
-    for audience, recipient, threshold, below, per_sub, deadline, notes in duties:
-        for area, group in _groups(covered, per_sub):
-            label = f"{recipient} serving {area}" if area else recipient
-            if len(group) < threshold:
-                missed.append(BelowThreshold(rule.jurisdiction, label, len(group), threshold))
-            elif below is None or len(group) < below:
-                out.append(_obligation(rule, audience, label, group, deadline, notes, common, discovered, events,
-                                       time_known, individuals_due, area))
+    for duty in _duty_list(rule, types):
+        people = cover.for_audience(rule, duty.audience)
+        if duty.when_elements:
+            people = [p for p in people if p.elements & duty.when_elements]
+        everyone = [p for p in cover.everyone if not duty.when_elements or p.elements & duty.when_elements]
+        for area, group in _groups(people, duty.per_subdivision):
+            label = f"{duty.recipient} serving {area}" if area else duty.recipient
+            counted = len(everyone) if duty.count == "all_affected" else len(group)
+            if counted < duty.threshold:
+                missed.append(BelowThreshold(rule.jurisdiction, label, counted, duty.threshold))
+            elif duty.below is None or counted < duty.below:
+                ob = _obligation(rule, duty.audience, label, group, duty.deadline, duty.notes, common, discovered,
+                                 events, time_known, individuals_due, area)
+                out.append(_related(ob, duty, counted, individuals_due))
     return out, missed
+
+
+def _related(ob: Obligation, duty: _Duty, counted: int, individuals_due: dt.date | None) -> Obligation:
+    """Say how a duty stands to the individuals' notice, its condition, and what its threshold counted."""
+    changes: dict[str, Any] = {"condition": duty.condition}
+    notes = [ob.notes]
+    if duty.count == "all_affected":
+        notes.append(f"The threshold counts all {counted} people affected, wherever they live.")
+    if duty.condition:
+        notes.append(f"This duty exists {duty.condition}.")
+    if duty.relation:
+        words = RELATION_WORDS[duty.relation]
+        changes["relation"] = words
+        changes["deadline_text"] = f"{ob.deadline_text} [{words}]"
+        if duty.relation != "after" and individuals_due and (ob.deadline is None or ob.deadline > individuals_due):
+            changes["deadline"] = individuals_due
+    changes["notes"] = " ".join(n for n in notes if n)
+    return Obligation(**{**ob.__dict__, **changes})
 
 
 def _groups(covered: list[Person], per_subdivision: bool) -> list[tuple[str, list[Person]]]:
@@ -216,7 +354,7 @@ def _groups(covered: list[Person], per_subdivision: bool) -> list[tuple[str, lis
         return [("", covered)]
     by_area: dict[str, list[Person]] = defaultdict(list)
     for person in covered:
-        by_area[person.subdivision].append(person)
+        by_area[home(person)[1]].append(person)
     return sorted(by_area.items())
 
 
@@ -243,8 +381,8 @@ def _with_letter(ob: Obligation, rule: LawRule, covered: list[Person]) -> Obliga
     return Obligation(**{**ob.__dict__, "notes": notes, "letter_content": tuple(rule.letter_content)})
 
 
-def _common_notes(rule: LawRule, covered: list[Person], residents: list[Person], discovered: dt.datetime,
-                  events: Mapping[str, dt.date], time_known: bool) -> list[str]:
+def _common_notes(rule: LawRule, covered: list[Person], discovered: dt.datetime, events: Mapping[str, dt.date],
+                  time_known: bool) -> list[str]:
     notes = []
     if rule.risk_of_harm.allowed:
         notes.append("A risk-of-harm exception may apply (listed anyway; counsel decides): "
@@ -286,6 +424,7 @@ def _obligation_json(o: Obligation, with_ids: bool) -> dict[str, Any]:
         "deadline_at": o.deadline_at.isoformat() if o.deadline_at else None, "area": o.area,
         "last_reviewed": o.last_reviewed.isoformat() if o.last_reviewed else None, "sources": list(o.sources),
         "uncertain": list(o.uncertain), "letter_content": list(o.letter_content),
+        "relation": o.relation, "condition": o.condition,
     }
     if with_ids:
         out["person_ids"] = list(o.person_ids)

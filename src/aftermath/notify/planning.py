@@ -24,7 +24,9 @@ from aftermath.notify.people import read_people
 if TYPE_CHECKING:
     from aftermath.case import Case
 
-EVENTS = ("determination", "individual_notice", "materiality")
+EVENTS = ("determination", "individual_notice", "materiality", "hhs_notice", "no_harm_determination")
+# Each event cannot come before these (discovery is always before every event).
+ORDER = {"individual_notice": ("determination",), "no_harm_determination": ("determination",)}
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def parse_entity_types(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def parse_events(values: Iterable[str]) -> dict[str, dt.date]:
-    """Parse ``--event NAME=YYYY-MM-DD`` values (determination, individual_notice, materiality)."""
+    """Parse ``--event NAME=YYYY-MM-DD`` values (see :data:`EVENTS`)."""
     events = {}
     for value in values:
         name, _, date = value.partition("=")
@@ -84,8 +86,21 @@ def parse_events(values: Iterable[str]) -> dict[str, dt.date]:
     return events
 
 
+def check_event_order(discovered: dt.date, events: dict[str, dt.date]) -> None:
+    """Refuse events that cannot have happened in that order (a determination before discovery, individual
+    notice before the determination): they would yield deadlines already past. Raises UsageError."""
+    for name, day in sorted(events.items()):
+        if day < discovered:
+            raise UsageError(f"--event {name}={day} is before the discovery ({discovered}): check the dates, or "
+                             "pass --allow-past-events if you mean it")
+        for earlier in ORDER.get(name, ()):
+            if earlier in events and day < events[earlier]:
+                raise UsageError(f"--event {name}={day} is before {earlier}={events[earlier]}: check the dates, or "
+                                 "pass --allow-past-events if you mean it")
+
+
 def make_plan(people_path: Path, discovered: str, entity_types: Iterable[str] = (), events: Iterable[str] = (),
-              laws_root: Path = LAWS_DIR) -> PlanRun:
+              laws_root: Path = LAWS_DIR, allow_past_events: bool = False) -> PlanRun:
     """Read and check every input, then run the engine. Raises UsageError for bad input (exit 2)."""
     try:
         when, time_known = parse_discovered(discovered)
@@ -93,6 +108,8 @@ def make_plan(people_path: Path, discovered: str, entity_types: Iterable[str] = 
         raise UsageError(f"bad --discovered {discovered!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+HH:MM]") from exc
     types = parse_entity_types(entity_types)
     recorded = parse_events(events)
+    if not allow_past_events:
+        check_event_order(when.date(), recorded)
     people = read_people(people_path)
     rule_files = load_rules(laws_root)
     try:

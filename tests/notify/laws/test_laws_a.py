@@ -64,8 +64,10 @@ def test_florida_thirty_days_and_department_at_500() -> None:
     fl = _rule("FL")
     assert fl.individuals is not None
     assert (fl.individuals.deadline.days, fl.individuals.deadline.clock) == (30, "determination")
-    (dla,) = fl.regulators
+    (dla,) = [r for r in fl.regulators if not r.only_if_risk_of_harm_relied_on]
     assert (dla.threshold, dla.deadline.days) == (500, 30)
+    (written,) = [r for r in fl.regulators if r.only_if_risk_of_harm_relied_on]
+    assert (written.deadline.days, written.deadline.clock) == (30, "no_harm_determination")
     assert fl.consumer_reporting_agencies is not None and fl.consumer_reporting_agencies.threshold == 1001
 
 
@@ -88,7 +90,8 @@ def test_minnesota_agencies_within_48_hours_and_no_glba_institutions() -> None:
     mn = _rule("MN")
     assert mn.consumer_reporting_agencies is not None
     assert (mn.consumer_reporting_agencies.threshold, mn.consumer_reporting_agencies.deadline.hours) == (501, 48)
-    assert "financial-institution" not in mn.applies_to_entities
+    assert mn.consumer_reporting_agencies.deadline.clock == "determination"
+    assert [e.entity for e in mn.exempt_entities] == ["financial-institution"]
 
 
 def test_indiana_ssn_counts_alone_and_colorado_account_access_alone() -> None:

@@ -24,6 +24,8 @@ def _rule(code: str) -> LawRule:
 
 def _regulator(rule: LawRule, word: str) -> Regulator:
     found = [r for r in rule.regulators if word.lower() in r.recipient.lower()]
+    if len(found) > 1:  # the everyday duty, not one limited to some entities or to the risk-of-harm exception
+        found = [r for r in found if r.applies_to_entities is None and not r.only_if_risk_of_harm_relied_on]
     assert len(found) == 1, f"{rule.jurisdiction}: expected one regulator matching {word!r}"
     return found[0]
 

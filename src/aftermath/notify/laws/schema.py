@@ -7,7 +7,8 @@ or a value is uncertain, the file says so in ``uncertain``.
 
 Elements vocabulary (the people file's ``elements`` column):
 ssn, drivers_license, passport, military_id, taxpayer_id, financial_account,
-financial_account_access, account_credentials, medical, health_insurance, biometric, dob.
+financial_account_access, account_credentials, medical, health_insurance, biometric, dob, state_id,
+genetic, precise_geolocation, irs_ip_pin, electronic_signature.
 """
 
 from __future__ import annotations
@@ -15,19 +16,25 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-ELEMENTS = ("ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
-            "financial_account_access", "account_credentials", "medical", "health_insurance", "biometric", "dob")
 Element = Literal["ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
                   "financial_account_access", "account_credentials", "medical", "health_insurance",
-                  "biometric", "dob"]
+                  "biometric", "dob", "state_id", "genetic", "precise_geolocation", "irs_ip_pin",
+                  "electronic_signature"]
+ELEMENTS: tuple[str, ...] = get_args(Element)
+Clock = Literal["discovery", "determination", "individual_notice", "materiality", "calendar_year_end",
+                "hhs_notice", "no_harm_determination"]
+Relation = Literal["before", "with", "after"]
+# state-regulated-financial: licensed or regulated by a state's banking, insurance or securities regulator
+# (Maine, Vermont, New Hampshire: that regulator hears of the breach instead of the attorney general).
+# public-body: a public body or an organisation supported wholly or principally by public funds (Virginia's
+# medical-information law binds only these).
 EntityType = Literal["business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution",
-                     "public-company"]
-ENTITY_TYPES: tuple[EntityType, ...] = (
-    "business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution", "public-company")
+                     "public-company", "state-regulated-financial", "public-body"]
+ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
 LAWS_DIR = Path(__file__).parent
 
 
@@ -35,27 +42,39 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Deadline(_Rule):
-    """When a duty is due: a number of days or hours after its clock starts, or only words.
+class Period(_Rule):
+    """A number of days or hours after a clock starts.
 
     ``clock`` names the event that starts it: ``discovery`` (of the breach), ``determination``
     (that a breach occurred or that notice is required; treated as discovery until recorded),
     ``individual_notice`` (the day residents were notified), ``materiality`` (SEC: the day the
-    incident was judged material), ``calendar_year_end`` (HIPAA small breaches).
+    incident was judged material), ``calendar_year_end`` (HIPAA small breaches), ``hhs_notice`` (the
+    day HHS was notified under HIPAA: another regime's event), ``no_harm_determination`` (the day the
+    organisation determined in writing that harm is unlikely). Hours follow their clock as days do.
     """
 
     days: int | None = None
     hours: int | None = None
     business_days: bool = False
-    clock: Literal["discovery", "determination", "individual_notice", "materiality", "calendar_year_end"] = (
-        "discovery")
-    text: str = Field(description="The statute's words, e.g. 'most expedient time possible'.")
+    clock: Clock = "discovery"
 
     @model_validator(mode="after")
-    def _one_unit(self) -> Deadline:
+    def _one_unit(self) -> Period:
         if self.days is not None and self.hours is not None:
             raise ValueError("give days or hours, not both")
         return self
+
+
+class Deadline(Period):
+    """When a duty is due: a period after its clock, or only words; ``earliest_of`` adds other clocks.
+
+    ``earliest_of`` lists further periods, each with its own clock, of which the statute says "whichever
+    is sooner" (Arkansas: with individual notice or within 45 days; Vermont: 14 business days or when
+    consumers are notified): the duty is due at the earliest of them all.
+    """
+
+    text: str = Field(description="The statute's words, e.g. 'most expedient time possible'.")
+    earliest_of: list[Period] = Field(default_factory=list)
 
 
 class PersonalInformation(_Rule):
@@ -70,11 +89,25 @@ class PersonalInformation(_Rule):
 
 
 class SafeHarbor(_Rule):
-    """Encryption safe harbour: encrypted data is exempt unless its key was exposed too."""
+    """Encryption safe harbour: encrypted data is exempt unless its key was exposed too.
+
+    ``unless_key_compromised = false`` (the exemption survives a stolen key) needs ``key_compromised_text``:
+    the statute's own words that say so. ``audiences``: the duties the harbour excuses (GDPR Art. 34(3)(a)
+    excuses the notice to individuals, while Art. 33 still requires the regulator); unset, all of them.
+    """
 
     encryption: bool = True
     unless_key_compromised: bool = True
+    key_compromised_text: str = ""
+    audiences: list[Literal["individuals", "regulator", "consumer_reporting_agencies", "media"]] | None = None
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _key_rule_quoted(self) -> SafeHarbor:
+        if self.encryption and not self.unless_key_compromised and not self.key_compromised_text.strip():
+            raise ValueError("unless_key_compromised = false needs key_compromised_text: the statute's words that "
+                             "exempt encrypted data even when its key was taken")
+        return self
 
 
 class RiskOfHarm(_Rule):
@@ -98,6 +131,12 @@ class Regulator(_Rule):
     breaches). ``per_subdivision``: the threshold counts the residents of each state separately.
     ``applies_to_entities``: only organisations of these types notify this regulator (New York's DFS hears
     from the financial institutions it regulates); unset, every organisation the law applies to does.
+    ``replaces``: the recipient this one stands in for when it applies (Maine: the Department of
+    Professional and Financial Regulation instead of the attorney general for the entities it licenses).
+    ``relation``: the duty's place relative to the notice to individuals (``before``: Maryland, New Jersey).
+    ``only_if_risk_of_harm_relied_on``: the duty exists only when the organisation relies on the
+    risk-of-harm exception instead of notifying (Florida, Alaska: the written determination goes to the AG).
+    ``when_elements``: the duty arises only for people whose exposed elements include one of these.
     """
 
     recipient: str
@@ -105,15 +144,38 @@ class Regulator(_Rule):
     below: int | None = None
     per_subdivision: bool = False
     applies_to_entities: list[EntityType] | None = None
+    replaces: str | None = None
+    relation: Relation | None = None
+    only_if_risk_of_harm_relied_on: bool = False
+    when_elements: list[Element] = Field(default_factory=list)
+    count: Literal["residents", "all_affected"] = "residents"
     deadline: Deadline
     notes: str = ""
 
 
+class ExemptEntity(_Rule):
+    """An organisation type the law exempts or deems compliant (Minnesota: GLBA financial institutions).
+
+    ``still_owed``: duties that remain for it all the same (Illinois: a HIPAA entity deemed compliant must
+    still send the attorney general a copy within 5 business days of notifying HHS).
+    """
+
+    entity: EntityType
+    text: str = Field(description="The statute's words that exempt it or deem it compliant.")
+    still_owed: list[Regulator] = Field(default_factory=list)
+
+
 class Agencies(_Rule):
-    """Consumer reporting agencies, when ``threshold`` or more residents are affected."""
+    """Consumer reporting agencies, when ``threshold`` or more residents are affected.
+
+    ``count``: ``residents`` (the default) counts the covered residents of the jurisdiction;
+    ``all_affected`` counts every person the breach touched whose data is covered under this law, wherever
+    they live (statutes that say "more than 1,000 persons at one time").
+    """
 
     threshold: int
     per_subdivision: bool = False
+    count: Literal["residents", "all_affected"] = "residents"
     deadline: Deadline
     notes: str = ""
 
@@ -146,6 +208,9 @@ class LawRule(_Rule):
         description="Where the affected person lives: ISO 3166-2 subdivisions (US-TX) or ISO 3166-1 "
                     "countries (DE, GB); ['US'] for every US resident; ['*'] for anyone.")
     applies_to_entities: list[EntityType] = Field(default_factory=lambda: list(ENTITY_TYPES))
+    exempt_entities: list[ExemptEntity] = Field(default_factory=list, description=(
+        "Organisation types the law exempts or deems compliant: when the user names one with --entity-type, "
+        "no duty of this law is listed and the reason is given."))
     citation: str
     sources: list[str] = Field(min_length=1)
     last_reviewed: dt.date
