@@ -203,3 +203,70 @@ def test_people_file_accepts_the_new_elements_and_still_reads_old_files():
     ann, bob = parse_people(header + rows)
     assert ann.elements == {"state_id", "genetic", "precise_geolocation", "irs_ip_pin", "electronic_signature"}
     assert bob.elements == {"ssn", "dob"}
+
+
+# Schema: what statutes say, without special cases in code ---------------------------------------------
+
+@pytest.mark.parametrize(("code", "regulator"), [
+    ("ME", "Maine Department of Professional and Financial Regulation (the bureau that licenses or regulates the "
+           "entity)"),
+    ("VT", "Vermont Department of Financial Regulation"),
+    ("NH", "The business's primary regulator (RSA 358-A:3, I: the banking or insurance department)"),
+])
+def test_a_state_licensed_entity_tells_its_regulator_instead_of_the_attorney_general(code, regulator):
+    people = folk(1, code)
+    plain = [r for r in recipients(run(people), f"US-{code}") if "determination" not in r]
+    assert regulator not in plain and any("Attorney General" in r for r in plain)
+    licensed = [r for r in recipients(run(people, ("state-regulated-financial",)), f"US-{code}")
+                if "determination" not in r]
+    assert licensed == [regulator]
+
+
+def test_a_duty_that_exists_only_when_the_risk_of_harm_exception_is_relied_on_says_so_and_follows_its_date():
+    result = run(folk(1, "FL"), no_harm_determination=D(2026, 3, 20))
+    (written,) = [o for o in of(result, "US-FL", "regulator") if o.condition]
+    assert written.condition == engine.RISK_CONDITION
+    assert written.deadline == D(2026, 4, 19) and written.clock == "no_harm_determination"
+    assert engine.to_json(result)["obligations"][0].keys() >= {"condition", "relation"}
+
+
+def test_new_york_written_determination_goes_to_the_attorney_general_only_above_500():
+    def written(n: int) -> list[engine.Obligation]:
+        return [o for o in of(run(folk(n, "NY")), "US-NY", "regulator") if o.condition]
+    assert written(500) == []
+    assert [o.people for o in written(501)] == [501]
+
+
+def test_an_element_triggered_duty_arises_only_for_that_element():
+    employer = "Virginia Attorney General (employee tax-withholding data)"
+    assert employer not in recipients(run(folk(2, "VA", "ssn")), "US-VA")
+    result = run(folk(2, "VA", "ssn") + folk(1, "VA", "taxpayer_id;ssn"))
+    (duty,) = [o for o in of(result, "US-VA", "regulator") if o.recipient == employer]
+    assert duty.people == 1
+
+
+def _zedland(**agencies: Any) -> Any:
+    from aftermath.notify.laws.schema import LawRule
+    return LawRule.model_validate({
+        "jurisdiction": "US-ZZ", "name": "Zedland", "kind": "us-state", "applies_to_residents_of": ["US-ZZ"],
+        "citation": "Z § 1", "sources": ["https://example.org/z"], "last_reviewed": "2026-11-27",
+        "personal_information": {"with_name": ["ssn"]}, "risk_of_harm": {"allowed": False},
+        "individuals": {"deadline": {"text": "without unreasonable delay"}},
+        "consumer_reporting_agencies": {"threshold": 1001, "deadline": {"text": "without delay"}, **agencies}})
+
+
+def test_a_threshold_that_counts_all_affected_people_counts_beyond_the_state():
+    crowd = folk(10, "ZZ") + folk(991, "QQ")
+    residents_only = engine.plan(crowd, DISCOVERED, ["business"], [_zedland()])
+    assert of(residents_only, "US-ZZ", "consumer_reporting_agencies") == []
+    everyone = engine.plan(crowd, DISCOVERED, ["business"], [_zedland(count="all_affected")])
+    (cra,) = of(everyone, "US-ZZ", "consumer_reporting_agencies")
+    assert cra.people == 10 and "all 1001 people affected" in cra.notes
+
+
+def test_an_unknown_count_lists_duties_below_their_threshold_with_the_condition():
+    result = engine.plan(folk(3, "TX"), DISCOVERED, ["business"], RULES, count_known=False)
+    (ag,) = of(result, "US-TX", "regulator")
+    assert ag.condition == engine.COUNT_CONDITION.format(threshold=250)
+    assert engine.to_json(result)["count_known"] is False
+    assert of(engine.plan(folk(3, "TX"), DISCOVERED, ["business"], RULES), "US-TX", "regulator") == []

@@ -39,6 +39,9 @@ def plan(
     allow_past_events: Annotated[bool, typer.Option(
         "--allow-past-events", help="Accept events out of order (before discovery, or individual notice before "
                                     "the determination); refused by default.")] = False,
+    count_unknown: Annotated[bool, typer.Option(
+        "--count-unknown", help="The people file is not the full count yet: list every duty whose threshold is "
+                                "not met too, each with the condition that the count reaches it.")] = False,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the plan as JSON to a file, or '-' for stdout.")]
     = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML view (calendar, map, duties).")] = None,
@@ -53,7 +56,8 @@ def plan(
     for target in (html, Path(json_out) if json_out not in (None, "-") else None):
         if target is not None:
             require_writable_parent(target)
-    run = planning.make_plan(people, discovered, entity_type or (), event or (), allow_past_events=allow_past_events)
+    run = planning.make_plan(people, discovered, entity_type or (), event or (), allow_past_events=allow_past_events,
+                             count_known=not count_unknown)
     data = run.to_json()
     page = plan_report.render_html(data) if html else None
     if html and page is not None:

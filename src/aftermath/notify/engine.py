@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 
@@ -38,6 +38,7 @@ TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP"})
 RELATION_WORDS = {"before": "before individual notice", "with": "with individual notice",
                   "after": "after individual notice"}
 RISK_CONDITION = "only if the risk-of-harm exception is relied on instead of notifying"
+COUNT_CONDITION = "only if {threshold} or more people count (the number affected is not known yet)"
 NO_NAME = "no name with the elements (they count here only together with a name)"
 NO_RULE = "no law file for this place: check its law by hand"
 
@@ -111,6 +112,7 @@ class Plan:
     below_threshold: tuple[BelowThreshold, ...]
     rules: tuple[tuple[str, dt.date], ...]
     places: tuple[tuple[str, int], ...] = ()
+    count_known: bool = True
 
     @property
     def unmapped_people(self) -> int:
@@ -119,8 +121,12 @@ class Plan:
 
 
 def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterable[str], rules: Sequence[LawRule],
-         events: Mapping[str, dt.date] | None = None, time_known: bool = True) -> Plan:
-    """Evaluate every rule on the affected people; return the obligations sorted by deadline."""
+         events: Mapping[str, dt.date] | None = None, time_known: bool = True, count_known: bool = True) -> Plan:
+    """Evaluate every rule on the affected people; return the obligations sorted by deadline.
+
+    ``count_known=False``: the people file is not the full count yet (the investigation goes on); a duty whose
+    threshold is not met is listed all the same, with the condition that the count reaches its threshold.
+    """
     types = frozenset(entity_types) | {"business"}
     events = dict(events or {})
     by_place = _by_place(people)
@@ -140,8 +146,8 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
         covered, unharboured = _covered(rule, residents, excluded)
         if covered or unharboured:
             everyone = _all_affected(rule, people) if _counts_everyone(rule) else []
-            duties, missed = _duties(rule, Cover(covered, unharboured, everyone), discovered, events, time_known,
-                                     types)
+            cover = Cover(covered, unharboured, everyone, count_known)
+            duties, missed = _duties(rule, cover, discovered, events, time_known, types)
             obligations += duties
             below += missed
     homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
@@ -152,7 +158,7 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
                 tuple(sorted(obligations, key=Obligation.sort_key)),
                 tuple(NotCovered(j, why, n) for (j, why), n in sorted(excluded.items())),
                 tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules),
-                tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())))
+                tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())), count_known)
 
 
 def _still_owed(rule: LawRule, exempt: ExemptEntity) -> LawRule:
@@ -171,6 +177,7 @@ class Cover:
     harboured: list[Person]
     unharboured: list[Person]
     everyone: list[Person]
+    count_known: bool = True
 
     def for_audience(self, rule: LawRule, audience: str) -> list[Person]:
         """The people a duty to ``audience`` counts."""
@@ -322,12 +329,17 @@ def _duties(rule: LawRule, cover: Cover, discovered: dt.datetime, events: Mappin
         for area, group in _groups(people, duty.per_subdivision):
             label = f"{duty.recipient} serving {area}" if area else duty.recipient
             counted = len(everyone) if duty.count == "all_affected" else len(group)
+            this = duty
             if counted < duty.threshold:
                 missed.append(BelowThreshold(rule.jurisdiction, label, counted, duty.threshold))
-            elif duty.below is None or counted < duty.below:
-                ob = _obligation(rule, duty.audience, label, group, duty.deadline, duty.notes, common, discovered,
+                if cover.count_known:
+                    continue
+                this = replace(duty, condition=" and ".join(
+                    c for c in [duty.condition, COUNT_CONDITION.format(threshold=duty.threshold)] if c))
+            if this.below is None or counted < this.below:
+                ob = _obligation(rule, this.audience, label, group, this.deadline, this.notes, common, discovered,
                                  events, time_known, individuals_due, area)
-                out.append(_related(ob, duty, counted, individuals_due))
+                out.append(_related(ob, this, counted, individuals_due))
     return out, missed
 
 
@@ -413,6 +425,7 @@ def to_json(result: Plan, with_ids: bool = False) -> dict[str, Any]:
         "below_threshold": [b.__dict__ for b in result.below_threshold],
         "rules": [{"jurisdiction": j, "last_reviewed": d.isoformat()} for j, d in result.rules],
         "people_by_place": dict(result.places),
+        "count_known": result.count_known,
     }
 
 

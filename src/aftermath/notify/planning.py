@@ -100,7 +100,7 @@ def check_event_order(discovered: dt.date, events: dict[str, dt.date]) -> None:
 
 
 def make_plan(people_path: Path, discovered: str, entity_types: Iterable[str] = (), events: Iterable[str] = (),
-              laws_root: Path = LAWS_DIR, allow_past_events: bool = False) -> PlanRun:
+              laws_root: Path = LAWS_DIR, allow_past_events: bool = False, count_known: bool = True) -> PlanRun:
     """Read and check every input, then run the engine. Raises UsageError for bad input (exit 2)."""
     try:
         when, time_known = parse_discovered(discovered)
@@ -116,7 +116,7 @@ def make_plan(people_path: Path, discovered: str, entity_types: Iterable[str] = 
         digest, size = hash_file(people_path)
     except OSError as exc:
         raise from_os_error(exc, f"reading {people_path}") from exc
-    result = engine.plan(people, when, types, [f.rule for f in rule_files], recorded, time_known)
+    result = engine.plan(people, when, types, [f.rule for f in rule_files], recorded, time_known, count_known)
     rules = [{"jurisdiction": f.rule.jurisdiction, "file": str(f.path.relative_to(laws_root)),
               "last_reviewed": f.rule.last_reviewed.isoformat(), "sha256": f.sha256} for f in rule_files]
     combined = hashlib.sha256("".join(f"{r['file']}:{r['sha256']}\n" for r in rules).encode()).hexdigest()
