@@ -55,3 +55,13 @@ def test_map_shading_grows_with_count():
     assert tiles["TX"]["fill"] < tiles["CA"]["fill"]  # deeper red (smaller green/blue) for more people
     assert tiles["TX"]["count"] == 10
     assert tiles["DE"]["count"] == 0  # Germany (DE) is not Delaware (US-DE)
+
+
+def test_html_says_before_individual_notice_and_conditional_duties():
+    rules = [load_rule(p) for p in LAWS_DIR.rglob("*.toml") if p.name in ("md.toml", "fl.toml")]
+    crowd = ([Person(f"m{i}", "M", region="MD", elements=frozenset({"ssn"})) for i in range(3)]
+             + [Person("f", "F", region="FL", elements=frozenset({"ssn"}))])
+    page = plan_report.render_html(engine.to_json(engine.plan(crowd, dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+                                                              ["business"], rules)))
+    assert "Maryland Attorney General <strong>(before individual notice)</strong>" in page
+    assert "<em>Conditional:</em> only if the risk-of-harm exception is relied on instead of notifying" in page
