@@ -270,3 +270,10 @@ def test_an_unknown_count_lists_duties_below_their_threshold_with_the_condition(
     assert ag.condition == engine.COUNT_CONDITION.format(threshold=250)
     assert engine.to_json(result)["count_known"] is False
     assert of(engine.plan(folk(3, "TX"), DISCOVERED, ["business"], RULES), "US-TX", "regulator") == []
+
+
+def test_texas_counts_everyone_notified_for_the_consumer_reporting_agencies():
+    crowd = folk(20, "TX") + folk(9981, "OK")
+    (cra,) = of(run(crowd), "US-TX", "consumer_reporting_agencies")
+    assert cra.people == 20 and "all 10001 people affected" in cra.notes
+    assert of(run(folk(20, "TX") + folk(9980, "OK")), "US-TX", "consumer_reporting_agencies") == []
