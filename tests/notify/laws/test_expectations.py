@@ -8,6 +8,8 @@ wait for that review. The tests walk every row:
 - every duty of every law file has its row, and every row its duty (a new law file without rows fails);
 - the quote decides the threshold ("more than 500" is 501, "500 or more" is 500) and names the period;
 - the engine lists the duty at the threshold and not one person below it;
+- each law file's first row lists the elements that count with a name and alone, and the engine covers a
+  person with each element of the vocabulary exactly when the row says it should;
 - the engine's date follows the row's clock without events (the documented fallback) and with every event
   recorded (the event's date plus the period), the earliest of several clocks, and never after the
   individuals' date for a duty owed before or with their notice.
@@ -25,7 +27,7 @@ import pytest
 
 from aftermath.notify import engine
 from aftermath.notify.deadlines import add_business_days
-from aftermath.notify.laws.schema import ENTITY_TYPES, Deadline, LawRule, Period, load_all
+from aftermath.notify.laws.schema import ELEMENTS, ENTITY_TYPES, Deadline, LawRule, Period, load_all
 from aftermath.notify.people import Person
 
 RULES = {r.jurisdiction: r for r in load_all()}
@@ -188,3 +190,24 @@ def test_the_engine_date_follows_the_clock(row, recorded):
         expected = individuals_due
     result = engine.plan(_people(rule, threshold), DISCOVERED, _types(rule, extra), [rule], events)
     assert [o.deadline for o in _find(result, row)] == [expected]
+
+
+ELEMENT_ROWS = [r for r in ROWS if r["with_name"] or r["alone"]]
+
+
+def test_every_law_file_has_one_row_with_its_elements():
+    assert sorted(r["jurisdiction"] for r in ELEMENT_ROWS) == sorted(RULES)
+
+
+@pytest.mark.parametrize("row", ELEMENT_ROWS, ids=lambda r: r["jurisdiction"])
+def test_every_element_is_covered_exactly_where_the_row_says(row):
+    rule = RULES[row["jurisdiction"]]
+    with_name = {e for e in row["with_name"].split(";") if e}
+    alone = {e for e in row["alone"].split(";") if e not in ("", "-")}
+    info = rule.personal_information
+    assert (set(info.with_name), set(info.alone)) == (with_name, alone)
+    for element in ELEMENTS:
+        named = Person("p", "Pat Doe", elements=frozenset({element}))
+        nameless = Person("q", "", elements=frozenset({element}))
+        assert (engine.exclusion(named, rule) is None) == (info.any_record or element in with_name | alone), element
+        assert (engine.exclusion(nameless, rule) is None) == (info.any_record or element in alone), element
