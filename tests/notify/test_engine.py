@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aftermath.notify import engine
+from aftermath.notify import coverage, engine
 from aftermath.notify.laws.schema import LAWS_DIR, LawRule, load_rule
 from aftermath.notify.people import Person
 
@@ -107,7 +107,7 @@ def test_safe_harbour_without_and_with_key_compromise():
     result = engine.plan(safe + leaked, DISCOVERED, ["business"], [rule()])
     assert duties(result, "individuals")[0].people == 1
     assert duties(result, "individuals")[0].person_ids == ("k",)
-    assert reasons(result) == {("US-ZZ", engine.SAFE_HARBOUR): 3}
+    assert reasons(result) == {("US-ZZ", coverage.SAFE_HARBOUR): 3}
 
 
 def test_safe_harbour_that_holds_even_when_the_key_leaked_quotes_the_statute_and_never_claims_the_key_is_safe():
@@ -116,7 +116,7 @@ def test_safe_harbour_that_holds_even_when_the_key_leaked_quotes_the_statute_and
     leaked = people(2, encrypted=True, key_compromised=True)
     result = engine.plan(leaked, DISCOVERED, ["business"], [lenient])
     assert duties(result) == []
-    assert reasons(result) == {("US-ZZ", engine.KEY_TAKEN_EXEMPT + words): 2}
+    assert reasons(result) == {("US-ZZ", coverage.KEY_TAKEN_EXEMPT + words): 2}
     assert all("not compromised" not in why for _, why in reasons(result))
 
 
@@ -138,8 +138,8 @@ def test_not_covered_reasons_are_grouped_with_counts_and_no_personal_data():
     result = engine.plan(crowd, DISCOVERED, ["business"], [rule()])
     assert reasons(result) == {
         ("US-ZZ", "only elements that are not personal information here: dob"): 2,
-        ("US-ZZ", engine.NO_ELEMENTS): 3,
-        ("US-ZZ", engine.NO_NAME): 1,
+        ("US-ZZ", coverage.NO_ELEMENTS): 3,
+        ("US-ZZ", coverage.NO_NAME): 1,
         ("US-QQ", engine.NO_RULE): 1,
     }
     assert result.unmapped_people == 1

@@ -6,10 +6,14 @@
    as US-TX, a country such as DE, or ``*``) and, for federal regimes, when the organisation is of one of
    its entity types (every organisation is a ``business``).
 2. The person is *covered* when their exposed elements are personal information under that rule and no
-   safe harbour excuses them (encrypted data whose key was not compromised). Otherwise they are counted
-   under ``not_covered`` with the reason, grouped by jurisdiction and reason (no personal data listed).
+   safe harbour excuses them (encrypted data whose key was not compromised); see
+   :mod:`aftermath.notify.coverage`. Otherwise they are counted under ``not_covered`` with the reason,
+   grouped by jurisdiction and reason (no personal data listed). An organisation the rule exempts
+   (``exempt_entities``) owes only the duties the exemption keeps (``still_owed``).
 3. Each duty of the rule (individuals, regulators, consumer reporting agencies, media) whose threshold is
-   met by the number of covered residents becomes an obligation with its deadline (see ``deadlines``).
+   met by the number of covered residents (or everyone affected, ``count = "all_affected"``) becomes an
+   obligation with its deadline (see ``deadlines``), its relation to the individuals' notice and any
+   condition it depends on (the risk-of-harm exception relied on, a count not yet known).
 
 Risk-of-harm exceptions are never applied: the duty is listed and the notes say the exception may apply,
 because only counsel can decide it. The output supports, and does not replace, legal advice.
@@ -25,21 +29,16 @@ from operator import attrgetter
 from typing import Any
 
 from aftermath.notify import deadlines
+from aftermath.notify.coverage import Cover, all_affected, by_place, counts_everyone, covered_residents, home, matches
 from aftermath.notify.laws.schema import Deadline, ExemptEntity, LawRule
 from aftermath.notify.people import Person
 
 AUDIENCES = ("individuals", "regulator", "consumer_reporting_agencies", "media")
-NO_ELEMENTS = "no personal-information elements exposed"
-SAFE_HARBOUR = "encrypted and the key was not compromised (encryption safe harbour)"
-KEY_TAKEN_EXEMPT = "encrypted; exempt here even though the key was compromised, in the statute's words: "
 EXEMPT_ENTITY = "the organisation is exempt or deemed compliant as {entity}: "
-# US territories that address files often write as countries (PR rather than US + PR).
-TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP"})
 RELATION_WORDS = {"before": "before individual notice", "with": "with individual notice",
                   "after": "after individual notice"}
 RISK_CONDITION = "only if the risk-of-harm exception is relied on instead of notifying"
 COUNT_CONDITION = "only if {threshold} or more people count (the number affected is not known yet)"
-NO_NAME = "no name with the elements (they count here only together with a name)"
 NO_RULE = "no law file for this place: check its law by hand"
 
 
@@ -129,12 +128,12 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
     """
     types = frozenset(entity_types) | {"business"}
     events = dict(events or {})
-    by_place = _by_place(people)
+    residents_by_place = by_place(people)
     obligations: list[Obligation] = []
     excluded: Counter[tuple[str, str]] = Counter()
     below: list[BelowThreshold] = []
     for rule in (r for r in rules if types & set(r.applies_to_entities)):
-        residents = [p for place, group in by_place.items() if _matches(place, rule.applies_to_residents_of)
+        residents = [p for place, group in residents_by_place.items() if matches(place, rule.applies_to_residents_of)
                      for p in group]
         exempt = next((e for e in rule.exempt_entities if e.entity in types), None)
         if exempt is not None:
@@ -143,22 +142,22 @@ def plan(people: Sequence[Person], discovered: dt.datetime, entity_types: Iterab
                     residents)
                 continue
             rule = _still_owed(rule, exempt)
-        covered, unharboured = _covered(rule, residents, excluded)
+        covered, unharboured = covered_residents(rule, residents, excluded)
         if covered or unharboured:
-            everyone = _all_affected(rule, people) if _counts_everyone(rule) else []
+            everyone = all_affected(rule, people) if counts_everyone(rule) else []
             cover = Cover(covered, unharboured, everyone, count_known)
             duties, missed = _duties(rule, cover, discovered, events, time_known, types)
             obligations += duties
             below += missed
     homes = [r.applies_to_residents_of for r in rules if r.kind != "federal"]
-    for place, group in by_place.items():
-        if not any(_matches(place, where) for where in homes):
+    for place, group in residents_by_place.items():
+        if not any(matches(place, where) for where in homes):
             excluded[(place[1], NO_RULE)] += len(group)
     return Plan(discovered, time_known, len(people), tuple(sorted(types)), events,
                 tuple(sorted(obligations, key=Obligation.sort_key)),
                 tuple(NotCovered(j, why, n) for (j, why), n in sorted(excluded.items())),
                 tuple(below), tuple((r.jurisdiction, r.last_reviewed) for r in rules),
-                tuple(sorted((sub, len(group)) for (_, sub), group in by_place.items())), count_known)
+                tuple(sorted((sub, len(group)) for (_, sub), group in residents_by_place.items())), count_known)
 
 
 def _still_owed(rule: LawRule, exempt: ExemptEntity) -> LawRule:
@@ -167,110 +166,6 @@ def _still_owed(rule: LawRule, exempt: ExemptEntity) -> LawRule:
     return rule.model_copy(update={"individuals": None, "regulators": exempt.still_owed, "media": None,
                                    "consumer_reporting_agencies": None, "exempt_entities": [],
                                    "notes": " ".join(n for n in [rule.notes, note] if n)})
-
-
-@dataclass(frozen=True)
-class Cover:
-    """Who a rule's duties count: ``harboured`` with the safe harbour applied, ``unharboured`` without it
-    (for audiences the harbour does not excuse), and ``everyone`` the rule would cover wherever they live."""
-
-    harboured: list[Person]
-    unharboured: list[Person]
-    everyone: list[Person]
-    count_known: bool = True
-
-    def for_audience(self, rule: LawRule, audience: str) -> list[Person]:
-        """The people a duty to ``audience`` counts."""
-        audiences = rule.safe_harbor.audiences
-        return self.harboured if audiences is None or audience in audiences else self.unharboured
-
-
-def _covered(rule: LawRule, residents: list[Person],
-             excluded: Counter[tuple[str, str]]) -> tuple[list[Person], list[Person]]:
-    """Residents covered with the safe harbour applied, and (when it excuses only some audiences) without it."""
-    partial = rule.safe_harbor.audiences is not None
-    covered: list[Person] = []
-    unharboured: list[Person] = []
-    seen: dict[tuple[frozenset[str], bool, bool, bool], tuple[str | None, str | None]] = {}
-    for person in residents:
-        shape = (person.elements, bool(person.name.strip()), person.encrypted, person.key_compromised)
-        if shape not in seen:
-            seen[shape] = (exclusion(person, rule), _element_exclusion(person, rule) if partial else None)
-        reason, element_reason = seen[shape]
-        if reason:
-            excluded[(rule.jurisdiction, reason)] += 1
-        else:
-            covered.append(person)
-        if partial and not element_reason:
-            unharboured.append(person)
-    return covered, (unharboured if partial else covered)
-
-
-def _counts_everyone(rule: LawRule) -> bool:
-    cra = rule.consumer_reporting_agencies
-    return any(r.count == "all_affected" for r in rule.regulators) or bool(cra and cra.count == "all_affected")
-
-
-def _all_affected(rule: LawRule, people: Sequence[Person]) -> list[Person]:
-    """Everyone in the breach whose data this rule would cover if they lived there ("persons at one time")."""
-    return [p for p in people if exclusion(p, rule) is None]
-
-
-def home(person: Person) -> tuple[str, str]:
-    """Where a person lives as (country, subdivision); a US territory written as a country is read as US."""
-    if person.country in TERRITORIES and not person.region:
-        return "US", f"US-{person.country}"
-    if person.country in TERRITORIES and person.region == person.country:
-        return "US", f"US-{person.country}"
-    return person.country, person.subdivision
-
-
-def _by_place(people: Sequence[Person]) -> dict[tuple[str, str], list[Person]]:
-    groups: dict[tuple[str, str], list[Person]] = defaultdict(list)
-    for person in people:
-        groups[home(person)].append(person)
-    return groups
-
-
-def _matches(place: tuple[str, str], where: Iterable[str]) -> bool:
-    return any(w in ("*", place[0], place[1]) for w in where)
-
-
-def lives_in(person: Person, places: Iterable[str]) -> bool:
-    """Whether the person's residence (subdivision or country) is one of ``places`` (``*`` is anywhere)."""
-    return _matches(home(person), places)
-
-
-def exclusion(person: Person, rule: LawRule) -> str | None:
-    """Why a resident is not covered by ``rule`` (None when covered).
-
-    The encryption safe harbour never excuses data whose key was compromised unless the file quotes the
-    statute saying it does, and the reason given then says so: it never contradicts the input.
-    """
-    reason = _element_exclusion(person, rule)
-    if reason:
-        return reason
-    harbour = rule.safe_harbor
-    if not (harbour.encryption and person.encrypted):
-        return None
-    if not person.key_compromised:
-        return SAFE_HARBOUR
-    if harbour.unless_key_compromised:
-        return None
-    return KEY_TAKEN_EXEMPT + harbour.key_compromised_text
-
-
-def _element_exclusion(person: Person, rule: LawRule) -> str | None:
-    info = rule.personal_information
-    if not info.any_record:
-        if not person.elements:
-            return NO_ELEMENTS
-        counted = set(info.alone) | (set(info.with_name) if person.name.strip() else set())
-        if not person.elements & counted:
-            if person.elements & set(info.with_name):
-                return NO_NAME
-            return "only elements that are not personal information here: " + ", ".join(sorted(person.elements))
-    return None
 
 
 @dataclass(frozen=True)

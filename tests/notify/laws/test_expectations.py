@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from aftermath.notify import engine
+from aftermath.notify import coverage, engine
 from aftermath.notify.deadlines import add_business_days
 from aftermath.notify.laws.schema import ELEMENTS, ENTITY_TYPES, Deadline, LawRule, Period, load_all
 from aftermath.notify.people import Person
@@ -209,5 +209,5 @@ def test_every_element_is_covered_exactly_where_the_row_says(row):
     for element in ELEMENTS:
         named = Person("p", "Pat Doe", elements=frozenset({element}))
         nameless = Person("q", "", elements=frozenset({element}))
-        assert (engine.exclusion(named, rule) is None) == (info.any_record or element in with_name | alone), element
-        assert (engine.exclusion(nameless, rule) is None) == (info.any_record or element in alone), element
+        assert (coverage.exclusion(named, rule) is None) == (info.any_record or element in with_name | alone), element
+        assert (coverage.exclusion(nameless, rule) is None) == (info.any_record or element in alone), element
