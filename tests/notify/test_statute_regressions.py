@@ -173,6 +173,7 @@ def test_gdpr_unintelligible_data_needs_no_individual_notice_but_the_regulator_s
     safe = run(folk(4, "", "", country=country, encrypted=True))
     assert of(safe, code, "individuals") == []
     assert [o.people for o in of(safe, code, "regulator")] == [4]
+    assert "excuses only the notice to individuals here" in of(safe, code, "regulator")[0].notes
     leaked = run(folk(4, "", "", country=country, encrypted=True, key_compromised=True))
     assert [o.people for o in of(leaked, code, "individuals")] == [4]
 

@@ -204,7 +204,7 @@ def _duty_list(rule: LawRule, types: frozenset[str]) -> list[_Duty]:
 
 def _duties(rule: LawRule, cover: Cover, discovered: dt.datetime, events: Mapping[str, dt.date], time_known: bool,
             types: frozenset[str] = frozenset({"business"})) -> tuple[list[Obligation], list[BelowThreshold]]:
-    common = _common_notes(rule, cover.harboured, discovered, events, time_known)
+    common = _common_notes(rule, cover.unharboured, discovered, events, time_known)
     out: list[Obligation] = []
     missed: list[BelowThreshold] = []
     individuals_due: dt.date | None = None
@@ -299,6 +299,10 @@ def _common_notes(rule: LawRule, covered: list[Person], discovered: dt.datetime,
         notes.append(f"{encrypted} of these people's data was encrypted with a key not known to be compromised; "
                      "this law has no automatic encryption safe harbour, but encryption weighs on the risk "
                      "assessment.")
+    elif encrypted and rule.safe_harbor.audiences is not None:
+        notes.append(f"{encrypted} of these people's data was encrypted with a key not known to be compromised: "
+                     f"that excuses only the notice to {', '.join(rule.safe_harbor.audiences)} here; for the other "
+                     "duties encryption weighs on the risk assessment.")
     if rule.assessment:
         when = deadlines.due(rule.assessment, discovered, events, None, time_known)
         date = when.date.isoformat() if when.date else "as soon as possible"
