@@ -1,0 +1,162 @@
+"""The incident report: built from what the case holds, with no template for the user to write.
+
+``gather`` reads the case in one pass over the journal and returns plain data; ``render_html`` and
+``render_pdf`` turn it into the document counsel, the insurer and the IR firm read. Privileged records
+and entries are left out unless asked for, and the first page says how many were left out.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aftermath import __version__
+from aftermath.case.core import Case
+from aftermath.case.store import JournalRow
+from aftermath.consult import records, status
+from aftermath.errors import StateError
+
+# Routine entries that would drown the narrative; they stay in the timeline export.
+ROUTINE = ("protect.snapshot", "protect.check", "protect.forget", "consult.update.")
+NARRATIVE_CAP = 400
+
+
+def gather(case: Case, include_privileged: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """Everything the report shows, as plain data (the clock is an argument)."""
+    now = now or datetime.now(UTC)
+    incidents = case.incidents()
+    if not incidents:
+        raise StateError("the case has no incident yet: open one with 'aftermath case open' before a report")
+    file = records.load(case)
+    incident = incidents[0]
+    discovered = datetime.fromisoformat(incident.discovered_at.replace("Z", "+00:00"))
+    journal = _read_journal(case, file, include_privileged)
+    keep = include_privileged
+    tasks = file.of("task", keep)
+    obligations = _obligations(case, file, discovered, now, keep)
+    head = case.head()
+    return {
+        "generated": now.isoformat(timespec="seconds"), "version": __version__, "case": case.config.case.name,
+        "incident": {"title": incident.title, "discovered": incident.discovered_at, "opened": incident.opened_at,
+                     "others": [i.title for i in incidents[1:]]},
+        "head": f"{head.seq}:{head.hash}" if head else "",
+        "withheld": 0 if keep else file.withheld(), "include_privileged": keep,
+        "contacts": [_contact(c) for c in file.of("contact", keep)],
+        "narrative": journal["narrative"], "narrative_total": journal["narrative_total"],
+        "hosts": journal["hosts"], "sources": [s.model_dump() for s in case.config.protect.sources],
+        "people": journal["people"], "evidence": _evidence(case, file, journal["custody"], keep),
+        "review": journal["review"], "restore": journal["restore"], "obligations": obligations,
+        "decisions": [_plain(d) for d in file.of("decision", keep)],
+        "tasks": [{**_plain(t), "state": status.task_state(t), "overdue": t in status.overdue(tasks, now)}
+                  for t in tasks if status.task_state(t) == "open"],
+        "notes": [_plain(n) for n in file.of("note", keep)],
+    }
+
+
+def _read_journal(case: Case, file: records.File, include_privileged: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"narrative": [], "narrative_total": 0, "hosts": {}, "people": None, "review": None,
+                           "restore": [], "custody": {}}
+    query = select(JournalRow).order_by(JournalRow.seq).execution_options(yield_per=5000)
+    with Session(case.engine) as session:
+        for row in session.scalars(query):
+            data = json.loads(row.data)
+            if not include_privileged and records.is_privileged(row.seq, row.action, data, file):
+                continue
+            _take(out, row, data)
+    total = out["narrative_total"]
+    if total > NARRATIVE_CAP:
+        out["narrative"] = out["narrative"][-NARRATIVE_CAP:]
+    out["hosts"] = sorted(out["hosts"].values(), key=lambda h: -h["score"])
+    return out
+
+
+def _take(out: dict[str, Any], row: JournalRow, data: dict[str, Any]) -> None:
+    line = {"seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action, "subject": row.subject}
+    if row.action == "evidence.custody":  # one item (case custody) or a package of several
+        for subject in [f"evidence {i['id']}" for i in data.get("items", [])] or [row.subject]:
+            out["custody"].setdefault(subject, []).append({**line, **data})
+    if row.action == "secure.sweep":
+        out["hosts"][row.subject] = {"host": row.subject, "at": row.at, **data}
+    elif row.action == "notify.scope":
+        out["people"] = data
+    elif row.action == "review.run":
+        out["review"] = {"at": row.at, **data}
+    elif row.action.startswith("restore.") or row.action == "protect.drill":
+        out["restore"].append({**line, "data": _short(data)})
+    if not row.action.startswith(ROUTINE) and not row.action.endswith(".register"):
+        out["narrative_total"] += 1
+        out["narrative"].append(line)
+        if len(out["narrative"]) > 2 * NARRATIVE_CAP:  # keep memory flat: only the newest are shown
+            del out["narrative"][:NARRATIVE_CAP]
+
+
+def _obligations(case: Case, file: records.File, discovered: datetime, now: datetime,
+                 keep: bool) -> list[dict[str, Any]]:
+    found = [{"due": d.due.isoformat(timespec="minutes"), "what": d.what, "to": d.to, "people": "",
+              "state": d.state, "citation": "insurance policy"}
+             for d in status.insurer_deadlines(file.of("contact", keep), discovered, now)]
+    plans = case.evidence_items("notify-plan")
+    plan = next((p for p in reversed(plans) if p.name.endswith(".json")), None)
+    if plan is not None:
+        try:
+            doc = json.loads(plan.path.read_bytes())
+        except (OSError, ValueError):
+            doc = {"obligations": []}
+        for o in doc.get("obligations", []):
+            due = o.get("deadline_at") or o.get("deadline")
+            found.append({"due": due or "as soon as possible", "what": f"notice to {o['audience']}",
+                          "to": f"{o['jurisdiction']} {o.get('recipient') or ''}".strip(), "people": o["people"],
+                          "state": _due_state(due, now), "citation": o.get("citation", "")})
+    return sorted(found, key=lambda o: o["due"])
+
+
+def _due_state(due: str | None, now: datetime) -> str:
+    if not due:
+        return "due"
+    moment = datetime.fromisoformat(due)
+    if moment.tzinfo is None:
+        moment = moment.replace(hour=23, minute=59, tzinfo=UTC)
+    return "overdue" if now > moment else "due"
+
+
+def _evidence(case: Case, file: records.File, custody: dict[str, list[dict[str, Any]]],
+              keep: bool) -> list[dict[str, Any]]:
+    return [{**item.__dict__, "path": str(item.path), "custody": custody.get(f"evidence {item.id}", [])}
+            for item in case.evidence_items() if keep or item.id not in file.privileged_evidence]
+
+
+def _contact(c: records.Record) -> dict[str, Any]:
+    return {**_plain(c), "notified": c.state.get("notified")}
+
+
+def _plain(r: records.Record) -> dict[str, Any]:
+    return {"id": r.id, "title": r.title, "body": r.body, "privileged": r.privileged, "at": r.created_at,
+            "actor": r.actor}
+
+
+def _short(data: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in data.items() if isinstance(v, (str, int, float, bool)))[:300]
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("aftermath.consult", "templates"), undefined=StrictUndefined,
+                       autoescape=select_autoescape(["html", "j2"]))
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The report as one self-contained HTML page (print styles included)."""
+    return _env().get_template("report.html.j2").render(r=data)
+
+
+def render_pdf(html: str) -> bytes:
+    """The same page as PDF, through WeasyPrint."""
+    from weasyprint import HTML  # heavy: imported only when a PDF is asked for
+
+    return bytes(HTML(string=html).write_pdf())
