@@ -92,14 +92,16 @@ def _has_events(case: Case) -> bool:
 
 
 def _journal_events(case: Case, file: records.File, include_privileged: bool) -> Iterator[Event]:
-    query = select(JournalRow).order_by(JournalRow.at, JournalRow.seq).execution_options(yield_per=2000)
+    columns = (JournalRow.seq, JournalRow.at, JournalRow.actor, JournalRow.action, JournalRow.subject, JournalRow.data)
+    query = select(*columns).order_by(JournalRow.at, JournalRow.seq).execution_options(yield_per=2000)
     with Session(case.engine) as session:
-        for row in session.scalars(query):
-            data = json.loads(row.data)
+        for row in session.execute(query):
+            # privilege lives in consultation entries' data, or in a mark on the sequence number
+            data = json.loads(row.data) if row.action.startswith("consult.") else {}
             if not include_privileged and records.is_privileged(row.seq, row.action, data, file):
                 continue
             yield event(row.at, "Recorded in journal", f"{row.action}: {row.subject}", "journal",
-                        actor=row.actor, action=row.action, ref=f"journal:{row.seq}", detail=data)
+                        actor=row.actor, action=row.action, ref=f"journal:{row.seq}", detail=row.data)
 
 
 def _document_events(case: Case, file: records.File, include_privileged: bool) -> Iterator[Event]:
