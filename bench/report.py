@@ -72,10 +72,12 @@ def _next(prev: journal.Entry, action: str, subject: str, data: dict[str, object
 
 def run(args: list[str], root: Path) -> tuple[float, float]:
     """Run the CLI in a fresh process: (seconds, peak RSS of that process in MiB)."""
-    code = ("import resource, sys, runpy; sys.argv = ['aftermath'] + sys.argv[1:]\n"
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would report this process's peak
+    code = ("import sys, runpy; sys.argv = ['aftermath'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('aftermath', run_name='__main__')\nexcept SystemExit as e:\n"
             "    assert not e.code, e.code\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+            "print(hwm, file=sys.stderr)")
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, "--case", str(root), *args], capture_output=True, text=True,
                           check=True, env={**os.environ, "COLUMNS": "200"})
@@ -87,12 +89,14 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--evidence", type=int, default=10_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench-report"))
+    parser.add_argument("--reuse", action="store_true", help="Use the cases an earlier run built.")
     opts = parser.parse_args()
     results = []
     for scale in (10, 1):
         root = opts.dir / f"case-{scale}"
         started = time.perf_counter()
-        case = build(root, opts.entries // scale, opts.evidence // scale)
+        reuse = opts.reuse and (root / "case.db").exists()
+        case = Case.open(root) if reuse else build(root, opts.entries // scale, opts.evidence // scale)
         built = time.perf_counter() - started
         count = sum(1 for _ in case.iter_entries())
         report_s, report_mb = run(["report", "--out", str(opts.dir / f"report-{scale}.html")], root)

@@ -49,3 +49,13 @@ def test_pdf_renders(worked: Case):
 def test_report_needs_an_incident(case: Case):
     with pytest.raises(StateError, match="no incident"):
         report.gather(case)
+
+
+def test_long_journal_shows_the_newest_entries_and_says_how_many(worked: Case, monkeypatch: pytest.MonkeyPatch):
+    for n in range(5):
+        worked.write("note", f"call {n}")
+    monkeypatch.setattr(report, "NARRATIVE_CAP", 3)
+    data = report.gather(worked)
+    assert [e["subject"] for e in data["narrative"]] == ["call 2", "call 3", "call 4"]
+    assert data["narrative_total"] > 3
+    assert f"{data['narrative_total']} significant journal entries; the newest 3 are shown" in report.render_html(data)

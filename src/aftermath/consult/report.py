@@ -8,6 +8,7 @@ and entries are left out unless asked for, and the first page says how many were
 from __future__ import annotations
 
 import json
+from collections import deque
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -69,8 +70,8 @@ def gather(case: Case, include_privileged: bool = False, now: datetime | None = 
 
 
 def _read_journal(case: Case, file: records.File, include_privileged: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"narrative": [], "narrative_total": 0, "hosts": {}, "people": None, "review": None,
-                           "restore": [], "custody": {}}
+    out: dict[str, Any] = {"narrative": deque(maxlen=NARRATIVE_CAP), "narrative_total": 0, "hosts": {},
+                           "people": None, "review": None, "restore": [], "custody": {}}
     query = select(*COLUMNS).order_by(JournalRow.seq).execution_options(yield_per=5000)
     with Session(case.engine) as session:
         for row in session.execute(query):  # plain rows, not ORM objects: a third of the time
@@ -78,9 +79,7 @@ def _read_journal(case: Case, file: records.File, include_privileged: bool) -> d
             if not include_privileged and records.is_privileged(row.seq, row.action, data, file):
                 continue
             _take(out, row, data)
-    total = out["narrative_total"]
-    if total > NARRATIVE_CAP:
-        out["narrative"] = out["narrative"][-NARRATIVE_CAP:]
+    out["narrative"] = [_line(row) for row in out["narrative"]]  # only the newest are shown: memory stays flat
     out["hosts"] = sorted(out["hosts"].values(), key=lambda h: -h["score"])
     return out
 
@@ -90,11 +89,14 @@ def _needs_data(action: str) -> bool:
         or action == "protect.drill"
 
 
+def _line(row: Any) -> dict[str, Any]:
+    return {"seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action, "subject": row.subject}
+
+
 def _take(out: dict[str, Any], row: Any, data: dict[str, Any]) -> None:
-    line = {"seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action, "subject": row.subject}
     if row.action == "evidence.custody":  # one item (case custody) or a package of several
         for subject in [f"evidence {i['id']}" for i in data.get("items", [])] or [row.subject]:
-            out["custody"].setdefault(subject, []).append({**line, **data})
+            out["custody"].setdefault(subject, []).append({**_line(row), **data})
     if row.action == "secure.sweep":
         out["hosts"][row.subject] = {"host": row.subject, "at": row.at, **_shape(row.action, data)}
     elif row.action == "notify.scope":
@@ -102,12 +104,10 @@ def _take(out: dict[str, Any], row: Any, data: dict[str, Any]) -> None:
     elif row.action == "review.run":
         out["review"] = {"at": row.at, **_shape(row.action, data)}
     elif row.action.startswith("restore.") or row.action == "protect.drill":
-        out["restore"].append({**line, "data": _short(data)})
+        out["restore"].append({**_line(row), "data": _short(data)})
     if not row.action.startswith(ROUTINE) and not row.action.endswith(".register"):
         out["narrative_total"] += 1
-        out["narrative"].append(line)
-        if len(out["narrative"]) > 2 * NARRATIVE_CAP:  # keep memory flat: only the newest are shown
-            del out["narrative"][:NARRATIVE_CAP]
+        out["narrative"].append(row)
 
 
 def _shape(action: str, data: dict[str, Any]) -> dict[str, Any]:
