@@ -70,8 +70,13 @@ def _next(prev: journal.Entry, action: str, subject: str, data: dict[str, object
     return journal.make_entry(prev, journal.timestamp(), "bench", action, subject, data)
 
 
-def run(args: list[str], root: Path) -> tuple[float, float]:
-    """Run the CLI in a fresh process: (seconds, peak RSS of that process in MiB)."""
+def run(args: list[str], root: Path) -> tuple[float, float, float]:
+    """Run the CLI in a fresh process: (wall seconds, CPU seconds, peak RSS of that process in MiB).
+
+    CPU time (user + system) is reported beside wall time because the machine may be shared: it is what the
+    command costs, whatever else runs.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would report this process's peak
     code = ("import sys, runpy; sys.argv = ['aftermath'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('aftermath', run_name='__main__')\nexcept SystemExit as e:\n"
@@ -81,7 +86,9 @@ def run(args: list[str], root: Path) -> tuple[float, float]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, "--case", str(root), *args], capture_output=True, text=True,
                           check=True, env={**os.environ, "COLUMNS": "200"})
-    return time.perf_counter() - started, int(proc.stderr.strip().splitlines()[-1]) / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return time.perf_counter() - started, cpu, int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
@@ -99,15 +106,18 @@ def main() -> None:
         case = Case.open(root) if reuse else build(root, opts.entries // scale, opts.evidence // scale)
         built = time.perf_counter() - started
         count = sum(1 for _ in case.iter_entries())
-        report_s, report_mb = run(["report", "--out", str(opts.dir / f"report-{scale}.html")], root)
-        timeline_s, timeline_mb = run(["timeline", "--out", str(opts.dir / f"timeline-{scale}.jsonl")], root)
+        report_s, report_cpu, report_mb = run(["report", "--out", str(opts.dir / f"report-{scale}.html")], root)
+        timeline_out = opts.dir / f"timeline-{scale}.jsonl"
+        timeline_s, timeline_cpu, timeline_mb = run(["timeline", "--out", str(timeline_out)], root)
         lines = sum(1 for _ in (opts.dir / f"timeline-{scale}.jsonl").open())
-        results.append((count, opts.evidence // scale, built, report_s, report_mb, timeline_s, timeline_mb, lines))
-    print("| journal entries | evidence files | build (s) | report (s) | report peak RSS (MiB) | timeline (s) "
-          "| timeline peak RSS (MiB) | timeline events |")
-    print("|---|---|---|---|---|---|---|---|")
+        results.append((count, opts.evidence // scale, built, report_s, report_cpu, report_mb, timeline_s,
+                        timeline_cpu, timeline_mb, lines))
+    print("| journal entries | evidence files | build (s) | report wall (s) | report CPU (s) | report peak RSS (MiB) "
+          "| timeline wall (s) | timeline CPU (s) | timeline peak RSS (MiB) | timeline events |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r[0]:,} | {r[1]:,} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.0f} | {r[7]:,} |")
+        print(f"| {r[0]:,} | {r[1]:,} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.1f} | {r[5]:.0f} | {r[6]:.1f} | {r[7]:.1f} "
+              f"| {r[8]:.0f} | {r[9]:,} |")
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
           f"this process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

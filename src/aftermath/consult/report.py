@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from aftermath import __version__
 from aftermath.case.core import Case
-from aftermath.case.store import JournalRow
+from aftermath.case.store import EvidenceRow, JournalRow
 from aftermath.consult import records, status
 from aftermath.errors import StateError
 
@@ -145,8 +145,11 @@ def _due_state(due: str | None, now: datetime) -> str:
 
 def _evidence(case: Case, file: records.File, custody: dict[str, list[dict[str, Any]]],
               keep: bool) -> list[dict[str, Any]]:
-    return [{**item.__dict__, "path": str(item.path), "custody": custody.get(f"evidence {item.id}", [])}
-            for item in case.evidence_items() if keep or item.id not in file.privileged_evidence]
+    # plain rows: ten thousand items cost a second as ORM objects with Paths, a fraction of it as tuples
+    with Session(case.engine) as session:
+        rows = session.execute(select(*EvidenceRow.__table__.columns).order_by(EvidenceRow.id)).mappings().all()
+    return [{**row, "path": row["stored_path"], "custody": custody.get(f"evidence {row['id']}", [])}
+            for row in rows if keep or row["id"] not in file.privileged_evidence]
 
 
 def _contact(c: records.Record) -> dict[str, Any]:
