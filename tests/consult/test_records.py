@@ -94,3 +94,18 @@ def test_migration_upgrades_a_case_made_before_consultation(tmp_path):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
     assert "consult_records" not in inspect(create_engine(f"sqlite:///{tmp_path / 'old.db'}")).get_table_names()
+
+
+def test_consultation_on_a_postgresql_store(tmp_path, postgres):
+    import psycopg
+
+    url = postgres.createdb("consult_pg").replace("postgresql://", "postgresql+psycopg://")
+    case = Case.init(tmp_path / "pg", db=url)
+    records.add(case, "decision", "No exception for Florida", {"rationale": "codes taken"}, privileged=True)
+    records.add(case, "task", "Image the disk", {"due": "2026-11-21"})
+    records.set_task_state(case, 2, "done")
+    file = records.load(Case.open(case.root))
+    assert [(r.id, r.privileged, r.state.get("state")) for r in file.records] == [(1, True, None), (2, False, "done")]
+    assert case.verify().ok
+    with psycopg.connect(postgres.url("consult_pg")) as con, pytest.raises(psycopg.errors.RaiseException):
+        con.execute("UPDATE consult_records SET privileged=false")
