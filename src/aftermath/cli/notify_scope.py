@@ -83,6 +83,9 @@ def _show(result: ScopeResult, data: dict[str, object], out: Path, json_out: boo
                   f"({result.seconds:.1f} s); written to {out}.")
     for element, n in result.element_counts().items():
         console.print(f"  {element}: {n}")
+    warning = result.residence_warning()
+    if warning:
+        err_console.print(f"[bold red]WARNING: residence unknown.[/] {warning}")
     if result.merged.flags:
         console.print(f"{len(result.merged.flags)} addresses to review (see the report).")
     skipped = len(result.skipped_rows) + len(result.merged.unattributed) + len(result.skipped_files)

@@ -40,19 +40,22 @@ ROLE_HINTS: dict[str, str] = {
     "email": r"e_?mail",
     "first_name": r"first_?name|given_?name|(^|_)fname$",
     "last_name": r"last_?name|surname|family_?name|(^|_)lname$",
-    "name": r"(^|_)name$|full_?name|cardholder|holder",
+    "name": r"(^|_)(?<!country_)(?<!state_)(?<!province_)(?<!region_)(?<!city_)(?<!street_)(?<!company_)name$|"
+            r"full_?name|cardholder|holder",
     "address2": r"address_?(line)?_?2$|addr_?2|(^|_)(apt|unit|suite)($|_)",
     "address": r"address|(^|_)addr|street",
     "city": r"city|town",
-    "region": r"^(state|province|region|st)(_?(code|abbr))?$|^county_?state$",
+    "region": r"^(state|province|region|st)(_?(code|abbr|full|name))?$|^county_?state$",
     "postal_code": r"zip|postal|postcode",
     "country": r"country",
 }
 # A table whose name says it holds people: its plain ``id`` column is the customer id.
 PEOPLE_TABLES = re.compile(r"customer|client|crm|contact|people|person|patient|member|user|account|subscriber")
+# Residence roles a column loses when its name says telephone: a dialling code is never a country.
+RESIDENCE_ROLES = frozenset({"address", "address2", "city", "region", "postal_code", "country"})
 # Ignore words (as Macie's): bare numbers in these columns are not taken for cards or accounts.
-NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_)|isbn|serial|imei|uuid|"
-                      r"transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
+NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_)|dial|calling_code|isbn|serial|"
+                      r"imei|uuid|transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
 
 _KIND_RE = [(k, re.compile(p)) for k, p in KIND_HINTS.items()]
 _ROLE_RE = [(r, re.compile(p)) for r, p in ROLE_HINTS.items()]
@@ -90,6 +93,9 @@ def hint(column: str, table: str = "") -> ColumnHint:
         kinds = frozenset({"email"}) | kinds
     if role and role != "email" and kinds:
         role = ""  # "card_holder_account" style names: the kind wins over the identity part
+    negative = bool(NEGATIVE.search(norm))
+    if negative and role in RESIDENCE_ROLES:
+        role = ""  # "TelephoneCountryCode": a dialling code, "phone_zip"...
     if norm == "id" and PEOPLE_TABLES.search(normalise(table)):
         role = "customer_id"
-    return ColumnHint(column, kinds, role, bool(NEGATIVE.search(norm)) and not kinds)
+    return ColumnHint(column, kinds, role, negative and not kinds)

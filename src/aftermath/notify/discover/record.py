@@ -64,6 +64,8 @@ def summary(result: ScopeResult, texts: dict[str, str]) -> dict[str, Any]:
         "cells": result.cells,
         "elements": result.element_counts(),
         "residence": result.state_counts(),
+        "residence_unknown": result.residence_unknown(),
+        "residence_warning": result.residence_warning(),
         "address_flags": sum(len(f) for f in result.merged.flags.values()),
         "rows_skipped": len(result.skipped_rows),
         "rows_unattributed": len(result.merged.unattributed),

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from aftermath.notify.discover import detectors
+from aftermath.notify.discover import detectors, residence
 from aftermath.notify.discover.columns import hint
 from aftermath.notify.discover.files import Files, LocalFiles
 from aftermath.notify.discover.kinds import THRESHOLD
 from aftermath.notify.discover.sources import Chunk, Unit, read
 
 ROLES = ("customer_id", "email", "name", "first_name", "last_name", "address", "address2", "city", "region",
-         "postal_code", "country")
+         "postal_code", "country", "residence_note")
 # Kinds that tell who the row is about rather than what was exposed.
 IDENTITY_KINDS = frozenset({"email"})
 
@@ -40,6 +40,8 @@ class ColumnStats:
     below: Counter[str] = field(default_factory=Counter)
     confidence: dict[str, float] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    valid: int = 0     # values that validate for its residence role (country, state, postal code)
+    ranking: str = ""  # when several columns claim that role: which one was used
 
 
 @dataclass
@@ -70,6 +72,7 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
     n = len(chunk.rows)
     hits: list[list[tuple[str, str, float]]] = [[] for _ in range(n)]
     identity: list[list[str]] = [[""] * len(ROLES) for _ in range(n)]
+    ranked: dict[str, list[tuple[ColumnStats, list[str]]]] = defaultdict(list)
     for j, name in enumerate(chunk.columns):
         h = hint(name, table)
         values = [row[j] for row in chunk.rows]
@@ -79,7 +82,9 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
             result.columns[(table, name)] = stats
         stats.cells += n
         stats.filled += sum(1 for v in values if v)
-        if h.role:
+        if h.role in residence.RANKED:
+            ranked[h.role].append((stats, values))
+        elif h.role:
             slot = ROLES.index(h.role)
             for i, v in enumerate(values):
                 identity[i][slot] = v.strip()
@@ -92,6 +97,8 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
                 stats.confidence[det.kind] = det.confidence
                 stats.reasons[det.kind] = det.reason
             hits[i].append((name, det.kind, det.confidence))
+    for role, candidates in ranked.items():
+        _fill_ranked(role, candidates, identity)
     result.cells += n * len(chunk.columns)
     result.scanned += n
     for i in range(n):
@@ -108,3 +115,23 @@ def _dedupe(hits: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
     for column, kind, conf in hits:
         best[(column, kind)] = max(best[(column, kind)], conf)
     return [(c, k, v) for (c, k), v in best.items()]
+
+
+def _fill_ranked(role: str, candidates: list[tuple[ColumnStats, list[str]]], identity: list[list[str]]) -> None:
+    """Fill a residence role from the column whose values validate best; note rows where they disagree."""
+    order, counts = residence.rank(role, [values for _, values in candidates])
+    for (stats, _), count in zip(candidates, counts, strict=True):
+        stats.valid += count
+    best = candidates[order[0]][0].column
+    if len(candidates) > 1:
+        others = ", ".join(candidates[j][0].column for j in order[1:])
+        candidates[order[0]][0].ranking = f"used for {role} (validates best; also tried {others})"
+        for j in order[1:]:
+            candidates[j][0].ranking = f"not used for {role}: {best} validates better"
+    names = [candidates[j][0].column for j in order]
+    slot, note_slot = ROLES.index(role), ROLES.index("residence_note")
+    for i, ident in enumerate(identity):
+        value, note = residence.pick(role, names, [candidates[j][1][i] for j in order])
+        ident[slot] = value
+        if note:
+            ident[note_slot] = "; ".join(filter(None, (ident[note_slot], note)))
