@@ -53,17 +53,25 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def damaged(value: str) -> bool:
+    """A number a spreadsheet showed in scientific notation: its digits are gone, nobody can find it."""
+    return "E+" in value.upper()
+
+
 def table_truth(rows: list[dict[str, str]]) -> set[Cell]:
-    """Cells that hold each kind, as the generator labels its columns. Row numbers as the scanner counts."""
+    """Cells that hold each kind, as the generator labels its columns (damaged values left out: they are
+    scored as reported damage). Row numbers as the scanner counts."""
     truth: set[Cell] = set()
     for i, r in enumerate(rows):
         n = i + 2
-        if r["CCNumber"]:
+        if r["CCNumber"] and not damaged(r["CCNumber"]):
             truth.add((n, "CCNumber", "card_number"))
         if r["EmailAddress"]:
             truth.add((n, "EmailAddress", "email"))
         if r["Birthday"]:
             truth.add((n, "Birthday", "dob"))
+        if damaged(r["NationalID"]):
+            continue
         if r["NationalID"] and r["Country"] == "US":
             truth.add((n, "NationalID", "ssn"))
         elif r["NationalID"]:
@@ -183,6 +191,9 @@ def main() -> None:
         print(f"\nPeople:\n\n{head}")
         for kind in ("ssn", "card_number", "dob", "national_id"):
             print(_row(ELEMENT[kind], person_level(rows, truth, result, kind)))
+        broken = sum(damaged(r[c]) for r in rows for c in ("CCNumber", "NationalID", "CVV2"))
+        broken += sum(1 for r in rows if r["CVV2"].isdigit() and len(r["CVV2"]) < 3)
+        print(f"\nValues damaged by a spreadsheet: {broken} in the data, {sum(_damaged(result).values())} reported")
         right, total = residence_right(rows, result)
         print(f"\nResidence right: {right} of {total} ({right / total:.3f}); without residence: "
               f"{result.residence_unknown()}; damaged values reported: {dict(sorted(_damaged(result).items()))}")

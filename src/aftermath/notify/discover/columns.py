@@ -14,6 +14,9 @@ from functools import lru_cache
 # kind -> pattern over the normalised name. Checked before identity roles.
 KIND_HINTS: dict[str, str] = {
     "ssn": r"(^|_)ssn|social_?sec|socsec|ss_?num",
+    "national_id": r"national_?id|(^|_)nino?($|_)|national_?insurance|(^|_)sin($|_)|social_?insurance|(^|_)cpr($|_)|"
+                   r"personnummer|(^|_)insee|(^|_)nir($|_)|(^|_)pesel|(^|_)hetu|(^|_)cpf($|_)|(^|_)bsn($|_)|"
+                   r"^id_?(no|num|number)$|identity_?(card|no|num|number)|^id_?card",
     "itin": r"(^|_)itin($|_)",
     "ein": r"(^|_)f?ein($|_)|employer_id",
     "drivers_license": r"driver|(^|_)dl($|_)|licen[cs]e_?(no|num|number|id)?$|state_id",
@@ -55,7 +58,12 @@ PEOPLE_TABLES = re.compile(r"customer|client|crm|contact|people|person|patient|m
 RESIDENCE_ROLES = frozenset({"address", "address2", "city", "region", "postal_code", "country"})
 # Ignore words (as Macie's): bare numbers in these columns are not taken for cards or accounts.
 NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_)|dial|calling_code|isbn|serial|"
-                      r"imei|uuid|transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
+                      r"imei|uuid|guid|(^|_)ups($|_)|fedex|usps|parcel|shipment|waybill|mtcn|transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
+
+# Columns that describe a person rather than hold their data: an occupation "Medical record coder" or a
+# job title is not medical information, so keywords in their text are not evidence.
+DESCRIPTIVE = re.compile(r"occupation|(^|_)job|profession|(^|_)title($|_)|position|company|employer|department|"
+                         r"vehicle|(^|_)domain($|_)|user_?agent|browser|(^|_)color($|_)")
 
 _KIND_RE = [(k, re.compile(p)) for k, p in KIND_HINTS.items()]
 _ROLE_RE = [(r, re.compile(p)) for r, p in ROLE_HINTS.items()]
@@ -68,7 +76,8 @@ class ColumnHint:
     name: str
     kinds: frozenset[str]
     role: str
-    negative: bool = False  # "order_no", "phone": numbers here are not accounts or cards unless formatted
+    negative: bool = False  # "order_no", "phone": numbers here are not accounts or cards without a keyword
+    descriptive: bool = False  # "occupation", "job_title": keywords in the text are not evidence
 
 
 def normalise(name: str) -> str:
@@ -98,4 +107,4 @@ def hint(column: str, table: str = "") -> ColumnHint:
         role = ""  # "TelephoneCountryCode": a dialling code, "phone_zip"...
     if norm == "id" and PEOPLE_TABLES.search(normalise(table)):
         role = "customer_id"
-    return ColumnHint(column, kinds, role, negative and not kinds)
+    return ColumnHint(column, kinds, role, negative and not kinds, bool(DESCRIPTIVE.search(norm)) and not kinds)

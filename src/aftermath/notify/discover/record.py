@@ -66,6 +66,7 @@ def summary(result: ScopeResult, texts: dict[str, str]) -> dict[str, Any]:
         "residence": result.state_counts(),
         "residence_unknown": result.residence_unknown(),
         "residence_warning": result.residence_warning(),
+        "damaged_values": sum(n for *_, n in result.damaged()),
         "address_flags": sum(len(f) for f in result.merged.flags.values()),
         "rows_skipped": len(result.skipped_rows),
         "rows_unattributed": len(result.merged.unattributed),

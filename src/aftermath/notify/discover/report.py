@@ -72,4 +72,4 @@ def html_report(result: ScopeResult, findings_note: str = "") -> str:
         skipped_rows=skipped[:REPORT_ROWS], skipped_more=max(0, len(skipped) - REPORT_ROWS),
         unattributed=result.merged.unattributed[:REPORT_ROWS], skipped_files=result.skipped_files,
         locations=[(p.id, ", ".join(sorted(p.elements)), result.merged.locations.get(p.id, [])) for p in people],
-        findings_note=findings_note, residence_warning=result.residence_warning())
+        findings_note=findings_note, residence_warning=result.residence_warning(), damaged=result.damaged())

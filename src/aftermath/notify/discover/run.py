@@ -55,6 +55,11 @@ class ScopeResult:
         """People per residence (``US-TX``, ``DE``, ``ZZ`` for unknown)."""
         return dict(sorted(Counter(p.subdivision for p in self.people).items()))
 
+    def damaged(self) -> list[tuple[str, str, str, int]]:
+        """Values a spreadsheet visibly damaged: (table, column, why, count), for the report."""
+        return [(c.table, c.column, why, n) for c in sorted(self.columns, key=lambda c: (c.source, c.table, c.column))
+                for why, n in sorted(c.damaged.items())]
+
     def residence_unknown(self) -> int:
         """People without a country, or in the US without a state."""
         return sum(1 for p in self.people if p.country in ("", "ZZ") or (p.country == "US" and not p.region))
@@ -112,6 +117,7 @@ def _add_stats(into: dict[tuple[str, str, str], ColumnStats], key: tuple[str, st
     have.cells += s.cells
     have.filled += s.filled
     have.valid += s.valid
+    have.damaged.update(s.damaged)
     have.ranking = have.ranking or s.ranking
     have.counts.update(s.counts)
     have.below.update(s.below)

@@ -7,7 +7,8 @@ or a value is uncertain, the file says so in ``uncertain``.
 
 Elements vocabulary (the people file's ``elements`` column):
 ssn, drivers_license, passport, military_id, taxpayer_id, financial_account,
-financial_account_access, account_credentials, medical, health_insurance, biometric, dob.
+financial_account_access, account_credentials, medical, health_insurance, biometric, dob, national_id
+(an identifier issued by a country other than the US: a Canadian SIN, a UK National Insurance number...).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ELEMENTS = ("ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
-            "financial_account_access", "account_credentials", "medical", "health_insurance", "biometric", "dob")
+            "financial_account_access", "account_credentials", "medical", "health_insurance", "biometric", "dob",
+            "national_id")
 Element = Literal["ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
                   "financial_account_access", "account_credentials", "medical", "health_insurance",
-                  "biometric", "dob"]
+                  "biometric", "dob", "national_id"]
 EntityType = Literal["business", "hipaa-covered-entity", "hipaa-business-associate", "financial-institution",
                      "public-company"]
 ENTITY_TYPES: tuple[EntityType, ...] = (
