@@ -79,3 +79,14 @@ def test_validators():
     assert pick("region", ["State", "StateFull"], ["", "New York"]) == ("New York", "")
     assert pick("region", ["State", "StateFull"], ["NY", "Ohio"])[1] == \
         "region columns disagree: State says NY, StateFull says OH"
+
+
+def test_the_state_column_that_agrees_with_the_zip_codes_wins(tmp_path: Path):
+    header = ["email", "ssn", "state", "state_name", "zip"]
+    rows = [["a@x.com", "123-45-6781", "NY", "TX", "78701"], ["b@x.com", "123-45-6782", "NY", "OR", "97201"],
+            ["c@x.com", "123-45-6783", "NY", "California", "90210"]]
+    r = scope([str(write(tmp_path / "t.csv", header, rows))], workers=1)
+    assert [p.region for p in r.people] == ["TX", "OR", "CA"]
+    assert r.merged.flags["a@x.com"] == ("region columns disagree: state_name says TX, state says NY",)
+    assert next(c.ranking for c in r.columns if c.column == "state_name").startswith(
+        "used for region (agrees best with the ZIP codes")

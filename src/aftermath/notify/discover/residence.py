@@ -137,7 +137,7 @@ def resolve(street: str, address2: str, city: str, region: str, postal_code: str
 
 # Identity roles that can be claimed by several columns of one table (Country, CountryFull, a dialling
 # code...): their columns are ranked by how many of their values validate, never taken in column order.
-RANKED = ("country", "region", "postal_code")
+RANKED = ("postal_code", "region", "country")  # in this order: a state column is ranked with the ZIPs chosen
 _POSTAL = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
 
 
@@ -156,11 +156,19 @@ def valid(role: str, value: str) -> str:
     return v
 
 
-def rank(role: str, columns: list[list[str]]) -> tuple[list[int], list[int]]:
-    """The columns' indices best first (most values that validate; the earlier column on a tie), and
-    the number of valid values of each column."""
+def rank(role: str, columns: list[list[str]], zips: list[str] | None = None) -> tuple[list[int], list[int]]:
+    """The columns' indices best first, and the number of valid values of each column.
+
+    Best is the most values that validate; for a state, first the most states that agree with the row's
+    US ZIP code (when ``zips`` are known and several columns claim the state); the earlier column on a tie.
+    """
     counts = [sum(1 for v in col if valid(role, v)) for col in columns]
-    return sorted(range(len(columns)), key=lambda j: (-counts[j], j)), counts
+    agree = [0] * len(columns)
+    if role == "region" and zips and len(columns) > 1:
+        for j, col in enumerate(columns):
+            agree[j] = sum(1 for v, z in zip(col, zips, strict=True) if _ZIP.match(z) and state_code(v)
+                           and zip_state(z.strip()[:5]) == state_code(v))
+    return sorted(range(len(columns)), key=lambda j: (-agree[j], -counts[j], j)), counts
 
 
 def pick(role: str, names: list[str], cells: list[str]) -> tuple[str, str]:

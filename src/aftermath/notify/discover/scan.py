@@ -102,8 +102,9 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
                 stats.confidence[det.kind] = det.confidence
                 stats.reasons[det.kind] = det.reason
             hits[i].append((name, det.kind, det.confidence))
-    for role, candidates in ranked.items():
-        _fill_ranked(role, candidates, identity)
+    for role in residence.RANKED:
+        if role in ranked:
+            _fill_ranked(role, ranked[role], identity)
     _national_ids(chunk, table, hits, identity, result)
     result.cells += n * len(chunk.columns)
     result.scanned += n
@@ -125,13 +126,16 @@ def _dedupe(hits: list[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
 
 def _fill_ranked(role: str, candidates: list[tuple[ColumnStats, list[str]]], identity: list[list[str]]) -> None:
     """Fill a residence role from the column whose values validate best; note rows where they disagree."""
-    order, counts = residence.rank(role, [values for _, values in candidates])
+    zips = [ident[ROLES.index("postal_code")] for ident in identity]
+    order, counts = residence.rank(role, [values for _, values in candidates], zips)
     for (stats, _), count in zip(candidates, counts, strict=True):
         stats.valid += count
     best = candidates[order[0]][0].column
     if len(candidates) > 1:
         others = ", ".join(candidates[j][0].column for j in order[1:])
         candidates[order[0]][0].ranking = f"used for {role} (validates best; also tried {others})"
+        if role == "region":
+            candidates[order[0]][0].ranking = f"used for {role} (agrees best with the ZIP codes; also tried {others})"
         for j in order[1:]:
             candidates[j][0].ranking = f"not used for {role}: {best} validates better"
     names = [candidates[j][0].column for j in order]
