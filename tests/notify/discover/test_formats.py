@@ -107,3 +107,21 @@ def test_spreadsheet_damage_is_counted_and_reported(tmp_path: Path):
     texts = render(r, tmp_path / "r.html", None)
     assert "leading zeros lost" in texts["report"]
     assert summary(r, texts)["damaged_values"] == 4
+
+
+def test_an_excel_round_trip_is_reported_not_silently_dropped(tmp_path: Path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["email", "country", "zip", "card_number", "cvv"])
+    # As Excel stores them: a 16-digit card as a float with 15 significant digits, ZIP and CVV as numbers.
+    sheet.append(["a@x.com", "US", 2134.0, 5545634085461870.0, 51.0])
+    sheet.append(["b@x.com", "US", 78701, 4111111111111111, 123])
+    book.save(tmp_path / "export.xlsx")
+    r = scope([str(tmp_path / "export.xlsx")], workers=1)
+    assert [(c, why, n) for _, c, why, n in r.damaged()] == [
+        ("card_number", "number in scientific notation (digits lost)", 1), ("cvv", "leading zeros lost", 1)]
+    people = {p.email: p for p in r.people}
+    assert people["b@x.com"].elements == {"financial_account", "financial_account_access"}
+    assert "a@x.com" not in people  # its card lost its digits: reported as damaged, never a wrong card
