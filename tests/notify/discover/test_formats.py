@@ -125,3 +125,8 @@ def test_an_excel_round_trip_is_reported_not_silently_dropped(tmp_path: Path):
     people = {p.email: p for p in r.people}
     assert people["b@x.com"].elements == {"financial_account", "financial_account_access"}
     assert "a@x.com" not in people  # its card lost its digits: reported as damaged, never a wrong card
+
+
+def test_a_ticket_title_is_still_free_text():
+    assert kinds(["my password is hunter22!"], "title") == [{"password"}]
+    assert kinds(["my password is hunter22!"], "job_title") == [set()]

@@ -62,7 +62,7 @@ NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_
 
 # Columns that describe a person rather than hold their data: an occupation "Medical record coder" or a
 # job title is not medical information, so keywords in their text are not evidence.
-DESCRIPTIVE = re.compile(r"occupation|(^|_)job|profession|(^|_)title($|_)|position|company|employer|department|"
+DESCRIPTIVE = re.compile(r"occupation|(^|_)job|profession|position|company|employer|department|"
                          r"vehicle|(^|_)domain($|_)|user_?agent|browser|(^|_)color($|_)")
 
 _KIND_RE = [(k, re.compile(p)) for k, p in KIND_HINTS.items()]
