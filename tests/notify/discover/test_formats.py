@@ -130,3 +130,10 @@ def test_an_excel_round_trip_is_reported_not_silently_dropped(tmp_path: Path):
 def test_a_ticket_title_is_still_free_text():
     assert kinds(["my password is hunter22!"], "title") == [{"password"}]
     assert kinds(["my password is hunter22!"], "job_title") == [set()]
+
+
+def test_column_names_are_read_by_words():
+    assert hint("business_number").kinds == frozenset() and hint("class_num").kinds == frozenset()
+    assert hint("scorecard").kinds == frozenset()
+    assert hint("SSNum").kinds == {"ssn"} and hint("creditcard").kinds == {"card_number"}
+    assert hint("CardNo").kinds == {"card_number"} and hint("CCNumber").kinds == {"card_number"}

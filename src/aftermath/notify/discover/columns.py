@@ -13,7 +13,7 @@ from functools import lru_cache
 
 # kind -> pattern over the normalised name. Checked before identity roles.
 KIND_HINTS: dict[str, str] = {
-    "ssn": r"(^|_)ssn|social_?sec|socsec|ss_?num",
+    "ssn": r"(^|_)ssn|social_?sec|socsec|(^|_)ss_?num",
     "national_id": r"national_?id|(^|_)nino?($|_)|national_?insurance|(^|_)sin($|_)|social_?insurance|(^|_)cpr($|_)|"
                    r"personnummer|(^|_)insee|(^|_)nir($|_)|(^|_)pesel|(^|_)hetu|(^|_)cpf($|_)|(^|_)bsn($|_)|"
                    r"^id_?(no|num|number)$|identity_?(card|no|num|number)|^id_?card",
@@ -21,7 +21,8 @@ KIND_HINTS: dict[str, str] = {
     "ein": r"(^|_)f?ein($|_)|employer_id",
     "drivers_license": r"driver|(^|_)dl($|_)|licen[cs]e_?(no|num|number|id)?$|state_id",
     "passport": r"passport",
-    "card_number": r"card_?(no|num|number)?$|(^|_)cc_?(no|num|number)?$|credit_?card|debit_?card|(^|_)pan($|_)",
+    "card_number": r"(^|_|credit|debit)card_?(no|num|number)?$|(^|_)cc_?(no|num|number)?$|credit_?card|debit_?card|"
+                   r"(^|_)pan($|_)",
     "card_security_code": r"cvv|cvc|cvn|(^|_)csc($|_)|security_code|card_code",
     "card_expiry": r"(^|_)exp($|_)|expir|valid_thru|(^|_)expiry",
     "pin": r"(^|_)pin($|_)|pin_?code",
