@@ -83,6 +83,14 @@ def _show(result: ScopeResult, data: dict[str, object], out: Path, json_out: boo
                   f"({result.seconds:.1f} s); written to {out}.")
     for element, n in result.element_counts().items():
         console.print(f"  {element}: {n}")
+    warning = result.residence_warning()
+    if warning:
+        err_console.print(f"[bold red]WARNING: residence unknown.[/] {warning}")
+    damaged = result.damaged()
+    if damaged:
+        err_console.print(f"[yellow]{sum(n for *_, n in damaged)} values damaged by a spreadsheet[/] ("
+                          + "; ".join(f"{c}: {n} {why}" for _, c, why, n in damaged[:4])
+                          + "): numbers in scientific notation are not counted; scan the original export.")
     if result.merged.flags:
         console.print(f"{len(result.merged.flags)} addresses to review (see the report).")
     skipped = len(result.skipped_rows) + len(result.merged.unattributed) + len(result.skipped_files)

@@ -78,3 +78,18 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path: Path, postgres):
         assert len(lines) == 1 and text in lines[0], res.stderr
         assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_cli_warns_loudly_when_residence_is_unknown_and_values_are_damaged(tmp_path: Path):
+    rows = ["email,ssn,TelephoneCountryCode,CCNumber"]
+    rows += [f"p{i}@x.com,123-45-{6780 + i},{1 if i % 2 else 357},5.54563E+15" for i in range(6)]
+    src = tmp_path / "export.csv"
+    src.write_text("\n".join(rows) + "\n")
+    res = run("-s", str(src), "--out", str(tmp_path / "p.csv"), "--report", str(tmp_path / "r.html"))
+    assert res.returncode == 0, res.stderr
+    err = " ".join(res.stderr.split())
+    assert "WARNING: residence unknown. 6 of 6 people (100%) have no country or US state" in err
+    assert "none named like an address, state, ZIP or country" in err  # the dialling code was not taken
+    assert "6 values damaged by a spreadsheet" in err
+    assert 'id="residence-warning"' in (tmp_path / "r.html").read_text()
+    assert {p.country for p in read_people(tmp_path / "p.csv")} == {"ZZ"}

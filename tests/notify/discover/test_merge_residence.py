@@ -77,3 +77,9 @@ def test_non_us_and_unknown_residence():
     assert r.country == "ZZ" and r.flags
     assert "military" in resolve("PSC 1234", "", "APO", "AE", "09001", "").flags[-1]
     assert state_code("Texas") == "TX" and state_code("XX") == "" and country_code("ca") == "CA"
+
+
+def test_zip_that_lost_its_leading_zero_is_repaired_and_flagged():
+    r = resolve("1 Elm St", "", "Boston", "MA", "2134", "US")
+    assert (r.postal_code, r.region) == ("02134", "MA")
+    assert r.flags == ("ZIP 2134 damaged (leading zeros lost): read as 02134",)

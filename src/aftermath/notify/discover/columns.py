@@ -13,12 +13,16 @@ from functools import lru_cache
 
 # kind -> pattern over the normalised name. Checked before identity roles.
 KIND_HINTS: dict[str, str] = {
-    "ssn": r"(^|_)ssn|social_?sec|socsec|ss_?num",
+    "ssn": r"(^|_)ssn|social_?sec|socsec|(^|_)ss_?num",
+    "national_id": r"national_?id|(^|_)nino?($|_)|national_?insurance|(^|_)sin($|_)|social_?insurance|(^|_)cpr($|_)|"
+                   r"personnummer|(^|_)insee|(^|_)nir($|_)|(^|_)pesel|(^|_)hetu|(^|_)cpf($|_)|(^|_)bsn($|_)|"
+                   r"^id_?(no|num|number)$|identity_?(card|no|num|number)|^id_?card",
     "itin": r"(^|_)itin($|_)",
     "ein": r"(^|_)f?ein($|_)|employer_id",
     "drivers_license": r"driver|(^|_)dl($|_)|licen[cs]e_?(no|num|number|id)?$|state_id",
     "passport": r"passport",
-    "card_number": r"card_?(no|num|number)?$|(^|_)cc_?(no|num|number)?$|credit_?card|debit_?card|(^|_)pan($|_)",
+    "card_number": r"(^|_|credit|debit)card_?(no|num|number)?$|(^|_)cc_?(no|num|number)?$|credit_?card|debit_?card|"
+                   r"(^|_)pan($|_)",
     "card_security_code": r"cvv|cvc|cvn|(^|_)csc($|_)|security_code|card_code",
     "card_expiry": r"(^|_)exp($|_)|expir|valid_thru|(^|_)expiry",
     "pin": r"(^|_)pin($|_)|pin_?code",
@@ -40,19 +44,27 @@ ROLE_HINTS: dict[str, str] = {
     "email": r"e_?mail",
     "first_name": r"first_?name|given_?name|(^|_)fname$",
     "last_name": r"last_?name|surname|family_?name|(^|_)lname$",
-    "name": r"(^|_)name$|full_?name|cardholder|holder",
+    "name": r"(^|_)(?<!country_)(?<!state_)(?<!province_)(?<!region_)(?<!city_)(?<!street_)(?<!company_)name$|"
+            r"full_?name|cardholder|holder",
     "address2": r"address_?(line)?_?2$|addr_?2|(^|_)(apt|unit|suite)($|_)",
     "address": r"address|(^|_)addr|street",
     "city": r"city|town",
-    "region": r"^(state|province|region|st)(_?(code|abbr))?$|^county_?state$",
+    "region": r"^(state|province|region|st)(_?(code|abbr|full|name))?$|^county_?state$",
     "postal_code": r"zip|postal|postcode",
     "country": r"country",
 }
 # A table whose name says it holds people: its plain ``id`` column is the customer id.
 PEOPLE_TABLES = re.compile(r"customer|client|crm|contact|people|person|patient|member|user|account|subscriber")
+# Residence roles a column loses when its name says telephone: a dialling code is never a country.
+RESIDENCE_ROLES = frozenset({"address", "address2", "city", "region", "postal_code", "country"})
 # Ignore words (as Macie's): bare numbers in these columns are not taken for cards or accounts.
-NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_)|isbn|serial|imei|uuid|"
-                      r"transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
+NEGATIVE = re.compile(r"order|invoice|tracking|sku|phone|fax|mobile|(^|_)tel($|_)|dial|calling_code|isbn|serial|"
+                      r"imei|uuid|guid|(^|_)ups($|_)|fedex|usps|parcel|shipment|waybill|mtcn|transaction|(^|_)ref($|_)|reference|confirmation|ticket_?(id|no)")
+
+# Columns that describe a person rather than hold their data: an occupation "Medical record coder" or a
+# job title is not medical information, so keywords in their text are not evidence.
+DESCRIPTIVE = re.compile(r"occupation|(^|_)job|profession|position|company|employer|department|"
+                         r"vehicle|(^|_)domain($|_)|user_?agent|browser|(^|_)color($|_)")
 
 _KIND_RE = [(k, re.compile(p)) for k, p in KIND_HINTS.items()]
 _ROLE_RE = [(r, re.compile(p)) for r, p in ROLE_HINTS.items()]
@@ -65,7 +77,8 @@ class ColumnHint:
     name: str
     kinds: frozenset[str]
     role: str
-    negative: bool = False  # "order_no", "phone": numbers here are not accounts or cards unless formatted
+    negative: bool = False  # "order_no", "phone": numbers here are not accounts or cards without a keyword
+    descriptive: bool = False  # "occupation", "job_title": keywords in the text are not evidence
 
 
 def normalise(name: str) -> str:
@@ -90,6 +103,9 @@ def hint(column: str, table: str = "") -> ColumnHint:
         kinds = frozenset({"email"}) | kinds
     if role and role != "email" and kinds:
         role = ""  # "card_holder_account" style names: the kind wins over the identity part
+    negative = bool(NEGATIVE.search(norm))
+    if negative and role in RESIDENCE_ROLES:
+        role = ""  # "TelephoneCountryCode": a dialling code, "phone_zip"...
     if norm == "id" and PEOPLE_TABLES.search(normalise(table)):
         role = "customer_id"
-    return ColumnHint(column, kinds, role, bool(NEGATIVE.search(norm)) and not kinds)
+    return ColumnHint(column, kinds, role, negative and not kinds, bool(DESCRIPTIVE.search(norm)) and not kinds)

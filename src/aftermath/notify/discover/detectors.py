@@ -35,7 +35,7 @@ _PATTERN = (
     r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)\d\d)\b)"
     r"|(?P<num>\b\d(?:[ -]?\d){7,18}\b)"
     r"|(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b)"
-    r"|(?P<iban>\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b)"
+    r"|(?P<iban>\b(?i:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b)"
     r"|(?P<mbi>\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?"
     r"[AC-HJKMNP-RT-Y]{2}\d\d\b)"
     r"|(?P<kw>(?i:\b(?:password|passwd|pwd|passcode|cvv2?|cvc|security code|pin|driver'?s? licen[cs]e"
@@ -77,9 +77,12 @@ _CONTEXT = {
     "itin": re.compile(r"itin|taxpayer|tax ?id|\btin\b", re.I),
     "ein": re.compile(r"\bein\b|employer id|tax ?id|\bfein\b", re.I),
     "routing_number": re.compile(r"routing|\baba\b|\brtn\b|transit", re.I),
-    "bank_account": re.compile(r"account|acct|a/c|checking|savings", re.I),
-    "card_number": re.compile(r"card|visa|mastercard|amex|discover|\bcc\b", re.I),
+    "bank_account": re.compile(r"\baccounts?\b|\bacct\b|\ba/c\b|\bchecking\b|\bsavings\b", re.I),
+    "card_number": re.compile(r"\bcards?\b|\bvisa\b|\bmastercard\b|\bamex\b|\bdiscover\b|\bcc\b", re.I),
     "dob": re.compile(r"\bdob\b|d\.o\.b|birth|born|bday", re.I),
+    "national_id": re.compile(r"national id|\bid (?:number|no)\b|identity (?:number|no|card)|\bsin\b|social insurance"
+                              r"|national insurance|\bnino?\b|\binsee\b|\bnir\b|\bcpr\b|personnummer|\bpesel\b"
+                              r"|\bcpf\b|\bbsn\b", re.I),
 }
 _KEYWORD_KIND = [
     (re.compile(r"pass(?:word|wd|code)|pwd", re.I), "password"),
@@ -93,7 +96,30 @@ _KEYWORD_KIND = [
     (re.compile(r"exp", re.I), "card_expiry"),
 ]
 _KW_VALUE = re.compile(r"(?:[ \t]*(?:#|:|=|(?:no|number|num|is|was|of)\b\.?))*[ \t]*([^\s,;\x00]+)$", re.I)
-_CARD_BRANDS = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9]|2)|35|30[0-5]|36|38)")
+# Card brands: (prefix ranges as (low, high) over the first digits, accepted lengths). A number with a
+# brand's prefix is that brand's only with one of that brand's lengths.
+CARD_BRANDS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] = (
+    ("Visa", ((4, 4),), (13, 16, 19)),
+    ("Mastercard", ((51, 55), (2221, 2720)), (16,)),
+    ("American Express", ((34, 34), (37, 37)), (15,)),
+    ("Discover", ((6011, 6011), (644, 649), (65, 65), (622126, 622925)), (16, 17, 18, 19)),
+    ("UnionPay", ((62, 62), (81, 81)), (16, 17, 18, 19)),
+    ("JCB", ((3528, 3589),), (16, 17, 18, 19)),
+    ("JCB", ((1800, 1800), (2131, 2131)), (15,)),
+    ("Diners Club", ((300, 305), (3095, 3095), (36, 36), (38, 39)), (14, 15, 16, 17, 18, 19)),
+    ("Mir", ((2200, 2204),), (16, 17, 18, 19)),
+    ("Maestro", ((50, 50), (56, 69)), tuple(range(12, 20))),
+)
+
+
+def card_brand(digits: str) -> str:
+    """The brand whose prefix and length ``digits`` has ("" when none)."""
+    n = len(digits)
+    for brand, ranges, lengths in CARD_BRANDS:
+        if n in lengths and any(lo <= int(digits[:len(str(lo))]) <= hi for lo, hi in ranges):
+            return brand
+    return ""
+
 _EMPTY = frozenset({"", "none", "null", "n/a", "na", "-", "0", "nan"})
 
 
@@ -105,19 +131,20 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
 def _value_checks() -> dict[str, Callable[[str], bool]]:
     alnum_id = _matcher(r"^(?=.*\d)[A-Za-z0-9-]{4,20}$")
     return {
-        "card_security_code": _matcher(r"^\d{3,4}$"),
+        "card_security_code": _matcher(r"^\d{1,4}$"),  # 1-2 digits: leading zeros lost (see damage())
         "pin": _matcher(r"^\d{4,6}$"),
         "card_expiry": _matcher(r"^(?:0?[1-9]|1[0-2]) ?[/-] ?(?:\d\d|20\d\d)$|^20\d\d-\d\d(?:-\d\d)?$"),
         "drivers_license": alnum_id,
         "passport": _matcher(r"^(?=.*\d)[A-Za-z0-9]{6,9}$"),
         "health_insurance": alnum_id,
         "dob": lambda v: _plausible_birth(v) is not None,
+        "national_id": _matcher(r"^(?=.*\d)(?!\d{3}-\d\d-\d{4}$)[A-Za-z0-9][A-Za-z0-9 ./-]{4,23}$"),
     }
 
 
 _CHECKS = _value_checks()
 # Kinds recognised only by the column's name and a non-empty (plausible) value.
-NAME_ONLY = frozenset({"card_security_code", "pin", "card_expiry", "drivers_license", "passport",
+NAME_ONLY = frozenset({"national_id", "card_security_code", "pin", "card_expiry", "drivers_license", "passport",
                        "health_insurance", "dob", "password", "security_answer", "username", "medical",
                        "biometric"})
 
@@ -188,7 +215,7 @@ def _classify(group: str, value: str, text: bytes, cell_start: int, at: int,
     if group == "mbi":
         conf = 0.95 if "health_insurance" in hint.kinds else 0.8
         return Detection("health_insurance", conf, "Medicare Beneficiary Identifier format")
-    if group == "kw" and not hint.kinds & NAME_ONLY:
+    if group == "kw" and not hint.kinds & NAME_ONLY and not hint.descriptive:
         return _keyword(value)
     return None
 
@@ -221,7 +248,7 @@ def _number(value: str, text: bytes, cell_start: int, at: int, hint: ColumnHint)
         return kind in kinds or _context(kind, text, cell_start, at)
 
     if n == 9:
-        dashed = shape in ("ddd-dd-dddd", "ddd dd dddd")
+        dashed = shape == "ddd-dd-dddd"  # "ddd dd dddd" needs a keyword: "Suite 680 36 4022" is an address
         if ssn.is_valid(digits) and (dashed or corroborated("ssn")):
             why = "column name" if "ssn" in kinds else ("keyword nearby" if not dashed else "dashed SSN format")
             return Detection("ssn", 0.99 if corroborated("ssn") else 0.85, f"valid SSN (stdnum.us.ssn), {why}")
@@ -233,15 +260,35 @@ def _number(value: str, text: bytes, cell_start: int, at: int, hint: ColumnHint)
             return Detection("ein", 0.9, "valid EIN (stdnum.us.ein), column name")
     if shape == "dd-ddddddd" and ein.is_valid(digits) and corroborated("ein"):
         return Detection("ein", 0.95, "valid EIN (stdnum.us.ein) with context")
-    if hint.negative and shape == "d" * n:
-        return None  # a bare number in an order/phone/reference column: an ignore word, as in Macie
-    if 13 <= n <= 19 and "bank_account" not in kinds and luhn.is_valid(digits):
-        branded = bool(_CARD_BRANDS.match(digits))
-        if branded or "card_number" in kinds:
+    if hint.negative and not any(_context(k, text, cell_start, at) for k in ("card_number", "bank_account")):
+        return None  # a number in an order/phone/tracking column: an ignore word, as in Macie, unless a keyword
+    if "national_id" in kinds:
+        return None  # the column holds national identifiers (found by its name): not a card, whatever Luhn says
+    if 9 <= n <= 19 and "card_number" not in kinds and _context("national_id", text, cell_start, at):
+        return Detection("national_id", 0.85, "a number after a national-identifier keyword in the text")
+    if 12 <= n <= 19 and "bank_account" not in kinds and luhn.is_valid(digits):
+        brand = card_brand(digits)
+        if brand or corroborated("card_number"):
             conf = 0.99 if corroborated("card_number") else 0.9
-            return Detection("card_number", conf, "Luhn-valid card number (stdnum.luhn)"
-                             + (", known card prefix" if branded else ", column name"))
+            why = f"{brand} prefix and length" if brand else ("column name" if "card_number" in kinds
+                                                              else "card keyword nearby")
+            return Detection("card_number", conf, f"Luhn-valid card number (stdnum.luhn), {why}")
     if 8 <= n <= 17 and "-" not in value and corroborated("bank_account") and "card_number" not in kinds:
         where = "column name" if "bank_account" in kinds else "keyword nearby"
         return Detection("bank_account", 0.9, f"8-17 digit account number, {where} (no checksum exists)")
     return None
+
+
+_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?E\+?\d+$", re.I)
+
+
+def damage(value: str, kinds: frozenset[str]) -> str:
+    """Why a value in a column of ``kinds`` was visibly damaged by a spreadsheet ("" when it was not):
+    a long number shown in scientific notation (``5.54563E+15``: its digits are lost), a security code
+    that lost its leading zeros (``51`` for ``051``: still counted, padded)."""
+    v = value.strip()
+    if _SCIENTIFIC.match(v):
+        return "number in scientific notation (digits lost)"
+    if "card_security_code" in kinds and v.isdigit() and len(v) < 3:
+        return "leading zeros lost"
+    return ""

@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Kinds a detector can report. "email" and "username" are not elements on their own.
-KINDS = ("ssn", "itin", "ein", "drivers_license", "passport", "card_number", "card_security_code",
+KINDS = ("ssn", "national_id", "itin", "ein", "drivers_license", "passport", "card_number", "card_security_code",
          "card_expiry", "pin", "bank_account", "routing_number", "password", "security_answer", "username",
          "email", "dob", "medical", "health_insurance", "biometric")
 
 # Kinds that are an element by themselves.
 DIRECT: dict[str, str] = {
-    "ssn": "ssn", "itin": "taxpayer_id", "ein": "taxpayer_id", "drivers_license": "drivers_license",
+    "ssn": "ssn", "national_id": "national_id", "itin": "taxpayer_id", "ein": "taxpayer_id",
+    "drivers_license": "drivers_license",
     "passport": "passport", "card_number": "financial_account", "bank_account": "financial_account",
     "dob": "dob", "medical": "medical", "health_insurance": "health_insurance", "biometric": "biometric",
 }

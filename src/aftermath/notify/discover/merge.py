@@ -150,5 +150,6 @@ def _person(members: list[tuple[str, RowRecord]], result: Merged) -> None:
                     frozenset(elements))
     result.people.append(person)
     result.locations[pid] = locations
-    if home.flags:
-        result.flags[pid] = home.flags
+    flags = home.flags + tuple(n for n in addr_row[R["residence_note"]].split("; ") if n)
+    if flags:
+        result.flags[pid] = flags

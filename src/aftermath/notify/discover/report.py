@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aftermath.notify.discover.kinds import DIRECT, THRESHOLD
 from aftermath.notify.discover.run import ScopeResult
+from aftermath.notify.discover.scan import ColumnStats
 from aftermath.notify.people import format_people
 
 REPORT_PEOPLE = 500
@@ -44,8 +45,15 @@ def _columns(result: ScopeResult) -> list[dict[str, Any]]:
             rows.append({"source": c.source, "table": c.table, "column": c.column, "role": c.role, "kind": kind,
                          "count": c.counts.get(kind, 0), "filled": c.filled,
                          "confidence": f"{c.confidence[kind]:.2f}" if kind in c.confidence else "",
-                         "reason": c.reasons.get(kind, f"{c.below[kind]} below threshold" if kind else "")})
+                         "reason": c.reasons.get(kind, f"{c.below[kind]} below threshold" if kind else ""),
+                         "address": _address_check(c)})
     return rows
+
+
+def _address_check(c: ColumnStats) -> str:
+    if c.role not in ("region", "postal_code", "country"):
+        return ""
+    return f"{c.valid} of {c.filled} valid" + (f"; {c.ranking}" if c.ranking else "")
 
 
 def html_report(result: ScopeResult, findings_note: str = "") -> str:
@@ -64,4 +72,4 @@ def html_report(result: ScopeResult, findings_note: str = "") -> str:
         skipped_rows=skipped[:REPORT_ROWS], skipped_more=max(0, len(skipped) - REPORT_ROWS),
         unattributed=result.merged.unattributed[:REPORT_ROWS], skipped_files=result.skipped_files,
         locations=[(p.id, ", ".join(sorted(p.elements)), result.merged.locations.get(p.id, [])) for p in people],
-        findings_note=findings_note)
+        findings_note=findings_note, residence_warning=result.residence_warning(), damaged=result.damaged())

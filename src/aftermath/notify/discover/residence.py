@@ -12,18 +12,17 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import pycountry
 import us
 import usaddress
 
-COUNTRIES = {
-    "united states": "US", "united states of america": "US", "usa": "US", "u.s.a.": "US", "u.s.": "US",
-    "america": "US", "canada": "CA", "mexico": "MX", "united kingdom": "GB", "uk": "GB", "great britain": "GB",
-    "england": "GB", "scotland": "GB", "wales": "GB", "ireland": "IE", "germany": "DE", "deutschland": "DE",
-    "france": "FR", "spain": "ES", "italy": "IT", "netherlands": "NL", "belgium": "BE", "switzerland": "CH",
-    "austria": "AT", "sweden": "SE", "norway": "NO", "denmark": "DK", "finland": "FI", "poland": "PL",
-    "portugal": "PT", "australia": "AU", "new zealand": "NZ", "japan": "JP", "china": "CN", "india": "IN",
-    "brazil": "BR", "south korea": "KR", "singapore": "SG", "israel": "IL", "south africa": "ZA",
-    "puerto rico": "PR", "philippines": "PH",
+# Names people write that the ISO table (pycountry) does not carry; everything else goes through pycountry.
+ALIASES = {
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "america": "US", "united states of america": "US",
+    "uk": "GB", "u.k.": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "deutschland": "DE", "holland": "NL", "russia": "RU",
+    "turkey": "TR", "macedonia": "MK", "ivory coast": "CI", "czechia": "CZ", "south korea": "KR",
+    "north korea": "KP", "vatican": "VA", "burma": "MM", "swaziland": "SZ", "cape verde": "CV",
 }
 MILITARY = {"AA", "AE", "AP"}
 _ZIP = re.compile(r"^\s*(\d{5})(?:-?\d{4})?\s*$")
@@ -67,13 +66,24 @@ def state_code(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def country_code(text: str) -> str:
-    """A country name or code as ISO 3166-1 alpha-2 ("" when empty, "ZZ" when not recognised)."""
-    t = text.strip().lower()
+    """A country name or ISO code as ISO 3166-1 alpha-2 ("" when empty, "ZZ" when not recognised).
+
+    Names and alpha-2/alpha-3 codes go through pycountry's ISO 3166 table. A value with a digit (a
+    dialling code such as ``1`` or ``357``) is never a country.
+    """
+    t = text.strip()
     if not t:
         return ""
-    if len(t) == 2 and t.isalpha():
-        return t.upper()
-    return COUNTRIES.get(t, "ZZ")
+    if any(c.isdigit() for c in t):
+        return "ZZ"
+    alias = ALIASES.get(t.lower())
+    if alias:
+        return alias
+    try:
+        found = pycountry.countries.lookup(t)
+    except LookupError:
+        return "ZZ"
+    return str(found.alpha_2)
 
 
 def _parse_one_line(address: str) -> dict[str, str]:
@@ -102,6 +112,10 @@ def resolve(street: str, address2: str, city: str, region: str, postal_code: str
         region = region.strip().upper() if 1 <= len(region.strip()) <= 3 else ""
         return Residence(street, city, region, postal_code.strip(), code, tuple(flags))
     state = state_code(region)
+    short_zip = postal_code.strip()
+    if short_zip.isdigit() and 3 <= len(short_zip) <= 4:  # a spreadsheet dropped the leading zeros
+        postal_code = short_zip.zfill(5)
+        flags.append(f"ZIP {short_zip} damaged (leading zeros lost): read as {postal_code}")
     if region and not state:
         flags.append(f"state {region.strip()!r} not recognised")
     zip_match = _ZIP.match(postal_code)
@@ -119,3 +133,60 @@ def resolve(street: str, address2: str, city: str, region: str, postal_code: str
         flags.append("no US state and no country: residence unknown")
     return Residence(street, city, state, postal_code.strip(), "US" if (state or code == "US") else "ZZ",
                      tuple(flags))
+
+
+# Identity roles that can be claimed by several columns of one table (Country, CountryFull, a dialling
+# code...): their columns are ranked by how many of their values validate, never taken in column order.
+RANKED = ("postal_code", "region", "country")  # in this order: a state column is ranked with the ZIPs chosen
+_POSTAL = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
+
+
+def valid(role: str, value: str) -> str:
+    """``value`` normalised for ``role`` when it validates as one ("" when it does not)."""
+    v = value.strip()
+    if not v:
+        return ""
+    if role == "country":
+        code = country_code(v)
+        return "" if code == "ZZ" else code
+    if role == "region":
+        return state_code(v) or (v.upper() if v.replace(" ", "").replace("-", "").isalpha() else "")
+    if role == "postal_code":
+        return v.upper() if _POSTAL.match(v) else ""
+    return v
+
+
+def rank(role: str, columns: list[list[str]], zips: list[str] | None = None) -> tuple[list[int], list[int]]:
+    """The columns' indices best first, and the number of valid values of each column.
+
+    Best is the most values that validate; for a state, first the most states that agree with the row's
+    US ZIP code (when ``zips`` are known and several columns claim the state); the earlier column on a tie.
+    """
+    counts = [sum(1 for v in col if valid(role, v)) for col in columns]
+    agree = [0] * len(columns)
+    if role == "region" and zips and len(columns) > 1:
+        for j, col in enumerate(columns):
+            agree[j] = sum(1 for v, z in zip(col, zips, strict=True) if _ZIP.match(z) and state_code(v)
+                           and zip_state(z.strip()[:5]) == state_code(v))
+    return sorted(range(len(columns)), key=lambda j: (-agree[j], -counts[j], j)), counts
+
+
+def pick(role: str, names: list[str], cells: list[str]) -> tuple[str, str]:
+    """One row's value for ``role`` from its candidate cells (best column first), and a note when two
+    candidates that both validate disagree ("" when they agree)."""
+    chosen, first = "", ""
+    seen: dict[str, str] = {}
+    for name, cell in zip(names, cells, strict=True):
+        v = cell.strip()
+        first = first or v
+        norm = valid(role, v)
+        if not norm:
+            continue
+        chosen = chosen or v
+        key = state_code(v) if role == "region" else norm
+        if key and key not in seen.values() and seen and role != "postal_code":
+            other, said = next(iter(seen.items()))
+            return chosen, f"{role} columns disagree: {other} says {said}, {name} says {key}"
+        if key:
+            seen.setdefault(name, key)
+    return chosen or first, ""

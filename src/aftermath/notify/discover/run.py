@@ -17,6 +17,10 @@ from aftermath.notify.discover.scan import ColumnStats, UnitResult, scan_unit
 from aftermath.notify.discover.sources import Unit, plan
 from aftermath.notify.people import Person
 
+# More than this share of people without a country (or a US state) makes the residence warning loud:
+# a notification plan built on such a file would miss state and country duties.
+UNKNOWN_RESIDENCE_SHARE = 0.03
+RESIDENCE_ROLES = ("address", "city", "region", "postal_code", "country")
 SPLIT_ROWS = 250_000  # a table larger than this is split into row ranges (units) for parallel scanning
 
 Progress = Callable[[int, int], None]  # (units done, units total)
@@ -50,6 +54,30 @@ class ScopeResult:
     def state_counts(self) -> dict[str, int]:
         """People per residence (``US-TX``, ``DE``, ``ZZ`` for unknown)."""
         return dict(sorted(Counter(p.subdivision for p in self.people).items()))
+
+    def damaged(self) -> list[tuple[str, str, str, int]]:
+        """Values a spreadsheet visibly damaged: (table, column, why, count), for the report."""
+        return [(c.table, c.column, why, n) for c in sorted(self.columns, key=lambda c: (c.source, c.table, c.column))
+                for why, n in sorted(c.damaged.items())]
+
+    def residence_unknown(self) -> int:
+        """People without a country, or in the US without a state."""
+        return sum(1 for p in self.people if p.country in ("", "ZZ") or (p.country == "US" and not p.region))
+
+    def residence_warning(self) -> str:
+        """A loud one-paragraph warning when too many people have no usable residence ("" otherwise),
+        naming the address columns that were tried and how many of their values validated."""
+        unknown = self.residence_unknown()
+        if not self.people or unknown <= UNKNOWN_RESIDENCE_SHARE * len(self.people):
+            return ""
+        tried = [f"{c.table}.{c.column} ({c.role}" + (f", {c.valid} of {c.filled} valid" if c.role in
+                                                      ("region", "postal_code", "country") else "") + ")"
+                 for c in sorted(self.columns, key=lambda c: (c.source, c.table, c.column))
+                 if c.role in RESIDENCE_ROLES]
+        return (f"{unknown} of {len(self.people)} people ({unknown / len(self.people):.0%}) have no country or "
+                f"US state: a notification plan built on this file would miss their state and country duties. "
+                f"Columns tried: {', '.join(tried) if tried else 'none named like an address, state, ZIP or country'}."
+                " Fix the columns (or the people file) before `notify plan`.")
 
 
 def scope(sources: list[str], files: Files | None = None, *, snapshot: str = "", workers: int = 0,
@@ -88,6 +116,9 @@ def _add_stats(into: dict[tuple[str, str, str], ColumnStats], key: tuple[str, st
         return
     have.cells += s.cells
     have.filled += s.filled
+    have.valid += s.valid
+    have.damaged.update(s.damaged)
+    have.ranking = have.ranking or s.ranking
     have.counts.update(s.counts)
     have.below.update(s.below)
     for kind, conf in s.confidence.items():

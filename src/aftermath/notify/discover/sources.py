@@ -59,7 +59,19 @@ def text(value: Any) -> str:
         return ""
     if isinstance(value, bytes | bytearray | memoryview):
         return f"<{len(value)} bytes>" if len(value) else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a ZIP or CVV stored as a number: 2134.0 -> 2134 (reported if zeros were lost)
     return value if isinstance(value, str) else str(value)
+
+
+def sheet_text(value: Any) -> str:
+    """A spreadsheet cell as text. A spreadsheet keeps 15 significant digits: a whole number of 16 or more
+    digits stored as a number and ending in 0 (a card number after Excel) has lost its last digits; it is
+    shown as the spreadsheet showed it (``5.54563E+15``) so that it is reported as damaged, not dropped."""
+    if (isinstance(value, int | float) and abs(value) >= 1e15 and float(value).is_integer()
+            and int(value) % 10 == 0):
+        return f"{float(value):.5E}".replace("E+0", "E+")
+    return text(value)
 
 
 def plan(spec: str, files: Files, split_rows: int = 0) -> tuple[list[Unit], list[str]]:
@@ -198,7 +210,7 @@ def _sheet(ws: Any, path: str) -> Iterator[Chunk]:
     numbers: list[int] = []
     try:
         for n, values in enumerate(rows_iter, start=1):
-            cells = [text(v) for v in values]
+            cells = [sheet_text(v) for v in values]
             if header is None:
                 if any(cells):
                     header = [c or f"column{i + 1}" for i, c in enumerate(cells)]

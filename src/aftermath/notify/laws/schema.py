@@ -8,7 +8,8 @@ or a value is uncertain, the file says so in ``uncertain``.
 Elements vocabulary (the people file's ``elements`` column):
 ssn, drivers_license, passport, military_id, taxpayer_id, financial_account,
 financial_account_access, account_credentials, medical, health_insurance, biometric, dob, state_id,
-genetic, precise_geolocation, irs_ip_pin, electronic_signature.
+genetic, precise_geolocation, irs_ip_pin, electronic_signature, national_id (an identifier issued by a
+country other than the US: a Canadian SIN, a UK National Insurance number...).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 Element = Literal["ssn", "drivers_license", "passport", "military_id", "taxpayer_id", "financial_account",
                   "financial_account_access", "account_credentials", "medical", "health_insurance",
                   "biometric", "dob", "state_id", "genetic", "precise_geolocation", "irs_ip_pin",
-                  "electronic_signature"]
+                  "electronic_signature", "national_id"]
 ELEMENTS: tuple[str, ...] = get_args(Element)
 Clock = Literal["discovery", "determination", "individual_notice", "materiality", "calendar_year_end",
                 "hhs_notice", "no_harm_determination"]
