@@ -1,0 +1,205 @@
+"""Detection and false positives of the review's rules on real web shells and real applications.
+
+    PYTHONPATH=src python bench/rules_quality.py DIR_OF_SHELLS DIR_OF_BENIGN [--compare RULES ...] [--json OUT]
+
+DIR_OF_SHELLS holds public web shells (any layout); DIR_OF_BENIGN holds stock applications, one folder
+each. Both are fetched for local evaluation and never committed (docs/benchmarks.md says from where).
+Files are sorted into languages by extension; shells are counted once per distinct content (SHA-256).
+
+Measured in one run, for Aftermath's default rules and for each ``--compare`` rule set (for example a
+public rule set's generic web-shell rules, compiled with the external variables LOKI and THOR define):
+
+- detection by content per language (a shell counts as found when any YARA rule matches it);
+- every benign file flagged, with its rule (a false positive), and their share of the benign files;
+- YARA scan throughput on the benign files (one process);
+- placement findings on the benign tree (programs in folders named like data folders).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yara_x
+
+from aftermath.review.scanners import PlacementScanner, YaraScanner
+from aftermath.review.scanners.yara import expand_rule_paths
+
+LANGUAGES = {
+    ".php": "PHP", ".php3": "PHP", ".php4": "PHP", ".php5": "PHP", ".php7": "PHP", ".phtml": "PHP", ".pht": "PHP",
+    ".jsp": "JSP", ".jspx": "JSP", ".jspf": "JSP",
+    ".asp": "ASP", ".asa": "ASP", ".cer": "ASP", ".cdx": "ASP",
+    ".aspx": "ASPX", ".ashx": "ASPX", ".asmx": "ASPX", ".ascx": "ASPX",
+    ".pl": "Perl", ".cgi": "Perl", ".pm": "Perl",
+    ".py": "Python",
+    ".cfm": "ColdFusion", ".cfml": "ColdFusion", ".cfc": "ColdFusion",
+}
+MAX_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One file of a corpus."""
+
+    path: Path
+    rel: str
+    language: str
+    data: bytes
+
+
+def language_of(path: Path) -> str | None:
+    """The language a file is written in, by its extension (None: not a server-side script)."""
+    return LANGUAGES.get(path.suffix.lower())
+
+
+def samples(root: Path, distinct: bool) -> Iterator[Sample]:
+    """Script files below ``root`` (each distinct content once when ``distinct``)."""
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder, name)
+            language = language_of(path)
+            if language is None or path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_BYTES:
+                continue
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if distinct and (digest in seen or not data.strip()):
+                continue
+            seen.add(digest)
+            yield Sample(path, "/" + path.relative_to(root).as_posix(), language, data)
+
+
+Matcher = Callable[[Sample], list[str]]
+
+
+def ours() -> Matcher:
+    """Aftermath's default rules, through the review's own YARA scanner."""
+    scanner = YaraScanner.from_paths()
+    return lambda s: sorted({f.rule for f in scanner.scan(s.rel, s.data)})
+
+
+EXTERNALS = {"filename": "", "filepath": "", "extension": "", "filetype": "", "owner": ""}
+
+
+def public(paths: list[Path]) -> tuple[Matcher, list[str]]:
+    """Another rule set, compiled file by file with LOKI/THOR external variables; files that fail are named."""
+    compiler = yara_x.Compiler()
+    for name, value in EXTERNALS.items():
+        compiler.define_global(name, value)
+    skipped: list[str] = []
+    for path in expand_rule_paths(paths):
+        try:
+            compiler.new_namespace(path.stem)
+            compiler.add_source(path.read_text(encoding="utf-8", errors="replace"), origin=str(path))
+        except yara_x.CompileError as exc:
+            skipped.append(f"{path.name}: {str(exc).strip().splitlines()[0]}")
+    scanner = yara_x.Scanner(compiler.build())
+
+    def match(s: Sample) -> list[str]:
+        scanner.set_global("filename", s.path.name)
+        scanner.set_global("filepath", str(s.path.parent))
+        scanner.set_global("extension", s.path.suffix.lower())
+        scanner.set_global("filetype", s.language.upper())
+        return sorted({r.identifier for r in scanner.scan(s.data).matching_rules})
+    return match, skipped
+
+
+def evaluate(name: str, match: Matcher, shells: list[Sample], benign: list[Sample]) -> dict[str, object]:
+    """Detection per language on the shells, false positives and throughput on the benign files."""
+    found: Counter[str] = Counter()
+    missed: dict[str, list[str]] = defaultdict(list)
+    for s in shells:
+        if match(s):
+            found[s.language] += 1
+        else:
+            missed[s.language].append(s.rel)
+    start = time.perf_counter()
+    flagged = [(s.rel, rules) for s in benign if (rules := match(s))]
+    seconds = time.perf_counter() - start
+    size = sum(len(s.data) for s in benign)
+    return {"name": name, "found": dict(found), "missed": dict(missed), "flagged": flagged,
+            "benign_seconds": seconds, "benign_mib_s": size / (1 << 20) / seconds if seconds else 0.0}
+
+
+def placement_flags(benign_root: Path) -> list[tuple[str, str]]:
+    """Placement findings on the stock applications (each path relative to its application's folder)."""
+    scanner = PlacementScanner()
+    flagged = []
+    for app in sorted(p for p in benign_root.iterdir() if p.is_dir()):
+        for folder, _dirs, files in os.walk(app):
+            for name in files:
+                path = Path(folder, name)
+                if path.is_symlink() or not path.is_file():
+                    continue
+                rel = "/" + path.relative_to(app).as_posix()
+                with path.open("rb") as fh:
+                    head = fh.read(scanner.head_bytes)
+                flagged += [(f"{app.name}{rel}", f.rule) for f in scanner.scan(rel, head)]
+    return flagged
+
+
+def render(results: list[dict[str, object]], shells: list[Sample], benign: list[Sample]) -> str:
+    """A markdown report: one table per measure, then every false positive."""
+    per_language = Counter(s.language for s in shells)
+    head = "| language | shells | " + " | ".join(str(r["name"]) for r in results) + " |"
+    lines = [head, "|---|---:|" + "---:|" * len(results)]
+    for language, count in sorted(per_language.items(), key=lambda kv: -kv[1]):
+        cells = [_rate(dict(r["found"]).get(language, 0), count) for r in results]  # type: ignore[call-overload]
+        lines.append(f"| {language} | {count} | " + " | ".join(cells) + " |")
+    total = len(shells)
+    lines.append(f"| **all** | {total} | " + " | ".join(
+        _rate(sum(dict(r["found"]).values()), total) for r in results) + " |")  # type: ignore[call-overload]
+    lines += ["", f"benign script files: {len(benign)} ({sum(len(s.data) for s in benign) / (1 << 20):.1f} MiB)", ""]
+    for r in results:
+        flagged = list(r["flagged"])  # type: ignore[call-overload]
+        lines.append(f"- {r['name']}: {len(flagged)} benign files flagged "
+                     f"({100 * len(flagged) / max(len(benign), 1):.3f}%), YARA on the benign files "
+                     f"{r['benign_seconds']:.2f} s ({r['benign_mib_s']:.1f} MiB/s)")
+        lines += [f"  - {rel}: {', '.join(rules)}" for rel, rules in flagged]
+    return "\n".join(lines)
+
+
+def _rate(found: int, count: int) -> str:
+    return f"{found} ({100 * found / count:.0f}%)" if count else "–"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("shells", type=Path)
+    parser.add_argument("benign", type=Path)
+    parser.add_argument("--compare", type=Path, nargs="*", default=[], help="another rule set (files or folders)")
+    parser.add_argument("--json", type=Path, help="also write every result (with the missed shells) here")
+    parser.add_argument("--missed", action="store_true", help="list the shells our rules miss")
+    args = parser.parse_args(argv)
+    shells = list(samples(args.shells, distinct=True))
+    benign = list(samples(args.benign, distinct=False))
+    results = [evaluate("aftermath", ours(), shells, benign)]
+    if args.compare:
+        match, skipped = public(args.compare)
+        results.append(evaluate("public rules", match, shells, benign))
+        for line in skipped:
+            print(f"public rule file skipped: {line}", file=sys.stderr)
+    print(render(results, shells, benign))
+    placed = placement_flags(args.benign)
+    print(f"\nplacement on the stock applications: {len(placed)} findings")
+    print("\n".join(f"  - {path}: {rule}" for path, rule in placed))
+    if args.missed:
+        for language, paths in sorted(dict(results[0]["missed"]).items()):  # type: ignore[call-overload]
+            print(f"\nmissed {language}:\n  " + "\n  ".join(paths))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
