@@ -11,12 +11,12 @@ rule php_exec_on_request_input
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $exec = /\b(eval|assert|system|passthru|shell_exec|exec|popen|proc_open|pcntl_exec)\s*\(\s*(@\s*)?(base64_decode\s*\(\s*|str_rot13\s*\(\s*|gzinflate\s*\(\s*|stripslashes\s*\(\s*|trim\s*\(\s*|urldecode\s*\(\s*)*\$_(GET|POST|REQUEST|COOKIE|SERVER|FILES)\s*\[/ nocase
-        $call_user = /call_user_func(_array)?\s*\(\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[/ nocase
+        $exec = /\b(eval|assert|system|passthru|shell_exec|exec|popen|proc_open|pcntl_exec)\s*\(\s*(@\s*)?(base64_decode\s*\(\s*|str_rot13\s*\(\s*|gzinflate\s*\(\s*|stripslashes\s*\(\s*|trim\s*\(\s*|urldecode\s*\(\s*)*\$_(GET|POST|REQUEST|COOKIE|SERVER|FILES)\s*\[/
+        $call_user = /call_user_func(_array)?\s*\(\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[/
         // `...` runs a command; in a doc comment the same characters are Markdown, so the backticks must be
         // where a value goes (after =, (, echo, print, return or a dot)
         $backtick = /(=|\(|\.|\becho|\bprint|\breturn)\s*`\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*`/
-        $create_fn = /create_function\s*\([^;]{0,100}\$_(GET|POST|REQUEST|COOKIE)/ nocase
+        $create_fn = /create_function\s*\([^;]{0,100}\$_(GET|POST|REQUEST|COOKIE)/
     condition:
         $php and any of ($exec, $call_user, $backtick, $create_fn)
 }
@@ -29,11 +29,11 @@ rule php_request_as_function
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $direct = /\$_(GET|POST|REQUEST|COOKIE|SERVER)\s*\[[^\]]{1,40}\]\s*\(/ nocase
+        $direct = /\$_(GET|POST|REQUEST|COOKIE|SERVER)\s*\[[^\]]{1,40}\]\s*\(/
         $braced = /\$\{['"]?_(GET|POST|REQUEST|COOKIE)['"]?\}\s*\[[^\]]{1,40}\]\s*\(/
         // callbacks that come last (array_map's comes first: array_map('intval', $_POST['ids']) is benign)
-        $callback = /\b(array_filter|array_walk|array_reduce|usort|uasort|uksort)\s*\([^;,]{0,60},\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*\)/ nocase
-        $first = /\b(array_map|register_shutdown_function|register_tick_function|ob_start)\s*\(\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[/ nocase
+        $callback = /\b(array_filter|array_walk|array_reduce|usort|uasort|uksort)\s*\([^;,]{0,60},\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*\)/
+        $first = /\b(array_map|register_shutdown_function|register_tick_function|ob_start)\s*\(\s*@?\$_(GET|POST|REQUEST|COOKIE)\s*\[/
     condition:
         $php and any of ($direct, $braced, $callback, $first)
 }
@@ -46,8 +46,8 @@ rule php_eval_encoded_payload
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $a = /\b(eval|assert)\s*\(\s*(@\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|strrev|convert_uudecode|hex2bin)\s*\(/ nocase
-        $b = /preg_replace\s*\(\s*['"][^'"]{0,60}\/[a-df-z]*e[a-z]*['"]\s*,/ nocase
+        $a = /\b(eval|assert)\s*\(\s*(@\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|strrev|convert_uudecode|hex2bin)\s*\(/
+        $b = /preg_replace\s*\(\s*['"][^'"]{0,60}\/[a-df-z]*e[a-z]*['"]\s*,/
         $c = /=\s*['"](base64_decode|str_rot13|gzinflate|gzuncompress|assert|create_function)['"]\s*;/
     condition:
         $php and ($a or $b or $c)
@@ -61,16 +61,16 @@ rule php_obfuscated_code
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $hex_name = /['"]\\x(62|42)\\x(61|41)\\x(73|53)\\x(65|45)\\x36\\x34/ nocase
-        $hex_eval = /['"]\\x(65|45)\\x(76|56)\\x(61|41)\\x(6c|4c)/ nocase
-        $hex_assert = /['"]\\x(61|41)\\x(73|53)\\x(73|53)\\x(65|45)\\x(72|52)\\x(74|54)/ nocase
+        $hex_name = /['"]\\x(62|42)\\x(61|41)\\x(73|53)\\x(65|45)\\x36\\x34/
+        $hex_eval = /['"]\\x(65|45)\\x(76|56)\\x(61|41)\\x(6[cC]|4[cC])/
+        $hex_assert = /['"]\\x(61|41)\\x(73|53)\\x(73|53)\\x(65|45)\\x(72|52)\\x(74|54)/
         $oct_name = /['"]\\1(42|02)\\1(41|01)\\1(63|23)\\1(45|05)\\66\\64/
         $rev = /strrev\s*\(\s*['"](tressa|lave|edoced_46esab|metsys|etalfnizg|cexe_llehs)['"]/
-        $rot = /str_rot13\s*\(\s*['"](riny|nffreg|onfr64_qrpbqr|flfgrz|tmvasyngr)['"]/ nocase
-        $chr = /chr\s*\(\s*(101|0x65)\s*\)\s*\.\s*chr\s*\(\s*(118|0x76)\s*\)\s*\.\s*chr\s*\(\s*(97|0x61)\s*\)/ nocase
-        $blob_eval = /\b(eval|assert)\s*\([^;]{0,60}['"][A-Za-z0-9+\/=]{1000}/ nocase
+        $rot = /str_rot13\s*\(\s*['"](riny|nffreg|onfr64_qrpbqr|flfgrz|tmvasyngr)['"]/
+        $chr = /chr\s*\(\s*(101|0x65)\s*\)\s*\.\s*chr\s*\(\s*(118|0x76)\s*\)\s*\.\s*chr\s*\(\s*(97|0x61)\s*\)/
+        $blob_eval = /\b(eval|assert)\s*\([^;]{0,60}['"][A-Za-z0-9+\/=]{1000}/
         $globals_fn = /\$GLOBALS\s*\[\s*['"][^'"]{1,30}['"]\s*\]\s*\[\s*\d+\s*\]\s*\(/
-        $dollar_fn = /\$\{\s*"\\x[0-9a-f]{2}/ nocase
+        $dollar_fn = /\$\{\s*"\\x[0-9a-fA-F]{2}/
     condition:
         $php and any of ($hex_name, $hex_eval, $hex_assert, $oct_name, $rev, $rot, $chr, $blob_eval, $globals_fn, $dollar_fn)
 }
@@ -85,7 +85,7 @@ rule php_encrypted_loader
         $php = "<?" ascii
         $input = "php://input" ascii nocase
         $post = /\$_(POST|REQUEST|COOKIE)\s*\[/
-        $decrypt = /openssl_decrypt|mcrypt_decrypt|\^\s*\$key\s*\[|\$key\s*\[\s*\$i\s*\+\s*1\s*&\s*15\s*\]/ nocase
+        $decrypt = /openssl_decrypt|mcrypt_decrypt|\^\s*\$key\s*\[|\$key\s*\[\s*\$i\s*\+\s*1\s*&\s*15\s*\]/
         $run = /\beval\s*\(|\bassert\s*\(|@new\s+[A-Z]\s*\(|create_function/
     condition:
         $php and ($input or $post) and $decrypt and $run
@@ -99,9 +99,9 @@ rule php_include_uploaded_or_input
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $tmp = /\b(include|require)(_once)?\s*\(?\s*\$_FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]tmp_name/ nocase
-        $wrap = /\b(include|require)(_once)?\s*\(?\s*['"]php:\/\/input/ nocase
-        $req = /\b(include|require)(_once)?\s*\(?\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/ nocase
+        $tmp = /\b(include|require)(_once)?\s*\(?\s*\$_FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]tmp_name/
+        $wrap = /\b(include|require)(_once)?\s*\(?\s*['"]php:\/\/input/
+        $req = /\b(include|require)(_once)?\s*\(?\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
     condition:
         $php and any of ($tmp, $wrap, $req)
 }
@@ -114,12 +114,12 @@ rule php_shell_toolkit
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $x1 = /\bshell_exec\s*\(/ nocase
-        $x2 = /\bpassthru\s*\(/ nocase
-        $x3 = /\bproc_open\s*\(/ nocase
-        $x4 = /\bpopen\s*\(/ nocase
-        $x5 = /\bsystem\s*\(\s*\$/ nocase
-        $x6 = /\bexec\s*\(\s*\$/ nocase
+        $x1 = /\bshell_exec\s*\(/
+        $x2 = /\bpassthru\s*\(/
+        $x3 = /\bproc_open\s*\(/
+        $x4 = /\bpopen\s*\(/
+        $x5 = /\bsystem\s*\(\s*\$/
+        $x6 = /\bexec\s*\(\s*\$/
         $r1 = "uname -a" ascii nocase
         $r2 = "safe_mode" ascii nocase
         $r3 = "/etc/passwd" ascii
@@ -128,7 +128,7 @@ rule php_shell_toolkit
         $r6 = "netstat -an" ascii nocase
         $r7 = /-perm\s+-0?[24]000/ ascii
         $r8 = "cmd.exe" ascii nocase
-        $r9 = /back\s*connect/ nocase
+        $r9 = /back\s*connect/
         $r10 = "/bin/sh" ascii
         $r11 = "whoami" ascii
         $r12 = "open_basedir" ascii
@@ -145,11 +145,12 @@ rule php_uploader
         severity = "suspicious"
     strings:
         $php = "<?" ascii
-        $move = /(move_uploaded_file|copy)\s*\(\s*\$_FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]tmp_name['"]\s*\]\s*,\s*[^;]{0,80}\$_(FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]name|POST|GET|REQUEST)/ nocase
-        $write = /(fwrite|file_put_contents|fputs)\s*\([^;]{0,60}\$_(POST|GET|REQUEST)\s*\[/ nocase
-        $open = /(fopen|file_put_contents)\s*\(\s*\$_(POST|GET|REQUEST)\s*\[/ nocase
+        $small = /move_uploaded_file\s*\([^;]{0,120}\[\s*['"]name['"]\s*\]/
+        $move = /(move_uploaded_file|copy)\s*\(\s*\$_FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]tmp_name['"]\s*\]\s*,\s*[^;]{0,80}\$_(FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]name|POST|GET|REQUEST)/
+        $write = /(fwrite|file_put_contents|fputs)\s*\([^;]{0,60}\$_(POST|GET|REQUEST)\s*\[/
+        $open = /(fopen|file_put_contents)\s*\(\s*\$_(POST|GET|REQUEST)\s*\[/
     condition:
-        $php and ($move or ($write and $open)) and filesize < 20KB
+        $php and (($move or ($write and $open)) and filesize < 20KB or ($small and filesize < 3KB))
 }
 
 rule php_exec_request_variable
@@ -160,9 +161,9 @@ rule php_exec_request_variable
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $flow = /\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*\)?\s*;[^;]{0,120};?[^;]{0,120}\b(system|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert)\s*\(\s*(@\s*)?(base64_decode\s*\(\s*|stripslashes\s*\(\s*)?\$/ nocase
-        $param = /\$_(GET|POST|REQUEST|COOKIE)\s*\[\s*['"]-?(cmd|command|exec|execute|shell|cmdline|run|code)['"]\s*\]/ nocase
-        $x = /\b(system|passthru|shell_exec|popen|proc_open|pcntl_exec)\s*\(\s*\$/ nocase
+        $flow = /\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*\)?\s*;[^;]{0,120};?[^;]{0,120}\b(system|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert)\s*\(\s*(@\s*)?(base64_decode\s*\(\s*|stripslashes\s*\(\s*)?\$/
+        $param = /\$_(GET|POST|REQUEST|COOKIE)\s*\[\s*['"]-?(cmd|command|exec|execute|shell|cmdline|run|code)['"]\s*\]/
+        $x = /\b(system|System|SYSTEM|passthru|Passthru|shell_exec|Shell_Exec|Shell_exec|SHELL_EXEC|popen|proc_open|pcntl_exec)\s*\(\s*\$/
     condition:
         $php and ($flow or ($param and $x))
 }
@@ -175,9 +176,9 @@ rule php_socket_shell
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $sock = /\b(fsockopen|pfsockopen|socket_create|stream_socket_client|stream_socket_server|socket_bind)\s*\(/ nocase
-        $x = /\b(proc_open|shell_exec|passthru|popen|system)\s*\(/ nocase
-        $sh = /["']\/bin\/(ba)?sh|["'](uname -a|cmd\.exe|cmd)["']|\bw; id;|sh -i/ nocase
+        $sock = /\b(fsockopen|pfsockopen|socket_create|stream_socket_client|stream_socket_server|socket_bind)\s*\(/
+        $x = /\b(proc_open|shell_exec|passthru|popen|system)\s*\(/
+        $sh = /["']\/bin\/(ba)?sh|["'](uname -a|cmd\.exe|cmd)["']|\bw; id;|sh -i/
     condition:
         $php and $sock and $x and $sh
 }
@@ -207,9 +208,61 @@ rule php_application_backdoor
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $wp = /wp_create_user\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)/ nocase
-        $db = /\b(mysql_connect|mysqli_connect|mysql_pconnect|pg_connect|mssql_connect|oci_connect|new\s+mysqli|new\s+PDO)\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/ nocase
-        $q = /\b(mysql_query|mysqli_query|pg_query|mssql_query)\s*\(\s*(\$[a-z_]{1,20}\s*,\s*)?\$_(GET|POST|REQUEST|COOKIE)\s*\[/ nocase
+        $wp = /wp_create_user\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)/
+        $db = /\b(mysql_connect|mysqli_connect|mysql_pconnect|pg_connect|mssql_connect|oci_connect|new\s+mysqli|new\s+PDO)\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
+        $q = /\b(mysql_query|mysqli_query|pg_query|mssql_query)\s*\(\s*(\$[a-z_]{1,20}\s*,\s*)?\$_(GET|POST|REQUEST|COOKIE)\s*\[/
     condition:
         $php and any of ($wp, $db, $q)
+}
+
+rule php_command_console
+{
+    meta:
+        description = "PHP page with a form or request input that runs a command held in a variable (passthru($cmd), popen, backticks): a command console"
+        reference = "https://www.php.net/manual/en/language.operators.execution.php"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
+        $tick = /`\{?\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
+        $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
+        $input = /\$_(GET|POST|REQUEST)\s*\[|\$HTTP_(GET|POST|COOKIE)_VARS|\bextract\s*\(\s*\$_(GET|POST|REQUEST)/
+        $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig/
+    condition:
+        $php and ($x or $tick) and $form and $input and $recon and filesize < 1MB
+}
+
+rule php_file_manager
+{
+    meta:
+        description = "PHP page with a form that lists folders and edits, deletes or re-permissions the files the visitor names: an intruder's file manager"
+        reference = "https://www.php.net/manual/en/function.readdir.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
+        $input = /\$_(GET|POST|REQUEST)\s*\[|\$HTTP_(GET|POST)_VARS/
+        $list = /\b(readdir|opendir|scandir|glob)\s*\(/
+        $del = /\b(unlink|rmdir)\s*\(\s*\$/
+        $write = /\b(fwrite|fputs|file_put_contents|move_uploaded_file|copy)\s*\(/
+        $perm = /\b(chmod|chown|touch|rename)\s*\(\s*\$/
+        $host = /uname|safe_mode|php_uname|getmyuid|posix_getpwuid|get_current_user|\/etc\/passwd/
+    condition:
+        $php and $form and $input and $list and $del and $write and $perm and $host and filesize < 1MB
+}
+
+rule php_eval_packed_blob
+{
+    meta:
+        description = "PHP file that evaluates an encoded string through a function whose name it hid (eval($f('aWYo...')), names spelled in mixed octal and hex escapes, or letters picked out of a url-encoded pool): a packed web shell"
+        reference = "https://www.php.net/manual/en/language.types.string.php#language.types.string.syntax.double"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $call = /\beval\s*\(\s*\(?\s*\$\$?[A-Za-z0-9_]{1,30}\s*\(\s*['"][A-Za-z0-9+\/]{40}/
+        $b64 = /["'](\\x62|\\142)(\\x61|\\141)(\\x73|\\163)(\\x65|\\145)(\\x36|\\66)(\\x34|\\64)/
+        $pool = /urldecode\(['"]%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}/
+        $eval = /\beval\s*\(/
+    condition:
+        $php and ($call or (($b64 or $pool) and $eval))
 }

@@ -110,3 +110,35 @@ rule jsp_tunnel
     condition:
         $jsp and $chan and $req and ($session or $verb)
 }
+
+rule jsp_file_writer
+{
+    meta:
+        description = "Small JSP page that writes a file whose name or content the request gives (a dropper that plants the next web shell)"
+        reference = "https://docs.oracle.com/javase/8/docs/api/java/io/FileOutputStream.html"
+        severity = "infected"
+    strings:
+        $jsp = /<%[@!=]?|<jsp:(scriptlet|declaration|directive)/
+        $req = /request\s*\.\s*getParameter\s*\(/
+        $out = /new\s+(java\.io\.)?(FileOutputStream|FileWriter|RandomAccessFile|PrintWriter\s*\(\s*new\s+(java\.io\.)?File)|java\.util\.logging\.FileHandler|Files\s*\.\s*write\s*\(/
+        $write = /\.(write|print|println|info)\s*\(/
+    condition:
+        $jsp and $req and $out and $write and filesize < 20KB
+}
+
+rule jsp_database_console
+{
+    meta:
+        description = "JSP page that runs SQL or connects to a database the request names: an intruder's database console"
+        reference = "https://docs.oracle.com/javase/8/docs/api/java/sql/Statement.html"
+        severity = "infected"
+    strings:
+        $jsp = /<%[@!=]?|<jsp:(scriptlet|declaration|directive)/
+        $q = /\.(executeQuery|executeUpdate|execute)\s*\(\s*(request\s*\.\s*getParameter|["'][^"']{0,120}["']\s*\+\s*request\s*\.\s*getParameter)/
+        $conn = /DriverManager\s*\.\s*getConnection\s*\(\s*(request|[a-z]{1,20}\s*\+\s*request)/
+        $meta = /getMetaData\s*\(\s*\)|all_tables|information_schema|sysobjects/ nocase
+        $req = /request\s*\.\s*getParameter\s*\(/
+        $stmt = /createStatement\s*\(/
+    condition:
+        $jsp and ($q or $conn or ($req and $stmt and $meta and filesize < 60KB))
+}

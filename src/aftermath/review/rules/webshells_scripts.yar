@@ -81,9 +81,8 @@ rule coldfusion_exec
         $exec = /<cfexecute\b/ nocase
         $rt = /createObject\s*\(\s*["']java["']\s*,\s*["']java\.lang\.(Runtime|ProcessBuilder)["']/ nocase
         $eval = /evaluate\s*\(\s*(form|url|cgi)\s*\./ nocase
-        $req = /#(FORM|URL|form|url|Form|Url)\.|structKeyExists\s*\(\s*(form|url)/
     condition:
-        ($exec and $req) or $rt or $eval
+        $exec or $rt or $eval
 }
 
 rule coldfusion_file_manager
@@ -93,13 +92,11 @@ rule coldfusion_file_manager
         reference = "https://helpx.adobe.com/coldfusion/cfml-reference/coldfusion-tags/tags-f/cffile.html"
         severity = "infected"
     strings:
-        $file = /<cffile\s[^>]{0,80}action\s*=\s*["']?(upload|write|delete|rename)/ nocase
-        $dir = /<cfdirectory\b/ nocase
-        $file_req = /<cffile\s[^>]{0,200}#\s*(form|url)\./ nocase
+        $file_req = /<cf(file|directory)\s[^>]{0,80}(file|source|destination|directory)\s*=\s*["']#(form|url)\./ nocase
         $query_req = /<cfquery\s[^>]{0,200}datasource\s*=\s*["']?#\s*(form|url)\./ nocase
         $sql_req = /<cfquery[^>]{0,200}>\s*#\s*(PreserveSingleQuotes\s*\(\s*)?(form|url)\./ nocase
     condition:
-        ($file and $dir and $file_req) or $query_req or $sql_req
+        $file_req or $query_req or $sql_req
 }
 
 rule node_exec_on_request_input

@@ -136,3 +136,51 @@ rule aspx_file_manager
     condition:
         $page and $req and (($w3 and 3 of ($w*)) or ($sql and $sqlreq) or ($reg and 2 of ($w*)))
 }
+
+rule asp_file_writer
+{
+    meta:
+        description = "ASP page that writes a file whose name or content the request gives (FileSystemObject/ADODB.Stream): a dropper for the next web shell"
+        reference = "https://learn.microsoft.com/en-us/office/vba/language/reference/user-interface-help/createtextfile-method"
+        severity = "infected"
+    strings:
+        $asp = /<%|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $fso = /scripting\.filesystemobject|adodb\.stream/ nocase
+        $create = /\.(createtextfile|opentextfile|savetofile)\b/ nocase
+        $req = /request\s*[\(\.\[]/ nocase
+        $write = /\.write(line)?\b/ nocase
+    condition:
+        $asp and $fso and $create and $req and $write and filesize < 30KB
+}
+
+rule asp_database_console
+{
+    meta:
+        description = "ASP page that opens a database connection or runs SQL the request gives: an intruder's database console"
+        reference = "https://learn.microsoft.com/en-us/sql/ado/reference/ado-api/execute-method-ado-connection"
+        severity = "infected"
+    strings:
+        $asp = /<%|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $open = /\.open\s*\(?\s*(request|trim\s*\(\s*request)/ nocase
+        $exec = /\.execute\s*\(\s*(request|trim\s*\(\s*request|sql|strsql|sqlstr)/ nocase
+        $conn = /adodb\.(connection|recordset)/ nocase
+        $drive = /provider\s*=\s*(sqloledb|microsoft\.jet)/ nocase
+        $schema = /openschema|sysobjects|sysdatabases|xp_cmdshell/ nocase
+    condition:
+        $asp and $conn and ($open or ($exec and ($schema or $drive)))
+}
+
+rule aspx_file_writer
+{
+    meta:
+        description = "ASP.NET page or control that writes a file whose name or content the request gives, next to itself (a dropper for the next web shell)"
+        reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.file.writealltext"
+        severity = "infected"
+    strings:
+        $page = /<%@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $out = /new\s+(System\.IO\.)?StreamWriter\s*\(|File\s*\.\s*WriteAll(Text|Bytes)\s*\(|\.SaveAs\s*\(|new\s+(System\.IO\.)?FileStream\s*\(/
+        $into = /(new\s+(System\.IO\.)?StreamWriter|File\s*\.\s*WriteAll(Text|Bytes)|\.SaveAs|new\s+(System\.IO\.)?FileStream)\s*\([^;]{0,100}Request\b/
+        $content = /\.Write(Line)?\s*\(\s*Request\b/
+    condition:
+        $page and ($into or ($out and $content)) and filesize < 30KB
+}
