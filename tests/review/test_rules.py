@@ -48,7 +48,8 @@ SNIPPETS: dict[str, bytes] = {
     "jsp_script_engine": (b'<% new javax.script.ScriptEngineManager().getEngineByName("js")'
                           b'.eval(request.getParameter("s")); %>'),
     "jsp_file_manager": b'<% java.io.File f = new File(request.getParameter("p")); f.delete(); %>',
-    "jsp_unicode_escaped": b"<% \\u0052\\u0075\\u006e\\u0074\\u0069\\u006d\\u0065\\u002e\\u0067\\u0065\\u0074\\u0052 %>",
+    "jsp_unicode_escaped": (b"<% \\u0052\\u0075\\u006e\\u0074\\u0069\\u006d"
+                            b"\\u0065\\u002e\\u0067\\u0065\\u0074\\u0052 %>"),
     "jsp_tunnel": (b"<% java.nio.channels.SocketChannel s = "
                    b"java.nio.channels.SocketChannel.open(); "
                    b'String cmd = request.getHeader("X-Op"); session.setAttribute("s", s); %>'),
