@@ -83,7 +83,7 @@ def test_cli_bad_input_gives_one_line_and_documented_codes(story: StoryRepo, tmp
     bad_rules = tmp_path / "bad.yar"
     bad_rules.write_text("rule x { condition: $nope }")
     cases = [
-        (["--rules", str(bad_rules)], 2, "do not compile"),
+        (["--rules", str(bad_rules), "--strict-rules"], 2, "do not compile"),
         (["--ioc", str(tmp_path / "missing.txt")], 2, "cannot read IOC file"),
         (["--since", "yesterday"], 2, "bad date"),
         (["--json", str(tmp_path / "no" / "such" / "dir.json")], 8, "does not exist"),
@@ -147,3 +147,18 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]  # none left behind
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
 
+
+
+def test_cli_skips_a_broken_rule_file_with_a_warning_unless_strict(story: StoryRepo, tmp_path: Path) -> None:
+    """A user's rule folder mixing a LOKI-style rule (external variables), a plain one and a broken file."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "loki_style.yar").write_text('rule named_php { condition: extension == ".php" and filesize > 0 }')
+    (rules / "broken.yar").write_text("rule broken { condition: $missing }")
+    args = ("review", "--repo", str(story.path), "--password-file", str(story.password_file), "--rules", str(rules))
+    r = run_cli(*args, "--json", "-", cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert "broken.yar skipped" in r.err and "$missing" in r.err
+    assert any(f["rule"] == "loki_style:named_php" for f in json.loads(r.out)["findings"])
+    strict = run_cli(*args, "--strict-rules", cwd=tmp_path)
+    assert strict.code == 2 and "broken.yar" in strict.err
