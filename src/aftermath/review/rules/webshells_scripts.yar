@@ -112,3 +112,48 @@ rule node_exec_on_request_input
     condition:
         ($cp and $x) or $ev
 }
+
+rule python_remote_command
+{
+    meta:
+        description = "Python program that runs, in a shell, commands it receives over a network channel (SSH/socket back-channel backdoor), or loads shellcode into memory"
+        reference = "https://docs.python.org/3/library/subprocess.html#security-considerations ; https://docs.python.org/3/library/ctypes.html"
+        severity = "infected"
+    strings:
+        $recv = /=\s*[a-zA-Z_.]{1,30}\.recv\(\s*\d+\s*\)/
+        $run = /(subprocess\s*\.\s*(check_output|Popen|call|run|getoutput)|os\s*\.\s*popen)\s*\(\s*[a-zA-Z_]{1,30}\s*[,)]/
+        $shell = /shell\s*=\s*True/
+        $alloc = /windll\s*\.\s*kernel32\s*\.\s*VirtualAlloc/
+        $thread = /kernel32\s*\.\s*(CreateThread|RtlMoveMemory)/
+    condition:
+        (($recv and $run and $shell) or ($alloc and $thread)) and filesize < 200KB
+}
+
+rule perl_eval_encoded
+{
+    meta:
+        description = "Perl script that evaluates a payload it decodes from base64 or uuencoding: a packed backdoor"
+        reference = "https://perldoc.perl.org/functions/eval ; https://metacpan.org/pod/MIME::Base64"
+        severity = "infected"
+    strings:
+        $eval = /\beval\s*\(?\s*(decode_base64|unpack\s*\(\s*["']u|MIME::Base64::decode)/
+        $eval_var = /\beval\s*\(?\s*\$[a-zA-Z_]{1,30}\s*\)?\s*;/
+        $decode = /=\s*(decode_base64|MIME::Base64::decode)\s*\(\s*\$/
+    condition:
+        $eval or ($eval_var and $decode and filesize < 200KB)
+}
+
+rule perl_cgi_file_browser
+{
+    meta:
+        description = "Small Perl CGI script that lists folders and opens files named in the query string: an intruder's file browser"
+        reference = "https://perldoc.perl.org/functions/opendir"
+        severity = "infected"
+    strings:
+        $in = /\$ENV\s*\{\s*['"]?QUERY_STRING['"]?\s*\}|\bparam\s*\(\s*['"]/
+        $dir = /\bopendir\s*\(/
+        $open = /\bopen\s*\(\s*[A-Z_]{1,20}\s*,\s*["']\s*[<>+]{0,2}\s*\$[a-zA-Z_]/
+        $html = /Content-type:\s*text\/html/ nocase
+    condition:
+        $in and $dir and $open and $html and filesize < 30KB
+}

@@ -92,7 +92,7 @@ rule aspx_exec_on_request_input
         $cmd = "cmd.exe" nocase
         $ps = "powershell" nocase
         $req = /Request\s*(\.\s*(Form|QueryString|Params|Item|Headers|Cookies|InputStream|BinaryRead))?\s*[\[\(\.]/ nocase
-        $ctl = /\.Text\b/
+        $ctl = /\.(Text|text)\b/
     condition:
         ($page or $script) and ($req or $ctl) and ($start or $cmd or $ps)
 }
@@ -134,7 +134,7 @@ rule aspx_file_manager
         $sqlreq = /(ConnectionString|CommandText|SqlCommand\s*\(|OleDbCommand\s*\()[^;]{0,80}(Request|\.Text\b)/
         $reg = /Registry\s*\.\s*(LocalMachine|CurrentUser)|RegistryKey/
     condition:
-        $page and $req and (($w3 and 3 of ($w*)) or ($sql and $sqlreq) or ($reg and 2 of ($w*)))
+        ($page and $req and (($w3 and 3 of ($w*)) or ($reg and 2 of ($w*)))) or ($page and $sql and $sqlreq)
 }
 
 rule asp_file_writer
@@ -181,6 +181,7 @@ rule aspx_file_writer
         $out = /new\s+(System\.IO\.)?StreamWriter\s*\(|File\s*\.\s*WriteAll(Text|Bytes)\s*\(|\.SaveAs\s*\(|new\s+(System\.IO\.)?FileStream\s*\(/
         $into = /(new\s+(System\.IO\.)?StreamWriter|File\s*\.\s*WriteAll(Text|Bytes)|\.SaveAs|new\s+(System\.IO\.)?FileStream)\s*\([^;]{0,100}Request\b/
         $content = /\.Write(Line)?\s*\(\s*Request\b/
+        $drop = /(CreateText|WriteAllText|StreamWriter|FileStream)\s*\([^;]{0,80}\.(aspx|asp|ashx|asmx|cer|asa)["']/
     condition:
-        $page and ($into or ($out and $content)) and filesize < 30KB
+        $page and ($into or ($out and $content) or $drop) and filesize < 30KB
 }
