@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -43,6 +44,13 @@ LANGUAGES = {
     ".cfm": "ColdFusion", ".cfml": "ColdFusion", ".cfc": "ColdFusion",
 }
 MAX_BYTES = 16 << 20
+# A shell sample must hold code of its language: collections also carry README pages, 404 pages saved under
+# a .php name and Perl scripts named .php; those are counted apart, for both rule sets alike.
+CODE = {
+    "PHP": re.compile(rb"<\?"), "JSP": re.compile(rb"<%|<jsp:"), "ASP": re.compile(rb"<%|runat", re.I),
+    "ASPX": re.compile(rb"<%|runat", re.I), "Perl": re.compile(rb"\bperl\b|\buse\s+\w|\bmy\s+[$@%]|\$ENV\{"),
+    "Python": re.compile(rb"^\s*(import|from)\s+\w", re.M), "ColdFusion": re.compile(rb"<cf", re.I),
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,9 @@ def language_of(path: Path) -> str | None:
     return LANGUAGES.get(path.suffix.lower())
 
 
-def samples(root: Path, distinct: bool) -> Iterator[Sample]:
-    """Script files below ``root`` (each distinct content once when ``distinct``)."""
+def samples(root: Path, distinct: bool, not_code: list[str] | None = None) -> Iterator[Sample]:
+    """Script files below ``root`` (each distinct content once when ``distinct``); with ``not_code``, files
+    that hold no code of their language are left out and named there."""
     seen: set[str] = set()
     for folder, dirs, files in os.walk(root):
         dirs.sort()
@@ -75,6 +84,9 @@ def samples(root: Path, distinct: bool) -> Iterator[Sample]:
             if distinct and (digest in seen or not data.strip()):
                 continue
             seen.add(digest)
+            if not_code is not None and not CODE[language].search(data):
+                not_code.append("/" + path.relative_to(root).as_posix())
+                continue
             yield Sample(path, "/" + path.relative_to(root).as_posix(), language, data)
 
 
@@ -181,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every result (with the missed shells) here")
     parser.add_argument("--missed", action="store_true", help="list the shells our rules miss")
     args = parser.parse_args(argv)
-    shells = list(samples(args.shells, distinct=True))
+    not_code: list[str] = []
+    shells = list(samples(args.shells, distinct=True, not_code=not_code))
     benign = list(samples(args.benign, distinct=False))
     results = [evaluate("aftermath", ours(), shells, benign)]
     if args.compare:
@@ -190,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in skipped:
             print(f"public rule file skipped: {line}", file=sys.stderr)
     print(render(results, shells, benign))
+    print(f"\nleft out of the shells, no code of their language: {len(not_code)}")
+    print("\n".join(f"  - {path}" for path in not_code))
     placed = placement_flags(args.benign)
     print(f"\nplacement on the stock applications: {len(placed)} findings")
     print("\n".join(f"  - {path}: {rule}" for path, rule in placed))

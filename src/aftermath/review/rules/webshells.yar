@@ -71,8 +71,12 @@ rule php_obfuscated_code
         $blob_eval = /\b(eval|assert)\s*\([^;]{0,60}['"][A-Za-z0-9+\/=]{1000}/
         $globals_fn = /\$GLOBALS\s*\[\s*['"][^'"]{1,30}['"]\s*\]\s*\[\s*\d+\s*\]\s*\(/
         $dollar_fn = /\$\{\s*"\\x[0-9a-fA-F]{2}/
+        $chr_chain = /chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(/
+        $fn_chain = /\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)/
+        $pack = /pack\(\s*['"][cC]\*['"]\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,/
     condition:
-        $php and any of ($hex_name, $hex_eval, $hex_assert, $oct_name, $rev, $rot, $chr, $blob_eval, $globals_fn, $dollar_fn)
+        $php and any of ($hex_name, $hex_eval, $hex_assert, $oct_name, $rev, $rot, $chr, $blob_eval, $globals_fn, $dollar_fn,
+                         $chr_chain, $fn_chain, $pack)
 }
 
 rule php_encrypted_loader
@@ -104,6 +108,19 @@ rule php_include_uploaded_or_input
         $req = /\b(include|require)(_once)?\s*\(?\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
     condition:
         $php and any of ($tmp, $wrap, $req)
+}
+
+rule php_extract_request
+{
+    meta:
+        description = "Small PHP file that turns every request parameter into a variable (extract($_REQUEST)) and calls through them: a one-line web shell"
+        reference = "https://www.php.net/manual/en/function.extract.php"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $extract = /\bextract\s*\(\s*\$_(REQUEST|GET|POST|COOKIE)\s*\)/
+    condition:
+        $php and $extract and filesize < 4KB
 }
 
 rule php_shell_toolkit
@@ -226,10 +243,9 @@ rule php_command_console
         $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
         $tick = /`\{?\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
         $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
-        $input = /\$_(GET|POST|REQUEST)\s*\[|\$HTTP_(GET|POST|COOKIE)_VARS|\bextract\s*\(\s*\$_(GET|POST|REQUEST)/
         $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig/
     condition:
-        $php and ($x or $tick) and $form and $input and $recon and filesize < 1MB
+        $php and ($x or $tick) and $form and $recon and filesize < 1MB
 }
 
 rule php_file_manager
