@@ -69,6 +69,7 @@ SNIPPETS: dict[str, bytes] = {
     "asp_obfuscated_execute": b'<% Execute(StrReverse(")""c""(tseuqer lave")) %>',
     "asp_file_writer": (b'<% Set o = Server.CreateObject("Scripting.FileSystemObject")\n'
                         b'Set t = o.CreateTextFile(Server.MapPath(Request("n")))\nt.Write Request("b") %>'),
+    "asp_hidden_execute": b'<% s = "Q2hy": execute(decode(s)) %>',
     "asp_database_console": b'<% Set c = Server.CreateObject("ADODB.Connection"): c.Open Request("dsn") %>',
     # ASP.NET
     "aspx_exec_on_request_input": (b'<%@ WebHandler Language="C#" Class="H" %> var i = new ProcessStartInfo();'

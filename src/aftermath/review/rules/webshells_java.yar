@@ -136,9 +136,10 @@ rule jsp_database_console
         $jsp = /<%[@!=]?|<jsp:(scriptlet|declaration|directive)/
         $q = /\.(executeQuery|executeUpdate|execute)\s*\(\s*(request\s*\.\s*getParameter|["'][^"']{0,120}["']\s*\+\s*request\s*\.\s*getParameter)/
         $conn = /DriverManager\s*\.\s*getConnection\s*\(\s*(request|[a-z]{1,20}\s*\+\s*request)/
+        $concat = /\.executeQuery\s*\(\s*"(SHOW CREATE TABLE|SELECT \* FROM|select \* from) "\s*\+\s*[a-zA-Z_]/
         $meta = /getMetaData\s*\(\s*\)|all_tables|information_schema|sysobjects/ nocase
         $req = /request\s*\.\s*getParameter\s*\(/
         $stmt = /createStatement\s*\(/
     condition:
-        $jsp and ($q or $conn or ($req and $stmt and $meta and filesize < 60KB))
+        $jsp and ($q or $conn or $concat or ($req and $stmt and $meta and filesize < 60KB))
 }

@@ -41,7 +41,7 @@ rule asp_file_manager
         $req = /request\s*[\(\.\[]/ nocase
         $fso = /scripting\.filesystemobject|\{?0D43FE01-F093-11CF-8940-00A0C9054228\}?/ nocase
         $stream = "adodb.stream" nocase
-        $w1 = /\.(deletefile|deletefolder|copyfile|movefile|createfolder)\b/ nocase
+        $w1 = /\.(deletefile|deletefolder|copyfile|copyfolder|movefile|movefolder|createfolder)\b/ nocase
         $w2 = /\.(createtextfile|opentextfile)\s*\(/ nocase
         $w3 = /\.savetofile\b/ nocase
         $w4 = /\.(drives|getfolder|subfolders)\b/ nocase
@@ -86,7 +86,7 @@ rule aspx_exec_on_request_input
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.process.start"
         severity = "infected"
     strings:
-        $page = /<%@\s*(Page|WebHandler|WebService|Control|Assembly)/ nocase
+        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control|Assembly)/ nocase
         $script = /<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $start = /Process(StartInfo)?\s*\.\s*Start\s*\(|new\s+(System\.Diagnostics\.)?ProcessStartInfo\s*\(|\bProcess\s*\(\s*\)/ nocase
         $cmd = "cmd.exe" nocase
@@ -104,7 +104,7 @@ rule aspx_eval_or_load_request
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.reflection.assembly.load"
         severity = "infected"
     strings:
-        $page = /<%@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $eval = /\beval\s*\(\s*(Request|System\.Text\.Encoding|[a-z_]{1,20}\s*\(\s*Request)/ nocase
         $load = /Assembly\s*\.\s*Load\s*\(|\.Load\s*\(\s*Convert\s*\.\s*FromBase64String/
         $bytes = /Request\s*\.\s*(BinaryRead|InputStream|Form|Params|Item|Cookies)|Convert\s*\.\s*FromBase64String\s*\(\s*Request/ nocase
@@ -122,7 +122,7 @@ rule aspx_file_manager
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.file"
         severity = "infected"
     strings:
-        $page = /<%@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $req = /Request\s*(\.\s*(Form|QueryString|Params|Item|Files))?\s*[\[\(\.]/ nocase
         $w1 = /File\s*\.\s*(Delete|WriteAllText|WriteAllBytes|Move|Copy|SetAttributes)\s*\(/
         $w2 = /Directory\s*\.\s*(Delete|GetFiles|GetDirectories|CreateDirectory|Move)\s*\(/
@@ -177,11 +177,26 @@ rule aspx_file_writer
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.file.writealltext"
         severity = "infected"
     strings:
-        $page = /<%@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
-        $out = /new\s+(System\.IO\.)?StreamWriter\s*\(|File\s*\.\s*WriteAll(Text|Bytes)\s*\(|\.SaveAs\s*\(|new\s+(System\.IO\.)?FileStream\s*\(/
-        $into = /(new\s+(System\.IO\.)?StreamWriter|File\s*\.\s*WriteAll(Text|Bytes)|\.SaveAs|new\s+(System\.IO\.)?FileStream)\s*\([^;]{0,100}Request\b/
-        $content = /\.Write(Line)?\s*\(\s*Request\b/
+        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $out = /new\s+(System\.IO\.)?StreamWriter\s*\(|File\s*\.\s*WriteAll(Text|Bytes)\s*\(|\.SaveAs\s*\(|new\s+(System\.IO\.)?FileStream\s*\(/ nocase
+        $into = /(new\s+(System\.IO\.)?StreamWriter|File\s*\.\s*WriteAll(Text|Bytes)|\.SaveAs|new\s+(System\.IO\.)?FileStream)\s*\([^;]{0,100}Request\b/ nocase
+        $content = /\.Write(Line)?\s*\(\s*Request\b/ nocase
         $drop = /(CreateText|WriteAllText|StreamWriter|FileStream)\s*\([^;]{0,80}\.(aspx|asp|ashx|asmx|cer|asa)["']/
     condition:
         $page and ($into or ($out and $content) or $drop) and filesize < 30KB
+}
+
+rule asp_hidden_execute
+{
+    meta:
+        description = "ASP page executes text it decodes at run time, builds object names from pieces (\"scr\"&\"ipt\"&...), or downloads a script onto the server: hidden or dropped code"
+        reference = "https://learn.microsoft.com/en-us/previous-versions//03t418d2(v=vs.85) ; https://learn.microsoft.com/en-us/sql/ado/reference/ado-api/savetofile-method"
+        severity = "infected"
+    strings:
+        $asp = /<%|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $decoded = /execute(global)?\s*\(?\s*(decode|unescape|decrypt|[a-z]{1,12}de(code|crypt))\s*\(/ nocase
+        $split = /createobject\s*\(\s*"[a-z.]{1,6}"\s*&\s*"[a-z.]{1,6}"\s*&/ nocase
+        $save = /savetofile\s*\(?\s*"[^"\n]{0,160}\.(asp|aspx|asa|cer|cdx|php|jsp)"/ nocase
+    condition:
+        $asp and any of ($decoded, $split, $save)
 }
