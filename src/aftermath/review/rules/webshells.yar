@@ -246,7 +246,7 @@ rule php_command_console
     strings:
         $php = "<?" ascii
         $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|eval|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
-        $tick = /`\{?\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
+        $tick = /`\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
         $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
         $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig|name=["']?(cmd|command|komut|kod)["' >]/
     condition:

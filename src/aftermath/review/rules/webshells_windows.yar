@@ -86,7 +86,7 @@ rule aspx_exec_on_request_input
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.diagnostics.process.start"
         severity = "infected"
     strings:
-        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control|Assembly)/ nocase
+        $page = /<%\s?@\s*(Page|WebHandler|WebService|Control|Assembly)/ nocase
         $script = /<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $start = /Process(StartInfo)?\s*\.\s*Start\s*\(|new\s+(System\.Diagnostics\.)?ProcessStartInfo\s*\(|\bProcess\s*\(\s*\)/ nocase
         $cmd = "cmd.exe" nocase
@@ -104,7 +104,7 @@ rule aspx_eval_or_load_request
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.reflection.assembly.load"
         severity = "infected"
     strings:
-        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $page = /<%\s?@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $eval = /\beval\s*\(\s*(Request|System\.Text\.Encoding|[a-z_]{1,20}\s*\(\s*Request)/ nocase
         $load = /Assembly\s*\.\s*Load\s*\(|\.Load\s*\(\s*Convert\s*\.\s*FromBase64String/
         $bytes = /Request\s*\.\s*(BinaryRead|InputStream|Form|Params|Item|Cookies)|Convert\s*\.\s*FromBase64String\s*\(\s*Request/ nocase
@@ -122,7 +122,7 @@ rule aspx_file_manager
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.file"
         severity = "infected"
     strings:
-        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $page = /<%\s?@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $req = /Request\s*(\.\s*(Form|QueryString|Params|Item|Files))?\s*[\[\(\.]/ nocase
         $w1 = /File\s*\.\s*(Delete|WriteAllText|WriteAllBytes|Move|Copy|SetAttributes)\s*\(/
         $w2 = /Directory\s*\.\s*(Delete|GetFiles|GetDirectories|CreateDirectory|Move)\s*\(/
@@ -177,7 +177,7 @@ rule aspx_file_writer
         reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.file.writealltext"
         severity = "infected"
     strings:
-        $page = /<%\s*@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
+        $page = /<%\s?@\s*(Page|WebHandler|WebService|Control)|<script[^>]{0,60}runat\s*=\s*["']?server/ nocase
         $out = /new\s+(System\.IO\.)?StreamWriter\s*\(|File\s*\.\s*WriteAll(Text|Bytes)\s*\(|\.SaveAs\s*\(|new\s+(System\.IO\.)?FileStream\s*\(/ nocase
         $into = /(new\s+(System\.IO\.)?StreamWriter|File\s*\.\s*WriteAll(Text|Bytes)|\.SaveAs|new\s+(System\.IO\.)?FileStream)\s*\([^;]{0,100}Request\b/ nocase
         $content = /\.Write(Line)?\s*\(\s*Request\b/ nocase
