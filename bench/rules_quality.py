@@ -12,7 +12,11 @@ public rule set's generic web-shell rules, compiled with the external variables 
 - detection by content per language (a shell counts as found when any YARA rule matches it);
 - every benign file flagged, with its rule (a false positive), and their share of the benign files;
 - YARA scan throughput on the benign files (one process);
-- placement findings on the benign tree (programs in folders named like data folders).
+- placement findings on the benign tree (programs in folders named like data folders);
+- with ``--restore-point APP``: a restic repository of three snapshots, the stock application APP (a
+  folder of DIR_OF_BENIGN) alone, then with half of the PHP shells dropped among its own files and in its
+  upload folder, then with the other half: the review's verdicts and last clean restore point (it should
+  be the first snapshot).
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -31,7 +39,9 @@ from pathlib import Path
 
 import yara_x
 
-from aftermath.review.scanners import PlacementScanner, YaraScanner
+from aftermath.restic import Repository
+from aftermath.review import run_review
+from aftermath.review.scanners import PlacementScanner, YaraScanner, default_scanners
 from aftermath.review.scanners.yara import expand_rule_paths
 
 LANGUAGES = {
@@ -159,6 +169,35 @@ def placement_flags(benign_root: Path) -> list[tuple[str, str]]:
     return flagged
 
 
+def restore_point(app: Path, shells: list[Sample]) -> str:
+    """Snapshot the stock application, then add shells in two steps; review; report the verdicts."""
+    php = [s for s in shells if s.language == "PHP"]
+    random.Random(12).shuffle(php)
+    with tempfile.TemporaryDirectory(prefix="i12-restore-point-") as tmp:
+        root, repo, pw = Path(tmp, "site"), Path(tmp, "repo"), Path(tmp, "pw")
+        shutil.copytree(app, root, symlinks=True)
+        pw.write_text("bench")
+        env = {**os.environ, "RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(pw),
+               "RESTIC_CACHE_DIR": str(Path(tmp, "cache"))}
+        subprocess.run(["restic", "init"], env=env, check=True, capture_output=True)
+        folders = sorted({p.parent for p in root.rglob("*.php")})
+        upload = root / "wp-content" / "uploads" / "2026" / "11"
+        for step, batch in enumerate(([], php[: len(php) // 2], php[len(php) // 2:])):
+            for i, s in enumerate(batch):
+                where = upload if i % 3 == 0 else folders[(i * 7919) % len(folders)]
+                where.mkdir(parents=True, exist_ok=True)
+                (where / f"s{step}-{i}-{s.path.name}").write_bytes(s.data)
+            subprocess.run(["restic", "backup", "--host", "site", "--time", f"2026-11-0{step + 1} 02:00:00", "."],
+                           env=env, cwd=root, check=True, capture_output=True)
+        result = run_review(Repository.open(repo, "bench"), default_scanners(), workers=1)
+    verdicts = " ".join(s.verdict for s in result.snapshots)
+    why = Counter(f"{o.finding.severity} {o.finding.rule}" for o in result.findings if o.finding.kind != "yara")
+    first = result.snapshots[0].id
+    return (f"restore point on {app.name}: {len(php)} PHP shells added over snapshots 2 and 3; verdicts: {verdicts}; "
+            f"last clean: {'snapshot 1 (right)' if result.last_clean == first else result.last_clean}; "
+            f"{sum(1 for f in result.findings if f.finding.kind == 'yara')} YARA findings; others: {dict(why)}")
+
+
 def render(results: list[dict[str, object]], shells: list[Sample], benign: list[Sample]) -> str:
     """A markdown report: one table per measure, then every false positive."""
     per_language = Counter(s.language for s in shells)
@@ -192,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="another rule set (files or folders)")
     parser.add_argument("--json", type=Path, help="also write every result (with the missed shells) here")
     parser.add_argument("--missed", action="store_true", help="list the shells our rules miss")
+    parser.add_argument("--restore-point", metavar="APP", help="also: review APP with shells added in later snapshots")
     args = parser.parse_args(argv)
     not_code: list[str] = []
     shells = list(samples(args.shells, distinct=True, not_code=not_code))
@@ -211,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.missed:
         for language, paths in sorted(dict(results[0]["missed"]).items()):  # type: ignore[call-overload]
             print(f"\nmissed {language}:\n  " + "\n  ".join(paths))
+    if args.restore_point:
+        print("\n" + restore_point(args.benign / args.restore_point, shells))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
     return 0
