@@ -248,9 +248,10 @@ rule php_command_console
         $x = /\b(passthru|system|shell_exec|popen|proc_open|exec|eval|Passthru|System|Shell_Exec|Shell_exec|Exec)\s*\(\s*["']?\s*\$[a-zA-Z_]/
         $tick = /`\$[a-zA-Z_]{1,20}[^`\n]{0,80}`/
         $form = /<(form|FORM|Form|textarea|TEXTAREA)\b/
+        $probe = /\b(exec|system|shell_exec|passthru|popen)\s*\(\s*["'](pwd|id|whoami|uname|ls|dir|ver|net user)\b/
         $recon = /uname -a|whoami|\/bin\/(ba)?sh|cmd\.exe|ls -la|netstat -an|ipconfig|ifconfig|name=["']?(cmd|command|komut|kod)["' >]/
     condition:
-        $php and ($x or $tick) and $form and $recon and filesize < 1MB
+        $php and ($x or $tick) and $form and ($recon or $probe) and filesize < 1MB
 }
 
 rule php_file_manager
@@ -299,7 +300,8 @@ rule php_database_console
         $query = /\b(mysql_query|mysqli_query|pg_query|mssql_query|sqlsrv_query)\s*\(\s*(stripslashes\s*\(\s*)?["']?\$/
         $box = /<(textarea|TEXTAREA|input|INPUT)\b/
         $list1 = /show\s+(databases|tables)|SHOW\s+(DATABASES|TABLES)|Show\s+Tables/
-        $list2 = /SHOW\s+CREATE\s+TABLE|show\s+create\s+table|LOAD\s+DATA\s+LOCAL\s+INFILE|pg_database/
+        $list2 = /SHOW\s+CREATE\s+TABLE|show\s+create\s+table|LOAD\s+DATA\s+LOCAL\s+INFILE|pg_database|mysql_list_dbs|mysql_list_tables/
+        $dump = /\bmysql_query\s*\(\s*["'](SHOW|show)\s+(TABLES|tables|CREATE|create)/
     condition:
-        $php and $query and $box and ($list1 or $list2) and filesize < 400KB
+        $php and ($query or $dump) and $box and ($list1 or $list2) and filesize < 400KB
 }
