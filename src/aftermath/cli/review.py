@@ -99,10 +99,11 @@ def _render(result: ReviewResult) -> None:
         table.add_row(s.id[:8], s.time.strftime("%Y-%m-%d %H:%M"), f"[{colour}]{s.verdict}[/]",
                       str(len(s.findings)), str(s.files) + (f" ({s.unreadable} unreadable)" if s.unreadable else ""))
     console.print(table)
-    groups: dict[tuple[str, str], list[Occurrence]] = {}
+    # one line per rule and first snapshot, so "first in" is true of every file the line counts
+    groups: dict[tuple[str, str, str], list[Occurrence]] = {}
     for o in result.findings:
-        groups.setdefault((o.finding.kind, o.finding.rule), []).append(o)
-    for (kind, rule), items in groups.items():
+        groups.setdefault((o.finding.kind, o.finding.rule, o.first_seen), []).append(o)
+    for (kind, rule, _), items in groups.items():
         f, more = items[0].finding, (f" and {len(items) - 1} more" if len(items) > 1 else "")
         console.print(f"[{COLOURS[f.severity]}]{f.severity}[/] {kind} {rule}: {f.path}{more} "
                       f"(first in {items[0].first_seen[:8]}): {f.reason}", highlight=False)

@@ -162,3 +162,26 @@ def test_cli_skips_a_broken_rule_file_with_a_warning_unless_strict(story: StoryR
     assert any(f["rule"] == "loki_style:named_php" for f in json.loads(r.out)["findings"])
     strict = run_cli(*args, "--strict-rules", cwd=tmp_path)
     assert strict.code == 2 and "broken.yar" in strict.err
+
+
+def test_cli_summary_names_each_findings_own_first_snapshot(tmp_path: Path) -> None:
+    """Two shells matched by the same rule, one in each snapshot: each line says its own first snapshot."""
+    from tests.integration.review.conftest import PASSWORD
+
+    src, repo = tmp_path / "src", tmp_path / "repo"
+    (src / "www").mkdir(parents=True)
+    (src / "www" / "a.php").write_bytes(b"<?php system($_GET['a']); ?>\n")
+    (tmp_path / "pw").write_text(PASSWORD)
+    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(tmp_path / "pw")}
+    restic(env, "init")
+    backup = ["restic", "--no-cache", "backup", "--host", "web", "."]
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    (src / "www" / "b.php").write_bytes(b"<?php passthru($_POST['b']); ?>\n")
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    r = run_cli("review", "--repo", str(repo), "--password-file", str(tmp_path / "pw"), "--json", "-", cwd=tmp_path)
+    first, second = (s["id"][:8] for s in json.loads(r.out)["snapshots"])
+    r = run_cli("review", "--repo", str(repo), "--password-file", str(tmp_path / "pw"), cwd=tmp_path)
+    lines = [line for line in r.out.splitlines() if "php_exec_on_request_input" in line]
+    assert len(lines) == 2 and r.code == 1
+    assert "/www/a.php" in lines[0] and f"first in {first}" in lines[0]
+    assert "/www/b.php" in lines[1] and f"first in {second}" in lines[1]
