@@ -12,11 +12,13 @@ rule perl_cgi_exec
         $in1 = /\$ENV\s*\{\s*['"]?(QUERY_STRING|CONTENT_LENGTH|REQUEST_METHOD)['"]?\s*\}/
         $in2 = /\b(param|ReadParse)\s*\(/
         $in3 = /\$(in|FORM)\s*\{/
+        $in4 = /&read_param\s*\(|\$param\s*\{\s*['"]?cmd/
         $x1 = /\b(system|exec)\s*\(?\s*\$/
         $x2 = /`\$[a-zA-Z_{]/
         $x3 = /\bqx\s*[\(\{\/\[]/
         $x4 = /open\s*\(\s*[A-Z_]{1,20}\s*,\s*["']?\s*\$[a-zA-Z_]{1,20}[^;\n]{0,30}\|/
         $x5 = /open\s*\([^;\n]{0,60}2>&1\s*\|/
+        $x6 = /open\s*\(\s*[A-Z_]{1,20}\s*,\s*"[^"\n]{0,80}\$[a-zA-Z_{][^"\n]{0,80}\|"\s*\)/
     condition:
         $perl and any of ($in*) and any of ($x*) and filesize < 200KB
 }
