@@ -35,3 +35,20 @@ def test_data_folders_are_configurable_and_path_key_carries_folder_and_extension
     assert not scanner.scan("/x/uploads/run.ps1", b"Write-Host hi")
     assert scanner.path_key("/x/exports/a/run.PS1") == "exports|.ps1"
     assert scanner.path_key("/x/other/run.ps1") == "|.ps1"
+
+
+@pytest.mark.parametrize("path", [
+    "/www/wp-includes/js/tinymce/plugins/media/plugin.js",
+    "/www/pma/libraries/classes/Plugins/Import/Upload/UploadProgress.php",
+    "/www/wiki/lib/images/fileicons/index.php",
+    "/www/mediawiki/includes/upload/UploadBase.php",
+    "/srv/app/vendor/acme/files/Storage.php",
+])
+def test_application_folders_named_like_data_folders_are_not_data_folders(path: str) -> None:
+    assert PlacementScanner().scan(path, b"<?php // the application's own code\n") == []
+
+
+def test_a_data_folder_above_the_code_folders_still_counts() -> None:
+    """wp-content/uploads/lib/x.php: the data folder is nearer the root than the 'lib' below it."""
+    [finding] = PlacementScanner().scan("/www/wp-content/uploads/lib/x.php", b"<?php ?>")
+    assert finding.rule == "program-in-data-folder" and "'uploads/'" in finding.reason

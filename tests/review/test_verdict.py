@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftermath.review.scanner import Finding
-from aftermath.review.verdict import last_clean, timeline, verdict_of
+from aftermath.review.verdict import last_clean, settled, timeline, verdict_of, without_settled
 
 VERDICTS = ["encrypted", "infected", "suspicious", "clean"]
 RANK = {v: i for i, v in enumerate(VERDICTS)}
@@ -84,3 +84,14 @@ def test_last_clean_is_strictly_older_than_a_bad_snapshot_taken_at_the_same_mome
                for i, t, v in (("db5", t5, "clean"), ("fs5", t5, "clean"), ("db6", t6, "clean"),
                                ("fs6", t6, "infected"))]
     assert verdict_mod.last_clean(_tie_breaking(reviews)) in {"db5", "fs5"}
+
+
+def test_placement_already_in_the_first_snapshot_is_the_applications_layout() -> None:
+    own = Finding("placement", "program-in-data-folder", "/www/images/index.php", "suspicious", "r", "p", "a" * 64)
+    changed = own.at(own.path, "b" * 64)
+    dropped = own.at("/www/uploads/x.php")
+    shell = Finding("yara", "webshells:php", "/www/images/index.php", "infected", "r", "y", "a" * 64)
+    baseline = settled([own, shell])
+    assert baseline == frozenset({(own.path, own.sha256)})
+    assert without_settled([own, shell, changed, dropped], baseline) == [shell, changed, dropped]
+    assert without_settled([own], frozenset()) == [own]

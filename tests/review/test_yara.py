@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from aftermath.errors import UsageError
+from aftermath.review.scanner import path_key
 from aftermath.review.scanners.yara import YaraScanner, default_rule_files
 
 SHELLS = {
@@ -75,3 +76,42 @@ def test_broken_user_rules_are_a_usage_error_naming_the_file(tmp_path: Path) -> 
 def test_missing_rules_path_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         YaraScanner.from_paths([tmp_path / "nope.yar"])
+
+
+def mixed_rule_folder(tmp_path: Path) -> Path:
+    """A user's rule folder as found in the wild: a plain rule, a LOKI-style rule that reads the file's name
+    and extension, and a broken file."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "plain.yar").write_text('rule acme { strings: $a = "ACME-BACKDOOR" condition: $a }')
+    (folder / "loki_style.yar").write_text(
+        'rule php_in_images { strings: $p = "<?php" condition: $p and extension == ".php" '
+        'and filepath contains "/images" and filename != "index.php" }')
+    (folder / "broken.yar").write_text("rule broken { condition: $missing }")
+    return folder
+
+
+def test_a_rule_folder_mixing_good_and_broken_files_works_and_names_what_it_skipped(tmp_path: Path) -> None:
+    scanner = YaraScanner.from_paths([mixed_rule_folder(tmp_path)], defaults=False, strict=False)
+    [(path, reason)] = scanner.skipped
+    assert path.name == "broken.yar" and "$missing" in reason
+    assert [f.rule for f in scanner.scan("/srv/x", b"..ACME-BACKDOOR..")] == ["plain:acme"]
+
+
+def test_external_variables_are_set_per_file_as_loki_and_thor_do(tmp_path: Path) -> None:
+    scanner = YaraScanner.from_paths([mixed_rule_folder(tmp_path)], defaults=False, strict=False)
+    assert scanner.content_only is False and path_key(scanner, "/www/images/a.php") == "/www/images/a.php"
+    page = b"<?php echo 1; ?>"
+    assert [f.rule for f in scanner.scan("/www/images/a.php", page)] == ["loki_style:php_in_images"]
+    assert scanner.scan("/www/images/index.php", page) == []
+    assert scanner.scan("/www/a.php", page) == []
+    assert scanner.scan("/www/images/a.txt", page) == []
+
+
+def test_strict_rules_stop_at_the_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="broken.yar"):
+        YaraScanner.from_paths([mixed_rule_folder(tmp_path)], strict=True)
+
+
+def test_default_rules_alone_stay_content_only() -> None:
+    assert YaraScanner.from_paths().content_only is True

@@ -35,6 +35,8 @@ def review(
         help="File holding the repository password (else $AFTERMATH_REPO_PASSWORD_FILE, else the case's).")] = None,
     rules: Annotated[list[Path] | None, typer.Option(
         "--rules", help="Extra YARA rules: a .yar file or a folder of them (repeatable).")] = None,
+    strict_rules: Annotated[bool, typer.Option(
+        "--strict-rules", help="Stop when a --rules file does not compile (default: skip it with a warning).")] = False,
     ioc: Annotated[list[Path] | None, typer.Option(
         "--ioc", help="Hash indicators: SHA-256/SHA-1/MD5, one per line, # comments (repeatable).")] = None,
     since: Annotated[str | None, typer.Option(help="Only snapshots at or after YYYY-MM-DD[THH:MM] (UTC).")] = None,
@@ -55,7 +57,9 @@ def review(
     for target in (html, None if json_out in (None, "-") else Path(json_out)):
         if target is not None:
             require_writable_parent(target)
-    scanners = default_scanners(rules or [], ioc or [])
+    scanners = default_scanners(rules or [], ioc or [], strict_rules=strict_rules)
+    for path, reason in (skip for s in scanners for skip in getattr(s, "skipped", ())):
+        typer.echo(f"warning: YARA rules {path} skipped, they do not compile: {reason}", err=True)
     repository, location = session.open_repository(case, repo, password_file)
     try:
         result = _run(repository, scanners, since_time, workers, location)
@@ -95,10 +99,11 @@ def _render(result: ReviewResult) -> None:
         table.add_row(s.id[:8], s.time.strftime("%Y-%m-%d %H:%M"), f"[{colour}]{s.verdict}[/]",
                       str(len(s.findings)), str(s.files) + (f" ({s.unreadable} unreadable)" if s.unreadable else ""))
     console.print(table)
-    groups: dict[tuple[str, str], list[Occurrence]] = {}
+    # one line per rule and first snapshot, so "first in" is true of every file the line counts
+    groups: dict[tuple[str, str, str], list[Occurrence]] = {}
     for o in result.findings:
-        groups.setdefault((o.finding.kind, o.finding.rule), []).append(o)
-    for (kind, rule), items in groups.items():
+        groups.setdefault((o.finding.kind, o.finding.rule, o.first_seen), []).append(o)
+    for (kind, rule, _), items in groups.items():
         f, more = items[0].finding, (f" and {len(items) - 1} more" if len(items) > 1 else "")
         console.print(f"[{COLOURS[f.severity]}]{f.severity}[/] {kind} {rule}: {f.path}{more} "
                       f"(first in {items[0].first_seen[:8]}): {f.reason}", highlight=False)

@@ -69,3 +69,17 @@ def timeline(order: Sequence[str], per_snapshot: Mapping[str, Sequence[Finding]]
     occurrences.sort(key=lambda o: (position[o.first_seen], SEVERITY_ORDER.index(o.finding.severity),
                                     o.finding.path, o.finding.kind, o.finding.rule))
     return occurrences
+
+
+def settled(findings: Iterable[Finding]) -> frozenset[tuple[str, str]]:
+    """The placement findings of a group's first snapshot, as (path, content): the state the history starts from."""
+    return frozenset((f.path, f.sha256) for f in findings if f.kind == "placement")
+
+
+def without_settled(findings: Sequence[Finding], baseline: frozenset[tuple[str, str]]) -> list[Finding]:
+    """Findings minus placement findings already there, unchanged, in the first snapshot.
+
+    A program in a folder named like a data folder that was there from the start is the application's
+    own layout; one that appears later, or whose content changes, is what an intruder leaves.
+    """
+    return [f for f in findings if f.kind != "placement" or (f.path, f.sha256) not in baseline]

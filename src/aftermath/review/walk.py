@@ -286,9 +286,10 @@ def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: 
     bursts = run.churn_findings(snapshots)
     reviews: list[SnapshotReview] = []
     per_snapshot: dict[str, list[Finding]] = {}
+    baseline = _first_placement(run, snapshots)
     for snap in snapshots:
         found, files, unreadable = run.snapshot_findings(snap)
-        found = found + bursts.get(snap.id, [])
+        found = verdict.without_settled(found, baseline[snap.id]) + bursts.get(snap.id, [])
         per_snapshot[snap.id] = found
         reviews.append(SnapshotReview(snap.id, snap.time, list(snap.paths), snap.hostname,
                                       verdict.verdict_of(f.severity for f in found), found, files, unreadable))
@@ -301,6 +302,18 @@ def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: 
         findings=verdict.timeline([s.id for s in snapshots], per_snapshot),
         last_clean=verdict.last_clean(_tie_breaking(reviews)), stats=stats,
         errors=list(run.errors.values()), partial=run.partial, scanners=[s.name for s in run.scanners])
+
+
+def _first_placement(run: Review, snapshots: Sequence[Snapshot]) -> dict[str, frozenset[tuple[str, str]]]:
+    """For each snapshot, the placement findings of the first snapshot of its host and paths."""
+    first: dict[tuple[str, tuple[str, ...]], frozenset[tuple[str, str]]] = {}
+    out: dict[str, frozenset[tuple[str, str]]] = {}
+    for snap in sorted(snapshots, key=lambda s: s.time):
+        group = (snap.hostname, tuple(sorted(snap.paths)))
+        if group not in first:
+            first[group] = verdict.settled(run.snapshot_findings(snap)[0])
+        out[snap.id] = first[group]
+    return out
 
 
 def _attach_error_snapshots(run: Review, snapshots: Sequence[Snapshot]) -> None:

@@ -83,7 +83,7 @@ def test_cli_bad_input_gives_one_line_and_documented_codes(story: StoryRepo, tmp
     bad_rules = tmp_path / "bad.yar"
     bad_rules.write_text("rule x { condition: $nope }")
     cases = [
-        (["--rules", str(bad_rules)], 2, "do not compile"),
+        (["--rules", str(bad_rules), "--strict-rules"], 2, "do not compile"),
         (["--ioc", str(tmp_path / "missing.txt")], 2, "cannot read IOC file"),
         (["--since", "yesterday"], 2, "bad date"),
         (["--json", str(tmp_path / "no" / "such" / "dir.json")], 8, "does not exist"),
@@ -147,3 +147,41 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]  # none left behind
     assert not out.exists() and not list(tmp_path.glob(".out.json*"))
 
+
+
+def test_cli_skips_a_broken_rule_file_with_a_warning_unless_strict(story: StoryRepo, tmp_path: Path) -> None:
+    """A user's rule folder mixing a LOKI-style rule (external variables), a plain one and a broken file."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "loki_style.yar").write_text('rule named_php { condition: extension == ".php" and filesize > 0 }')
+    (rules / "broken.yar").write_text("rule broken { condition: $missing }")
+    args = ("review", "--repo", str(story.path), "--password-file", str(story.password_file), "--rules", str(rules))
+    r = run_cli(*args, "--json", "-", cwd=tmp_path)
+    assert r.code == 1, r.err
+    assert "broken.yar skipped" in r.err and "$missing" in r.err
+    assert any(f["rule"] == "loki_style:named_php" for f in json.loads(r.out)["findings"])
+    strict = run_cli(*args, "--strict-rules", cwd=tmp_path)
+    assert strict.code == 2 and "broken.yar" in strict.err
+
+
+def test_cli_summary_names_each_findings_own_first_snapshot(tmp_path: Path) -> None:
+    """Two shells matched by the same rule, one in each snapshot: each line says its own first snapshot."""
+    from tests.integration.review.conftest import PASSWORD
+
+    src, repo = tmp_path / "src", tmp_path / "repo"
+    (src / "www").mkdir(parents=True)
+    (src / "www" / "a.php").write_bytes(b"<?php system($_GET['a']); ?>\n")
+    (tmp_path / "pw").write_text(PASSWORD)
+    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(tmp_path / "pw")}
+    restic(env, "init")
+    backup = ["restic", "--no-cache", "backup", "--host", "web", "."]
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    (src / "www" / "b.php").write_bytes(b"<?php passthru($_POST['b']); ?>\n")
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    r = run_cli("review", "--repo", str(repo), "--password-file", str(tmp_path / "pw"), "--json", "-", cwd=tmp_path)
+    first, second = (s["id"][:8] for s in json.loads(r.out)["snapshots"])
+    r = run_cli("review", "--repo", str(repo), "--password-file", str(tmp_path / "pw"), cwd=tmp_path)
+    lines = [line for line in r.out.splitlines() if "php_exec_on_request_input" in line]
+    assert len(lines) == 2 and r.code == 1
+    assert "/www/a.php" in lines[0] and f"first in {first}" in lines[0]
+    assert "/www/b.php" in lines[1] and f"first in {second}" in lines[1]

@@ -227,3 +227,28 @@ def test_when_workers_cannot_be_forked_the_review_runs_in_one_process(story: Sto
     got = run_review(repo, default_scanners(), workers=2).to_json()
     assert [s["verdict"] for s in got["snapshots"]] == [s["verdict"] for s in expected["snapshots"]]
     assert got["findings"] == expected["findings"]
+
+
+def test_placement_knows_history_an_application_folder_from_the_start_is_not_flagged(tmp_path: Path) -> None:
+    """An application ships a PHP file in a folder named 'images' (snapshot 1); a PHP file appears in
+    uploads/ later (snapshot 2) and the application's file changes (snapshot 3): only the later ones count."""
+    from tests.integration.review.conftest import PASSWORD, restic
+
+    src, repo = tmp_path / "src", tmp_path / "repo"
+    (src / "www" / "images").mkdir(parents=True)
+    (src / "www" / "uploads").mkdir()
+    (src / "www" / "images" / "index.php").write_bytes(b"<?php // silence is golden\n")
+    (tmp_path / "pw").write_text(PASSWORD)
+    env = {"RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(tmp_path / "pw")}
+    restic(env, "init")
+    backup = ["restic", "--no-cache", "backup", "--host", "web", "."]
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    (src / "www" / "uploads" / "thumb.php").write_bytes(b"<?php echo 'resize'; ?>\n")
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    (src / "www" / "images" / "index.php").write_bytes(b"<?php echo 'changed'; ?>\n")
+    subprocess.run(backup, cwd=src, env={**os.environ, **env}, check=True, capture_output=True)
+    doc = run_review(Repository.open(repo, PASSWORD), default_scanners(), workers=1).to_json()
+    assert [s["verdict"] for s in doc["snapshots"]] == ["clean", "suspicious", "suspicious"]
+    first = {s["id"]: i for i, s in enumerate(doc["snapshots"])}
+    assert sorted((f["path"], first[f["first_seen"]]) for f in doc["findings"]) == [
+        ("/www/images/index.php", 2), ("/www/uploads/thumb.php", 1)]

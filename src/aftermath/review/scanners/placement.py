@@ -3,6 +3,13 @@
 Programs belong in program folders. A PHP file in ``wp-content/uploads`` or an ELF binary in a shared
 documents folder is how web shells and dropped tools usually look in a backup. Only a heuristic, so
 findings are "suspicious".
+
+Applications have their own folders named like data folders (TinyMCE's ``plugins/media``, phpMyAdmin's
+``libraries/classes/Plugins/Import/Upload``, DokuWiki's ``lib/images``, MediaWiki's ``includes/upload``):
+a folder below a code folder (``lib``, ``includes``, ``plugins``, ``vendor``, ...) is the application's,
+not a data folder. Across snapshots the review also drops a placement finding that was already there,
+unchanged, in the first snapshot (:func:`aftermath.review.verdict.without_settled`): what matters is a
+program that appeared in a data folder later.
 """
 
 from __future__ import annotations
@@ -26,6 +33,14 @@ SCRIPT_EXTENSIONS = frozenset(
     ]
 )
 BINARY_TYPES = frozenset({"elf", "pe", "macho"})
+# Folders that hold an application's code: a "media" or "upload" folder below one is part of the code.
+CODE_FOLDERS = frozenset(
+    [
+        "lib", "libs", "library", "libraries", "include", "includes", "inc", "classes", "src", "plugins", "modules",
+        "vendor", "node_modules", "core", "wp-includes", "wp-admin", "program", "js", "tpl", "templates", "themes",
+        "extensions", "skins", "components", "administrator", "editors", "site-packages", "dist-packages",
+    ]
+)
 
 
 class PlacementScanner:
@@ -34,13 +49,17 @@ class PlacementScanner:
     name = "placement"
     head_bytes = 4096  # all it reads of a file: the type and a "#!" line
 
-    def __init__(self, data_folders: Iterable[str] = DATA_FOLDERS) -> None:
+    def __init__(self, data_folders: Iterable[str] = DATA_FOLDERS, code_folders: Iterable[str] = CODE_FOLDERS) -> None:
         self.data_folders = frozenset(f.lower() for f in data_folders)
+        self.code_folders = frozenset(f.lower() for f in code_folders)
 
     def data_folder(self, path: str) -> str | None:
-        """The data folder that ``path`` lies in (its nearest one), or None."""
+        """The data folder that ``path`` lies in (its nearest one), or None; none below a code folder."""
         parts = [p.lower() for p in path.strip("/").split("/")[:-1]]
-        return next((p for p in reversed(parts) if p in self.data_folders), None)
+        for index in range(len(parts) - 1, -1, -1):
+            if parts[index] in self.data_folders:
+                return None if self.code_folders.intersection(parts[:index]) else parts[index]
+        return None
 
     def path_key(self, path: str) -> str:
         """Whether the file lies in a data folder, and its extension."""

@@ -3,10 +3,17 @@
 Rules are compiled once; each thread gets its own ``yara_x.Scanner`` (a scanner is not shared between
 threads). A rule's ``severity`` meta ("encrypted", "infected", "suspicious") sets what a match means
 (default "infected"); its ``description`` meta becomes the finding's reason.
+
+Users' rule sets written for LOKI or THOR use external variables (``filename``, ``filepath``,
+``extension``, ``filetype``, ``owner``): they are defined to the compiler and set for each file, as those
+scanners do (the owner is not known from a file's content and path, so it is empty). A rule file that
+does not compile is skipped and named in ``skipped`` with the reason, unless ``strict``.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import threading
 from collections.abc import Iterable
 from importlib import resources
@@ -16,10 +23,12 @@ from typing import Any
 import yara_x
 
 from aftermath.errors import UsageError
-from aftermath.review.scanner import Finding, Severity
+from aftermath.review import filetype
+from aftermath.review.scanner import Finding, Severity, extension, file_name
 
 RULE_SUFFIXES = (".yar", ".yara")
 SEVERITIES: tuple[Severity, ...] = ("encrypted", "infected", "suspicious")
+EXTERNALS = ("filename", "filepath", "extension", "filetype", "owner")
 
 
 def default_rule_files() -> list[Path]:
@@ -41,9 +50,16 @@ def expand_rule_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def compile_rules(files: Iterable[Path]) -> yara_x.Rules:
-    """Compile rule files into one rule set, each file in its own namespace (its stem)."""
+def compile_rules(files: Iterable[Path], strict: bool = True) -> tuple[yara_x.Rules, list[tuple[Path, str]]]:
+    """Compile rule files into one rule set, each file in its own namespace (its stem).
+
+    Returns the rules and the files skipped because they do not compile, with the first line of the
+    reason; with ``strict`` such a file is a :class:`UsageError` instead.
+    """
     compiler = yara_x.Compiler()
+    for name in EXTERNALS:
+        compiler.define_global(name, "")
+    skipped: list[tuple[Path, str]] = []
     for path in files:
         try:
             source = path.read_text(encoding="utf-8")
@@ -54,8 +70,17 @@ def compile_rules(files: Iterable[Path]) -> yara_x.Rules:
             compiler.add_source(source, origin=str(path))
         except yara_x.CompileError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "compile error"
-            raise UsageError(f"YARA rules {path} do not compile: {first}") from exc
-    return compiler.build()
+            if strict:
+                raise UsageError(f"YARA rules {path} do not compile: {first}: fix them or leave out --strict-rules"
+                                 ) from exc
+            skipped.append((path, first))
+    return compiler.build(), skipped
+
+
+def uses_externals(files: Iterable[Path]) -> bool:
+    """Whether any of these rule files mentions one of the external variables (then results depend on the path)."""
+    words = re.compile(r"\b(" + "|".join(EXTERNALS) + r")\b")
+    return any(words.search(p.read_text(encoding="utf-8", errors="replace")) for p in files)
 
 
 class YaraScanner:
@@ -63,24 +88,31 @@ class YaraScanner:
 
     name = "yara"
 
-    def __init__(self, rules: yara_x.Rules, timeout_seconds: int = 60) -> None:
+    def __init__(self, rules: yara_x.Rules, timeout_seconds: int = 60, *, by_path: bool = False,
+                 skipped: Iterable[tuple[Path, str]] = ()) -> None:
         self.rules = rules
         self.timeout_seconds = timeout_seconds
+        # rules that read the file's name or folder (external variables) see the path too
+        self.content_only = not by_path
+        self.skipped = list(skipped)
         self._local = threading.local()
 
     @classmethod
-    def from_paths(cls, extra: Iterable[Path] = (), *, defaults: bool = True) -> YaraScanner:
-        """The default rule set (unless ``defaults`` is false) plus the user's files and folders."""
-        files = (default_rule_files() if defaults else []) + expand_rule_paths(extra)
+    def from_paths(cls, extra: Iterable[Path] = (), *, defaults: bool = True, strict: bool = True) -> YaraScanner:
+        """The default rule set (unless ``defaults`` is false) plus the user's files and folders.
+
+        With ``strict`` false, a user's rule file that does not compile is skipped (see ``skipped``).
+        """
+        own = expand_rule_paths(extra)
+        files = (default_rule_files() if defaults else []) + own
         if not files:
             raise UsageError("no YARA rules to scan with: give --rules FILE_OR_DIR")
-        return cls(compile_rules(files))
-
-    content_only = True
+        rules, skipped = compile_rules(files, strict)
+        return cls(rules, by_path=uses_externals(own), skipped=skipped)
 
     def path_key(self, path: str) -> str:
-        """YARA rules see the content only."""
-        return ""
+        """Nothing for content-only rules; the whole path for rules that read external variables."""
+        return "" if self.content_only else path
 
     def _scanner(self) -> Any:
         scanner = getattr(self._local, "scanner", None)
@@ -92,13 +124,25 @@ class YaraScanner:
 
     def scan(self, path: str, data: bytes) -> list[Finding]:
         """One finding per matching rule."""
+        scanner = self._scanner()
+        if not self.content_only:
+            self._set_externals(scanner, path, data)
         try:
-            results = self._scanner().scan(data)
+            results = scanner.scan(data)
         except yara_x.TimeoutError:
             return [Finding("yara", "scan-timeout", path, "suspicious",
                             f"YARA rules did not finish within {self.timeout_seconds} s on this file: "
                             "check it by hand", self.name)]
         return [self._finding(path, rule) for rule in results.matching_rules]
+
+    @staticmethod
+    def _set_externals(scanner: Any, path: str, data: bytes) -> None:
+        """The values LOKI and THOR give their external variables, for this file."""
+        kind = filetype.detect(data[:4096])
+        scanner.set_global("filename", file_name(path))
+        scanner.set_global("filepath", posixpath.dirname(path))
+        scanner.set_global("extension", extension(path))
+        scanner.set_global("filetype", (kind or "").upper())
 
     def _finding(self, path: str, rule: Any) -> Finding:
         meta = dict(rule.metadata)
