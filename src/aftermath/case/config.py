@@ -143,6 +143,8 @@ def load(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CaseError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CaseError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(f"{path} is not valid TOML: {exc}") from exc
     try:
@@ -157,8 +159,12 @@ def save(config: Config, path: Path) -> None:
     """Write the config atomically (temp file, then rename), so a crash never leaves half a file."""
     data = config.model_dump(exclude_none=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class NoCaseFound(CaseError):

@@ -99,6 +99,9 @@ def verify(
     if verdict.ok:
         console.print(f"Journal intact: {verdict.entries} entries verified"
                       + (f", head {expected[0]} matches." if expected else "."))
+        if not expected:
+            console.print("Without --head this proves no entry was changed, not that none was cut from the end: "
+                          "compare with a head you wrote down ('aftermath case head').")
         return
     console.print(f"[bold red]Journal NOT intact[/]: {verdict.reason}.")
     raise typer.Exit(1)
