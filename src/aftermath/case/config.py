@@ -116,8 +116,9 @@ class Source(_Model):
 class ProtectConfig(_Model):
     """Backup schedule, retention and sources."""
 
-    interval_hours: float = 24.0
-    drill_interval_days: float = 7.0
+    interval_hours: float = Field(default=24.0, gt=0)
+    drill_interval_days: float = Field(default=7.0, gt=0)
+    lock_timeout_seconds: float = Field(default=30.0, gt=0)  # how long to wait for a locked SQLite source
     retention: Retention = Field(default_factory=Retention)
     sources: list[Source] = Field(default_factory=list)
 

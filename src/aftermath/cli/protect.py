@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +79,7 @@ def run(
     """
     case = open_case(ctx)
     when = parse_when(time) if time else None
+    signal.signal(signal.SIGTERM, _terminated)  # a stopped run cleans up its temporary copies as Ctrl-C does
     with _Bars() as bars:
         report = backup.run(case, when, bars.update, only=source)
     table = Table("source", "snapshot", "files", "bytes", "tables", "added")
@@ -93,6 +95,10 @@ def run(
     _raise_failures(report.failed)
     if any(t.result.incomplete for t in report.taken):
         raise typer.Exit(1)
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _raise_failures(failed: list[tuple[str, AftermathError]]) -> None:
