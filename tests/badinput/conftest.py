@@ -98,3 +98,19 @@ def fill(folder: Path) -> None:
 def files_under(folder: Path) -> set[str]:
     """Every file below a folder, relative (to show nothing half-written was left)."""
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def small_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A restic repository (made by the real binary) with three snapshots of a small folder."""
+    base = tmp_path_factory.mktemp("repo")
+    repo, password, data = base / "repo", base / "password", base / "data"
+    password.write_text("badinput-password\n")
+    data.mkdir()
+    env = {**os.environ, "RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(password),
+           "RESTIC_CACHE_DIR": str(base / "cache")}
+    subprocess.run(["restic", "init"], env=env, check=True, capture_output=True)
+    for i in range(3):
+        (data / f"file{i}.txt").write_text(f"content {i}\n" * 100)
+        subprocess.run(["restic", "backup", "--no-cache", str(data)], env=env, check=True, capture_output=True)
+    return repo, password

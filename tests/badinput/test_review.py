@@ -12,22 +12,6 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.fixture(scope="module")
-def small_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A restic repository (made by the real binary) with three snapshots of a small folder."""
-    base = tmp_path_factory.mktemp("repo")
-    repo, password, data = base / "repo", base / "password", base / "data"
-    password.write_text("badinput-password\n")
-    data.mkdir()
-    env = {**os.environ, "RESTIC_REPOSITORY": str(repo), "RESTIC_PASSWORD_FILE": str(password),
-           "RESTIC_CACHE_DIR": str(base / "cache")}
-    subprocess.run(["restic", "init"], env=env, check=True, capture_output=True)
-    for i in range(3):
-        (data / f"file{i}.txt").write_text(f"content {i}\n" * 100)
-        subprocess.run(["restic", "backup", "--no-cache", str(data)], env=env, check=True, capture_output=True)
-    return repo, password
-
-
 def _copy(repo: Path, tmp_path: Path) -> Path:
     target = tmp_path / "repo"
     subprocess.run(["cp", "-a", str(repo), str(target)], check=True)

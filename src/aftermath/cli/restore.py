@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.cli.common import byte_progress, console, open_case, open_repository, write_json
+from aftermath.cli.common import (
+    byte_progress,
+    console,
+    open_case,
+    open_repository,
+    require_writable_parent,
+    write_json,
+)
 from aftermath.recover import workflow
 from aftermath.recover.plan import Plan, Strategy
 
@@ -54,6 +61,7 @@ def plan_cmd(
     """
     if strategy not in ("last-clean", "surgical"):
         raise typer.BadParameter("use last-clean or surgical", param_hint="--strategy")
+    require_writable_parent(json_out)  # before the plan is made and journaled
     case = open_case(ctx)
     repository = open_repository(ctx, repo, password_file)
     location = repo or case.config.repository.location(case.root)
