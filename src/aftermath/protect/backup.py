@@ -237,9 +237,9 @@ def _backup_sqlite(case: Case, restic: Restic, source: Source, tags: list[str], 
 def _backup_postgres(restic: Restic, source: Source, tags: list[str], time: datetime | None,
                      status: Callable[[dict[str, Any]], None]) -> tuple[Contents, BackupResult]:
     target = postgres_db.Target.from_url(source.url or "")
-    with postgres_db.exported_snapshot(target) as (conn, snapshot):
+    with postgres_db.exported_snapshot(target) as (conn, snapshot), postgres_db.tool_env(target) as env:
         contents = postgres_db.table_contents(conn)
-        dump = postgres_db.start_dump(target, snapshot)
+        dump = postgres_db.start_dump(target, snapshot, env)
         assert dump.stdout is not None  # noqa: S101 - started with stdout=PIPE
         try:
             result = restic.backup_stdin(stored_name(source).lstrip("/"), dump.stdout, tags, time, status)
