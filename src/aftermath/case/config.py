@@ -16,6 +16,7 @@ from typing import Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from aftermath.case.access import read_password_file
 from aftermath.errors import CaseError, PasswordError, UsageError
 
 CONFIG_NAME = "aftermath.toml"
@@ -60,10 +61,7 @@ class RepositoryConfig(_Model):
         path = self.password_path(root)
         if path is None:
             raise PasswordError("no repository password configured: set repository.password_file")
-        try:
-            return path.read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise PasswordError(f"cannot read password file {path}: {exc.strerror}") from exc
+        return read_password_file(path)
 
     def restic_env(self, root: Path) -> dict[str, str]:
         """Environment entries that hand restic the password without argv."""
@@ -76,6 +74,7 @@ class RepositoryConfig(_Model):
             path = self.password_path(root)
             if path is None or not path.is_file():
                 raise PasswordError(f"password file {path} is missing: check repository.password_file")
+            read_password_file(path)  # an empty or unreadable file is named here, not called a wrong password
             env["RESTIC_PASSWORD_FILE"] = str(path)
         return env
 

@@ -179,6 +179,7 @@ class Case:
     # -- incidents -----------------------------------------------------------------------
     def open_incident(self, title: str, discovered: datetime) -> Incident:
         """Open an incident; its discovery time starts every legal clock."""
+        journal.check_past(discovered, utcnow(), "--discovered", "give the time the breach was discovered")
         at = journal.timestamp(discovered)
         incident = Incident(title=title, discovered_at=at, opened_at=journal.timestamp(), status="open")
         self.write("case.open", title, {"discovered_at": at}, rows=[incident])

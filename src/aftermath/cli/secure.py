@@ -27,7 +27,7 @@ IdentityOpt = Annotated[Path | None, typer.Option(help="SSH private key (default
 KnownOpt = Annotated[Path | None, typer.Option("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).",
                                                envvar="AFTERMATH_SSH_KNOWN_HOSTS")]
 SudoOpt = Annotated[bool, typer.Option(help="Run the agent with 'sudo -n' on remote hosts (non-root logins).")]
-SinceOpt = Annotated[float, typer.Option(help="'Recent' means changed within this many days.")]
+SinceOpt = Annotated[float, typer.Option(min=0, help="'Recent' means changed within this many days.")]
 
 
 def _hosts(values: list[str] | None) -> list[Host]:

@@ -11,13 +11,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from aftermath.case import lock
+from aftermath.case import journal, lock
 from aftermath.case.config import Source, check_name
 from aftermath.errors import AftermathError, SourceError, ToolError, UsageError, from_os_error
 from aftermath.protect import postgres_db, sqlite_db
@@ -141,21 +141,20 @@ class RunReport:
 def run(case: Case, time: datetime | None = None, on_status: ProgressCallback | None = None,
         only: list[str] | None = None) -> RunReport:
     """Back up every source (or ``only`` some); a failing source is reported and the others go on."""
-    sources = [s for s in case.config.protect.sources if not only or s.name in only]
-    if not sources:
-        raise UsageError("no sources to back up: add one with 'aftermath protect add NAME --path DIR'")
     from aftermath.case import actor
 
     check_time(time, datetime.now(UTC))
+    sources = [s for s in case.config.protect.sources if not only or s.name in only]
+    if not sources:
+        raise UsageError("no sources to back up: add one with 'aftermath protect add NAME --path DIR'")
     with lock.held(case.root, "protect-run", actor()):
         return _run(case, sources, time, on_status)
 
 
 def check_time(time: datetime | None, now: datetime) -> None:
     """A snapshot may be recorded in the past (importing old data), never in the future."""
-    if time is not None and time > now + timedelta(minutes=5):
-        raise UsageError(f"--time {time.isoformat()} is in the future: give the time the data is from, or leave "
-                         "out --time")
+    if time is not None:
+        journal.check_past(time, now, "--time", "give the time the data is from, or leave out --time")
 
 
 def _run(case: Case, sources: list[Source], time: datetime | None,
