@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aftermath.cli.case import parse_when
+from aftermath.cli.case import parse_when, warn_password
 from aftermath.cli.common import console, err_console, open_case, write_json
 from aftermath.errors import AftermathError
 from aftermath.protect import backup, drill, retention, schedule, status
@@ -28,12 +28,13 @@ def add(
     path: Annotated[Path | None, typer.Option("--path", help="A folder to back up.")] = None,
     sqlite: Annotated[Path | None, typer.Option("--sqlite", help="A SQLite database file.")] = None,
     postgres: Annotated[str | None, typer.Option("--postgres", help="A PostgreSQL URL (postgresql://user@host/db); "
-                                                 "keep the password in ~/.pgpass or PGPASSWORD.")] = None,
+                                                 "keep the password in ~/.pgpass.")] = None,
 ) -> None:
     """Add a source to back up.
 
     Example: aftermath protect add customers --sqlite /srv/app/customers.db
     """
+    warn_password(postgres)
     source = backup.add_source(open_case(ctx), name, path=path, sqlite=sqlite, postgres=postgres)
     console.print(f"Added source [bold]{source.name}[/] ({source.kind}: {backup.describe(source)}).")
 
