@@ -97,7 +97,8 @@ def apply_cmd(
     after a crash or a full disk: it resumes. Exit 1 if any file could not be restored.
     """
     case = open_case(ctx)
-    parsed, _ = workflow.load_plan(plan)
+    parsed, sha = workflow.load_plan(plan)
+    workflow.require_approved(case, sha)  # before the plan's repository is opened with this case's password
     repository = open_repository(ctx, repo or parsed.repository, password_file)
     total = sum(e.size for e in parsed.entries if e.action == "restore")
     with byte_progress("restoring", total) as bar:
@@ -134,7 +135,8 @@ def verify_cmd(
     Exit 0 only when everything matches; 1 with the list of what does not.
     """
     case = open_case(ctx)
-    parsed, _ = workflow.load_plan(plan)
+    parsed, sha = workflow.load_plan(plan)
+    workflow.require_approved(case, sha)  # before the plan's repository is opened with this case's password
     repository = open_repository(ctx, repo or parsed.repository, password_file)
     result = workflow.verify(case, repository, plan, staging, *workflow.default_checks(case, rules or [], ioc or []))
     if json_out:
