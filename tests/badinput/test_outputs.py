@@ -71,3 +71,15 @@ def test_a_full_output_folder_leaves_no_half_file_and_no_journal_entry(name: str
     assert "no space left" in line
     assert files_under(full) == before
     assert journal_length(case_root) == entries
+
+
+def test_init_on_a_read_only_filesystem_is_one_line_and_leaves_nothing(read_only: Path) -> None:
+    line = one_line_error(run_cli("init", str(read_only / "case")), 8)
+    assert "read-only" in line and not (read_only / "case").exists()
+
+
+def test_init_on_a_full_filesystem_is_one_line_and_the_retry_is_not_blocked(full: Path) -> None:
+    one_line_error(run_cli("init", str(full / "case")), 8)
+    assert files_under(full) <= {"filler", "filler2"}
+    (full / "filler").unlink()
+    assert run_cli("init", str(full / "case")).code == 0

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from aftermath.notify.people import COLUMNS
 from tests.badinput.conftest import journal_length, one_line_error
 from tests.conftest import run_cli
 
-# (arguments, exit code, words the line must hold); {case}, {file} and {empty} are filled in by the test
+# (arguments, exit code, words the line must hold); {case}, {file}, {empty} and {badpeople} are filled in by the test
 TABLE: list[tuple[list[str], int, str]] = [
     (["bogus"], 2, "No such command 'bogus': see 'aftermath --help'"),
     (["review", "--bogus"], 2, "see 'aftermath review --help'"),
@@ -23,6 +24,11 @@ TABLE: list[tuple[list[str], int, str]] = [
     (["--case", "{case}", "review", "--repo", "{file}", "--password-file", "{file}"], 5, "is a file"),
     (["--case", "{case}", "review", "--repo", "{case}", "--password-file", "{empty}"], 4, "is empty"),
     (["--case", "{case}", "restore", "plan", "--strategy", "newest"], 2, "last-clean or surgical"),
+    (["--case", "{case}", "notify", "plan", "--people", "{badpeople}", "--discovered", "2026-11-20"], 2,
+     "line 2, column '(row)'"),
+    (["--case", "{case}", "notify", "plan", "--people", "{empty}", "--discovered", "2026-11-20"], 2, "header"),
+    (["--case", "{case}", "protect", "add", "x", "--sqlite", "{file}"], 2, "not a SQLite database"),
+    (["--case", "{case}", "case", "custody", "999", "--to", "lawyer"], 2, "no evidence item 999"),
 ]
 
 
@@ -31,7 +37,10 @@ def test_bad_usage_is_one_line_and_journals_nothing(args: list[str], code: int, 
                                                     tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("id,name\n")
     (tmp_path / "empty").write_text("\n")
-    filled = [a.format(case=case_root, file=tmp_path / "file.txt", empty=tmp_path / "empty") for a in args]
+    unterminated = '1,"Ana,,,TX,,US,,ssn,false,false\n2,Bo,,,TX,,US,,ssn,false,false\n'
+    (tmp_path / "bad.csv").write_text(",".join(COLUMNS) + "\n" + unterminated)
+    filled = [a.format(case=case_root, file=tmp_path / "file.txt", empty=tmp_path / "empty",
+                       badpeople=tmp_path / "bad.csv") for a in args]
     entries = journal_length(case_root)
     line = one_line_error(run_cli(*filled, cwd=tmp_path), code)
     assert says in line

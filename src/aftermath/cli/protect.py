@@ -105,10 +105,11 @@ def _terminated(_signum: int, _frame: object) -> None:
 def _raise_failures(failed: list[tuple[str, AftermathError]]) -> None:
     if not failed:
         return
-    for name, exc in failed[1:]:
-        err_console.print(f"aftermath: error: {name}: {exc.message}", markup=False, highlight=False)
     first = failed[0][1]
-    raise type(first)(first.message)
+    if len(failed) == 1:
+        raise type(first)(first.message)
+    others = ", ".join(name for name, _ in failed[1:])  # one line, as every error: the others are journaled
+    raise type(first)(f"{first.message} (also failed: {others}; see 'aftermath case show --action protect')")
 
 
 def _opt(value: int | None) -> str:
