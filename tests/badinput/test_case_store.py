@@ -81,6 +81,7 @@ def test_init_with_a_missing_password_file_is_refused(tmp_path: Path) -> None:
     assert "does not exist" in line and not (tmp_path / "c").exists()
 
 
+@pytest.mark.root
 def test_a_full_disk_under_the_store_is_exit_8_and_shows_no_sql(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", size="2m") as small:
         root = new_case(small / "case")

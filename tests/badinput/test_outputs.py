@@ -15,6 +15,8 @@ from aftermath.notify.people import COLUMNS
 from tests.badinput.conftest import files_under, fill, journal_length, one_line_error, tmpfs
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.root  # the filesystems are tmpfs mounts the tests make
+
 PEOPLE = ",".join(COLUMNS) + "\n1,Ana Díaz,1 Main St,Austin,TX,78701,US,a@x.org,ssn;dob,false,false\n"
 
 
