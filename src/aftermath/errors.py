@@ -103,6 +103,8 @@ def from_os_error(exc: OSError, what: str) -> AftermathError:
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageError(f"no space left while {what}: free some space or choose another folder")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno == errno.EROFS:
+        return StorageError(f"read-only filesystem while {what}: choose another folder, or remount it writable")
+    if exc.errno in (errno.EACCES, errno.EPERM):
         return StorageError(f"permission denied while {what}: {exc.filename or ''}".rstrip(": "))
     return StorageError(f"{what} failed: {exc.strerror or exc}")

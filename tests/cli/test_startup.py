@@ -79,7 +79,8 @@ def test_review_help_imports_review_only_and_no_store_migrations_or_ssh(tmp_path
 
 
 def test_review_without_a_case_fails_on_the_repository_without_opening_a_store(tmp_path: Path):
-    code, loaded = imported("review", "--repo", str(tmp_path / "none"), "--password-file", "/dev/null",
+    (tmp_path / "password").write_text("any\n")  # an empty one is refused before the repository is looked at
+    code, loaded = imported("review", "--repo", str(tmp_path / "none"), "--password-file", str(tmp_path / "password"),
                             cwd=tmp_path)
     assert code == 5
     assert "aftermath.restic.repository" in loaded

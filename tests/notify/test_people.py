@@ -31,3 +31,12 @@ def test_missing_column_and_duplicate_id():
         parse_people("id,name,street,city,region,postal_code,country,elements,encrypted,key_compromised\n")
     with pytest.raises(PeopleFileError, match="line 3, column 'id'"):
         parse_people(f"{HEADER}\n1,A,,,TX,,US,,ssn,,\n1,B,,,TX,,US,,ssn,,\n")
+
+
+@pytest.mark.parametrize("rows", [
+    '1,"Ana Díaz,,,TX,,US,,ssn,false,false\n2,Bo,,,TX,,US,,ssn;dob,false,false\n',  # unterminated quote
+    '1,"Ana"x,,,TX,,US,,ssn,false,false\n',  # text after a closing quote
+])
+def test_bad_quotes_are_an_error_naming_the_line_not_a_long_name(rows):
+    with pytest.raises(PeopleFileError, match=r"line 2, column '\(row\)'.*quotes"):
+        parse_people(f"{HEADER}\n{rows}")

@@ -73,3 +73,19 @@ def test_unschedulable_interval_is_a_usage_error():
         schedule.cron_file(["a"], Path("/c"), 7, 7)
     with pytest.raises(UsageError):
         schedule.systemd_units(["a"], Path("/c"), 7, 7)
+
+
+def test_a_snapshot_recorded_in_the_future_is_not_on_time():
+    (s,) = compute(SOURCES[:1], [_snap(1, "share", -24 * 365)], [], NOW, 24, 7)
+    assert s.overdue
+    (s,) = compute(SOURCES[:1], [_snap(1, "share", -0.01)], [], NOW, 24, 7)  # clocks differ by seconds
+    assert not s.overdue
+
+
+def test_protect_run_refuses_a_time_in_the_future():
+    from aftermath.protect.backup import check_time
+
+    check_time(NOW - timedelta(days=400), NOW)
+    check_time(None, NOW)
+    with pytest.raises(UsageError, match="in the future"):
+        check_time(NOW + timedelta(days=1), NOW)

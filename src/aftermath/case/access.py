@@ -23,9 +23,12 @@ PASSWORD_ENV = "AFTERMATH_REPO_PASSWORD_FILE"
 def read_password_file(path: Path) -> bytes:
     """A password file's content without its trailing newline (restic's convention)."""
     try:
-        return path.read_bytes().rstrip(b"\r\n")
+        password = path.read_bytes().rstrip(b"\r\n")
     except OSError as exc:
         raise PasswordError(f"cannot read password file {path}: {exc.strerror}") from exc
+    if not password:  # not a wrong password: no password at all
+        raise PasswordError(f"password file {path} is empty: write the repository password into it")
+    return password
 
 
 def resolve_repository(case: Case | None, repo: str | None, password_file: Path | None,

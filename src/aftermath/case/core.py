@@ -14,6 +14,7 @@ import secrets
 import socket
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +22,23 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aftermath.case import config as cfg
 from aftermath.case import journal
 from aftermath.case.hashing import CHUNK, hash_file
-from aftermath.case.store import Base, EvidenceRow, Incident, JournalRow, database_url, make_engine
-from aftermath.errors import CaseError, IntegrityError, UsageError, from_os_error
+from aftermath.case.store import (
+    Base,
+    EvidenceRow,
+    Incident,
+    JournalRow,
+    check_existing,
+    database_url,
+    make_engine,
+    store_error,
+)
+from aftermath.errors import IntegrityError, UsageError, from_os_error
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,8 +60,17 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as conn:
             alembic_cfg.attributes["connection"] = conn
             command.upgrade(alembic_cfg, "head")
-    except OperationalError as exc:
-        raise CaseError(f"cannot open the case store: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise store_error(exc, engine) from exc
+
+
+@contextmanager
+def store_errors(engine: Engine) -> Iterator[None]:
+    """Database errors of the case store become one line naming the cause (never the SQL or its data)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise store_error(exc, engine) from exc
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,7 @@ class Case:
         root = cfg.find_root(explicit, start)
         config = cfg.load(root / cfg.CONFIG_NAME)
         engine = make_engine(database_url(config.case.db, root))
+        check_existing(engine)  # only init creates a store: a missing or emptied one is an integrity error
         migrate(engine)
         return cls(root, config, engine)
 
@@ -95,23 +115,15 @@ class Case:
         root = root.resolve()
         if (root / cfg.CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds a case: use it, or choose another folder")
+        if password_file is not None and not password_file.is_file():
+            raise UsageError(f"password file {password_file} does not exist: create it, or leave out "
+                             "--password-file to have a random one generated")
+        created: list[Path] = []
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            config = cfg.Config()
-            config.case.name = root.name
-            if db:
-                config.case.db = db
-            if repo:
-                config.repository.url = repo
-            if password_file:
-                config.repository.password_file = str(password_file.resolve())
-            else:
-                _generate_password(root / ".aftermath" / "repo-password")
-            engine = make_engine(database_url(config.case.db, root))
-            migrate(engine)
-            cfg.save(config, root / cfg.CONFIG_NAME)
-        except OSError as exc:
-            raise from_os_error(exc, f"creating the case in {root}") from exc
+            engine, config = _create(root, repo, password_file, db, created)
+        except BaseException:
+            _remove_created(created)  # a retry must not find a half-made case ("File exists")
+            raise
         case = cls(root, config, engine)
         case.write("case.init", str(root), {"db": _redact_url(config.case.db), "repository": config.repository.url})
         return case
@@ -137,7 +149,7 @@ class Case:
                                        prev=entry.prev, hash=entry.hash))
             return entry
         except SQLAlchemyError as exc:
-            raise CaseError(f"could not write to the case store: {exc.__class__.__name__}: {exc}") from exc
+            raise store_error(exc, self.engine) from exc
 
     # -- reading the journal -------------------------------------------------------------
     def entries(self, action_prefix: str | None = None) -> list[journal.Entry]:
@@ -145,12 +157,12 @@ class Case:
         query = select(JournalRow).order_by(JournalRow.seq)
         if action_prefix:
             query = query.where(JournalRow.action.startswith(action_prefix))
-        with Session(self.engine) as session:
+        with store_errors(self.engine), Session(self.engine) as session:
             return [_to_entry(row) for row in session.scalars(query)]
 
     def iter_entries(self) -> Iterator[journal.Entry]:
         """Stream every entry in stored order (for verification of long journals)."""
-        with Session(self.engine) as session:
+        with store_errors(self.engine), Session(self.engine) as session:
             for row in session.scalars(select(JournalRow).order_by(JournalRow.seq).execution_options(yield_per=1000)):
                 yield _to_entry(row)
 
@@ -160,13 +172,14 @@ class Case:
 
     def head(self) -> journal.Entry | None:
         """The newest journal entry."""
-        with Session(self.engine) as session:
+        with store_errors(self.engine), Session(self.engine) as session:
             row = session.scalars(select(JournalRow).order_by(JournalRow.seq.desc()).limit(1)).first()
             return _to_entry(row) if row else None
 
     # -- incidents -----------------------------------------------------------------------
     def open_incident(self, title: str, discovered: datetime) -> Incident:
         """Open an incident; its discovery time starts every legal clock."""
+        journal.check_past(discovered, utcnow(), "--discovered", "give the time the breach was discovered")
         at = journal.timestamp(discovered)
         incident = Incident(title=title, discovered_at=at, opened_at=journal.timestamp(), status="open")
         self.write("case.open", title, {"discovered_at": at}, rows=[incident])
@@ -174,7 +187,7 @@ class Case:
 
     def incidents(self) -> list[Incident]:
         """All incidents, oldest first."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with store_errors(self.engine), Session(self.engine, expire_on_commit=False) as session:
             return list(session.scalars(select(Incident).order_by(Incident.id)))
 
     # -- evidence and documents ----------------------------------------------------------
@@ -227,7 +240,7 @@ class Case:
         query = select(EvidenceRow).order_by(EvidenceRow.id)
         if kind:
             query = query.where(EvidenceRow.kind == kind)
-        with Session(self.engine) as session:
+        with store_errors(self.engine), Session(self.engine) as session:
             return [self._to_evidence(row) for row in session.scalars(query)]
 
     def check_evidence(self, item: Evidence) -> None:
@@ -295,10 +308,51 @@ def _to_entry(row: JournalRow) -> journal.Entry:
                          row.prev, row.hash)
 
 
-def _generate_password(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _create(root: Path, repo: str | None, password_file: Path | None, db: str | None,
+            created: list[Path]) -> tuple[Engine, cfg.Config]:
+    """Make the case's folder, password, store and config, noting in ``created`` each thing made."""
+    config = cfg.Config()
+    config.case.name = root.name
+    if db:
+        config.case.db = db
+    if repo:
+        config.repository.url = repo
+    if password_file:
+        config.repository.password_file = str(password_file.resolve())
+    try:
+        _mkdir(root, created)
+        if not password_file:
+            _generate_password(root / ".aftermath" / "repo-password", created)
+        engine = make_engine(database_url(config.case.db, root))
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            store = Path(str(engine.url.database))
+            if not store.exists():
+                created.append(store)
+        migrate(engine)
+        cfg.save(config, root / cfg.CONFIG_NAME)
+    except OSError as exc:
+        raise from_os_error(exc, f"creating the case in {root}") from exc
+    return engine, config
+
+
+def _mkdir(path: Path, created: list[Path]) -> None:
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    created.extend(reversed(missing))
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Undo a failed init, newest first; what cannot be removed stays (the error says what failed)."""
+    for path in reversed(created):
+        with suppress(OSError):
+            path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _generate_password(path: Path, created: list[Path]) -> None:
+    _mkdir(path.parent, created)
     os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    created.append(path)
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(32) + "\n")
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 GENESIS = "0" * 64
@@ -35,6 +35,17 @@ class Entry:
 def canonical(value: Any) -> bytes:
     """Canonical JSON: sorted keys, no spaces, UTF-8; the same value always gives the same bytes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+CLOCK_SLACK = timedelta(minutes=5)  # clocks differ a little; beyond this a time is in the future
+
+
+def check_past(when: datetime, now: datetime, option: str, instead: str) -> None:
+    """Refuse a time in the future (a discovery, a snapshot): it would move every clock that counts from it."""
+    from aftermath.errors import UsageError
+
+    if when > now + CLOCK_SLACK:
+        raise UsageError(f"{option} {when.isoformat()} is in the future: {instead}")
 
 
 def timestamp(now: datetime | None = None) -> str:

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from aftermath.case import journal
-from aftermath.cli.common import console, open_case, write_json
+from aftermath.case.config import password_warning
+from aftermath.cli.common import console, err_console, open_case, write_json
 from aftermath.errors import UsageError
 
 case_app = typer.Typer(help="The case file: incidents, the hash-chained journal, evidence.", no_args_is_help=True)
@@ -31,12 +32,20 @@ def init(
     """
     from aftermath.case import Case  # the store loads only for the commands that use it (see cli.main)
 
+    warn_password(db)
     case = Case.init(directory, repo=repo, password_file=password_file, db=db)
     console.print(f"Created case in [bold]{case.root}[/] (store: {case.config.case.db.split('@')[-1]}).")
     if password_file is None:
         console.print("A random repository password was written to .aftermath/repo-password (mode 600): "
                       "keep a copy somewhere safe, off this machine.")
     console.print("Next: 'aftermath protect add NAME --path DIR', then 'aftermath protect init'.")
+
+
+def warn_password(url: str | None) -> None:
+    """Warn on stderr when a database URL on the command line holds a password."""
+    warning = password_warning(url)
+    if warning:
+        err_console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def parse_when(text: str) -> datetime:
@@ -103,6 +112,9 @@ def verify(
     if verdict.ok:
         console.print(f"Journal intact: {verdict.entries} entries verified"
                       + (f", head {expected[0]} matches." if expected else "."))
+        if not expected:
+            console.print("Without --head this proves no entry was changed, not that none was cut from the end: "
+                          "compare with a head you wrote down ('aftermath case head').")
     else:
         console.print(f"[bold red]Journal NOT intact[/]: {verdict.reason}.")
     checked, problems = check_files(case)

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aftermath.errors import StorageError, from_os_error
+from aftermath.outputs import check_writable, write_all
 
 if TYPE_CHECKING:  # the case store (SQLAlchemy, Alembic) is imported when a command opens the case
     from aftermath.case import Case
@@ -58,20 +58,12 @@ def write_json(target: Path | str, value: Any) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a file atomically: a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise from_os_error(exc, f"writing {path}") from exc
+    write_all({path: text})
 
 
 def require_writable_parent(path: Path) -> None:
     """Fail early, before long work, when an output file cannot be written."""
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise StorageError(f"folder {parent} does not exist: create it or choose another output path")
+    check_writable(path)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import typer
 
 from aftermath import __version__
 from aftermath.cli.common import err_console, state
-from aftermath.errors import AftermathError, Interrupted
+from aftermath.errors import AftermathError, Interrupted, UsageError
 
 HELP = """Aftermath carries a business through a data breach or a dead server.
 
@@ -140,8 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     except _CLICK["Abort"]:
         _fail(Interrupted("aborted"), debug)
     except _CLICK["ClickException"] as exc:
-        exc.show()  # type: ignore[attr-defined]  # both classes have show()
-        sys.exit(2)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group named alone: its help is the answer
+            exc.show()  # type: ignore[attr-defined]  # both classes have show()
+            sys.exit(2)
+        _fail(usage_error(exc), debug)
     except SystemExit:
         raise
     except Exception:  # noqa: BLE001 - a bug: show it, with the traceback
@@ -151,6 +153,14 @@ def main(argv: list[str] | None = None) -> None:
     if result == Interrupted.exit_code:  # typer turns Ctrl-C into a silent Exit(130): say what happened
         _fail(Interrupted("interrupted: partial work was kept; run the command again to resume"), debug)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def usage_error(exc: Exception) -> UsageError:
+    """Click's usage message (four lines) as the promised one line, naming the command's --help."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "aftermath"
+    text = " ".join(str(exc.format_message()).split()).rstrip(".")  # type: ignore[attr-defined]
+    return UsageError(f"{text}: see '{where} --help'")
 
 
 def _fail(exc: AftermathError, debug: bool, cause: BaseException | None = None) -> None:

@@ -56,19 +56,19 @@ def plan(
     for target in (html, Path(json_out) if json_out not in (None, "-") else None):
         if target is not None:
             require_writable_parent(target)
+    case = maybe_case(ctx)
     run = planning.make_plan(people, discovered, entity_type or (), event or (), allow_past_events=allow_past_events,
                              count_known=not count_unknown)
     data = run.to_json()
     page = plan_report.render_html(data) if html else None
     if html and page is not None:
         write_text(html, page)
-    case = maybe_case(ctx)
-    digest = planning.record(case, run, page) if case else None
+    if json_out not in (None, "-"):
+        write_json(Path(str(json_out)), data)
+    digest = planning.record(case, run, page) if case else None  # journaled only once the outputs exist
     if json_out == "-":
         write_json("-", data)
     else:
-        if json_out:
-            write_json(Path(json_out), data)
         _render(run.plan)
     out = err_console if json_out == "-" else console
     out.print(f"Plan journaled in the case (SHA-256 {digest[:16]}…)." if digest else

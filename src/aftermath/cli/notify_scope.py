@@ -30,7 +30,7 @@ def scope_command(
     snapshot: Annotated[str | None, typer.Option(help="Read the sources inside this restic snapshot (ID).")] = None,
     repo: Annotated[str | None, typer.Option(help="restic repository (default: the case's).")] = None,
     password_file: Annotated[Path | None, typer.Option(help="Repository password file (default: the case's).")] = None,
-    workers: Annotated[int, typer.Option(help="Processes for local sources (0: one per CPU).")] = 0,
+    workers: Annotated[int, typer.Option(min=0, help="Processes for local sources (0: one per CPU).")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Find the affected people in breached data and write people.csv (one row per person).

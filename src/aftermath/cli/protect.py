@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aftermath.cli.case import parse_when
+from aftermath.cli.case import parse_when, warn_password
 from aftermath.cli.common import console, err_console, open_case, write_json
 from aftermath.errors import AftermathError
 from aftermath.protect import backup, drill, retention, schedule, status
@@ -27,12 +28,13 @@ def add(
     path: Annotated[Path | None, typer.Option("--path", help="A folder to back up.")] = None,
     sqlite: Annotated[Path | None, typer.Option("--sqlite", help="A SQLite database file.")] = None,
     postgres: Annotated[str | None, typer.Option("--postgres", help="A PostgreSQL URL (postgresql://user@host/db); "
-                                                 "keep the password in ~/.pgpass or PGPASSWORD.")] = None,
+                                                 "keep the password in ~/.pgpass.")] = None,
 ) -> None:
     """Add a source to back up.
 
     Example: aftermath protect add customers --sqlite /srv/app/customers.db
     """
+    warn_password(postgres)
     source = backup.add_source(open_case(ctx), name, path=path, sqlite=sqlite, postgres=postgres)
     console.print(f"Added source [bold]{source.name}[/] ({source.kind}: {backup.describe(source)}).")
 
@@ -78,6 +80,7 @@ def run(
     """
     case = open_case(ctx)
     when = parse_when(time) if time else None
+    signal.signal(signal.SIGTERM, _terminated)  # a stopped run cleans up its temporary copies as Ctrl-C does
     with _Bars() as bars:
         report = backup.run(case, when, bars.update, only=source)
     table = Table("source", "snapshot", "files", "bytes", "tables", "added")
@@ -95,13 +98,18 @@ def run(
         raise typer.Exit(1)
 
 
+def _terminated(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _raise_failures(failed: list[tuple[str, AftermathError]]) -> None:
     if not failed:
         return
-    for name, exc in failed[1:]:
-        err_console.print(f"aftermath: error: {name}: {exc.message}", markup=False, highlight=False)
     first = failed[0][1]
-    raise type(first)(first.message)
+    if len(failed) == 1:
+        raise type(first)(first.message)
+    others = ", ".join(name for name, _ in failed[1:])  # one line, as every error: the others are journaled
+    raise type(first)(f"{first.message} (also failed: {others}; see 'aftermath case show --action protect')")
 
 
 def _opt(value: int | None) -> str:

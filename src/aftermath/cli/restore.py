@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.cli.common import byte_progress, console, open_case, open_repository, write_json
+from aftermath.cli.common import (
+    byte_progress,
+    console,
+    open_case,
+    open_repository,
+    require_writable_parent,
+    write_json,
+)
 from aftermath.recover import workflow
 from aftermath.recover.plan import Plan, Strategy
 
@@ -54,6 +61,7 @@ def plan_cmd(
     """
     if strategy not in ("last-clean", "surgical"):
         raise typer.BadParameter("use last-clean or surgical", param_hint="--strategy")
+    require_writable_parent(json_out)  # before the plan is made and journaled
     case = open_case(ctx)
     repository = open_repository(ctx, repo, password_file)
     location = repo or case.config.repository.location(case.root)
@@ -89,7 +97,8 @@ def apply_cmd(
     after a crash or a full disk: it resumes. Exit 1 if any file could not be restored.
     """
     case = open_case(ctx)
-    parsed, _ = workflow.load_plan(plan)
+    parsed, sha = workflow.load_plan(plan)
+    workflow.require_approved(case, sha)  # before the plan's repository is opened with this case's password
     repository = open_repository(ctx, repo or parsed.repository, password_file)
     total = sum(e.size for e in parsed.entries if e.action == "restore")
     with byte_progress("restoring", total) as bar:
@@ -126,7 +135,8 @@ def verify_cmd(
     Exit 0 only when everything matches; 1 with the list of what does not.
     """
     case = open_case(ctx)
-    parsed, _ = workflow.load_plan(plan)
+    parsed, sha = workflow.load_plan(plan)
+    workflow.require_approved(case, sha)  # before the plan's repository is opened with this case's password
     repository = open_repository(ctx, repo or parsed.repository, password_file)
     result = workflow.verify(case, repository, plan, staging, *workflow.default_checks(case, rules or [], ioc or []))
     if json_out:

@@ -108,7 +108,8 @@ def _render(result: ReviewResult) -> None:
         console.print(f"[{COLOURS[f.severity]}]{f.severity}[/] {kind} {rule}: {f.path}{more} "
                       f"(first in {items[0].first_seen[:8]}): {f.reason}", highlight=False)
     for e in result.errors:
-        console.print(f"[red]not read[/] {e.path}: {e.reason} (blob {e.blob[:12]})", highlight=False)
+        where = f" (blob {e.blob[:12]})" if e.blob else ""
+        console.print(f"[red]not read[/] {e.path}: {e.reason}{where}", highlight=False)
     stats = result.stats
     console.print(f"{stats.files_total} files, {stats.distinct_contents} distinct contents, "
                   f"{stats.bytes_scanned / 2**20:.1f} MiB scanned in {stats.seconds:.1f} s.")

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
-from aftermath.cli.common import console, err_console, maybe_case, write_json
+from aftermath.cli.common import console, err_console, maybe_case, require_writable_parent, write_json
 from aftermath.cli.secure_contain import register_contain
 from aftermath.secure.collect import collect as run_collect
 from aftermath.secure.hosts import LOCAL, Host, SshOptions, parse_host
@@ -27,7 +27,7 @@ IdentityOpt = Annotated[Path | None, typer.Option(help="SSH private key (default
 KnownOpt = Annotated[Path | None, typer.Option("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).",
                                                envvar="AFTERMATH_SSH_KNOWN_HOSTS")]
 SudoOpt = Annotated[bool, typer.Option(help="Run the agent with 'sudo -n' on remote hosts (non-root logins).")]
-SinceOpt = Annotated[float, typer.Option(help="'Recent' means changed within this many days.")]
+SinceOpt = Annotated[float, typer.Option(min=0, help="'Recent' means changed within this many days.")]
 
 
 def _hosts(values: list[str] | None) -> list[Host]:
@@ -112,6 +112,8 @@ def sweep(
     Example: aftermath secure sweep --host root@web1 --host root@db1 --ioc iocs.txt --json sweep.json
     """
     hosts = _hosts(host)
+    if json_out not in (None, "-"):
+        require_writable_parent(Path(str(json_out)))
     case = maybe_case(ctx)
     with _progress() as bar:
         report = run_sweep(hosts, since_days=since, rules=rules, ioc_files=ioc,

@@ -63,7 +63,9 @@ def count_customers(db: Path) -> int:
 def act_breach_found(world: World, console: Console) -> None:
     """The restored share holds a ransom note: this was not only a dead disk. Open the incident."""
     locked = sorted(world.share.rglob("*.locked"))
-    found = datetime.combine(world.day_date(DAYS + 1), time(8, 0), tzinfo=UTC)
+    # this morning at 08:00, or now when the demo runs earlier: a discovery in the future is refused
+    found = min(datetime.combine(world.day_date(DAYS + 1), time(8, 0), tzinfo=UTC),
+                datetime.now(UTC).replace(second=0, microsecond=0))
     console.print(Panel(f"Back at work, the office finds {breach.note_path(world).name} on the share and "
                         f"{len(locked)} files renamed *.locked. The backups were faithful: they kept the attack too.",
                         title="[bold red]Breach", border_style="red"))

@@ -90,12 +90,16 @@ def read_people(path: Path) -> list[Person]:
 
 def parse_people(text: str, name: str = "people.csv") -> list[Person]:
     """Parse people-file text (see :func:`read_people`)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    # strict: an unterminated quote is an error, not a name that swallows the rest of the file
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise _fail(name, 1, "(header)", f"not valid CSV: {exc}") from exc
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise _fail(name, 1, missing[0], "missing from the header; expected " + ",".join(COLUMNS))
-    people, seen = [], set()
+    people, seen, line = [], set(), reader.line_num
     try:
         for row in reader:
             line = reader.line_num
@@ -106,8 +110,8 @@ def parse_people(text: str, name: str = "people.csv") -> list[Person]:
                 raise _fail(name, line, "id", f"duplicate id {person.id!r}")
             seen.add(person.id)
             people.append(person)
-    except csv.Error as exc:
-        raise _fail(name, reader.line_num, "(row)", f"not valid CSV: {exc}") from exc
+    except csv.Error as exc:  # name the line where the bad row starts (an open quote runs to the end)
+        raise _fail(name, line + 1, "(row)", f"not valid CSV: {exc}; check its quotes") from exc
     return people
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aftermath.case import hash_file
+from aftermath.case import hash_file, journal
 from aftermath.errors import UsageError, from_os_error
 from aftermath.notify import engine
 from aftermath.notify.deadlines import parse_discovered
@@ -106,6 +106,7 @@ def make_plan(people_path: Path, discovered: str, entity_types: Iterable[str] = 
         when, time_known = parse_discovered(discovered)
     except ValueError as exc:
         raise UsageError(f"bad --discovered {discovered!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+HH:MM]") from exc
+    journal.check_past(when, dt.datetime.now(dt.UTC), "--discovered", "give the day the breach was discovered")
     types = parse_entity_types(entity_types)
     recorded = parse_events(events)
     if not allow_past_events:

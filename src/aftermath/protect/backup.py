@@ -11,12 +11,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 
+from aftermath.case import journal, lock
 from aftermath.case.config import Source, check_name
 from aftermath.errors import AftermathError, SourceError, ToolError, UsageError, from_os_error
 from aftermath.protect import postgres_db, sqlite_db
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 TAG = "aftermath"
 SOURCE_TAG = "aftermath:source="
+STAGING_PREFIX = "sqlite-copy-"
 ProgressCallback = Callable[[str, dict[str, Any]], None]
 
 
@@ -76,8 +78,10 @@ def add_source(case: Case, name: str, *, path: Path | None = None, sqlite: Path 
             raise SourceError(f"folder {path} does not exist: check the path")
         source = Source(name=name, kind="path", path=str(path.resolve()))
     elif sqlite is not None:
-        if not sqlite.is_file():
-            raise SourceError(f"SQLite database {sqlite} does not exist: check the path")
+        try:
+            sqlite_db.check_is_sqlite(sqlite)
+        except SourceError as exc:  # a wrong file named on the command line is a usage error
+            raise UsageError(exc.message) from exc
         source = Source(name=name, kind="sqlite", path=str(sqlite.resolve()))
     else:
         postgres_db.Target.from_url(postgres or "")
@@ -137,9 +141,25 @@ class RunReport:
 def run(case: Case, time: datetime | None = None, on_status: ProgressCallback | None = None,
         only: list[str] | None = None) -> RunReport:
     """Back up every source (or ``only`` some); a failing source is reported and the others go on."""
+    from aftermath.case import actor
+
+    check_time(time, datetime.now(UTC))
     sources = [s for s in case.config.protect.sources if not only or s.name in only]
     if not sources:
         raise UsageError("no sources to back up: add one with 'aftermath protect add NAME --path DIR'")
+    with lock.held(case.root, "protect-run", actor()):
+        return _run(case, sources, time, on_status)
+
+
+def check_time(time: datetime | None, now: datetime) -> None:
+    """A snapshot may be recorded in the past (importing old data), never in the future."""
+    if time is not None:
+        journal.check_past(time, now, "--time", "give the time the data is from, or leave out --time")
+
+
+def _run(case: Case, sources: list[Source], time: datetime | None,
+         on_status: ProgressCallback | None) -> RunReport:
+    _remove_stale_copies(case)  # left by a run that was killed: no other run holds the lock now
     restic = restic_for(case)
     # listing locks opens the repository: a wrong password or a missing repository stops here, before any work
     clear_dead_locks(case, restic)
@@ -183,17 +203,26 @@ def _backup_folder(restic: Restic, source: Source, tags: list[str], time: dateti
     return contents, restic.backup_path(folder.resolve(), tags, time, status)
 
 
+def _staging(case: Case) -> Path:
+    return case.root / ".aftermath" / "tmp"
+
+
+def _remove_stale_copies(case: Case) -> None:
+    for leftover in _staging(case).glob(f"{STAGING_PREFIX}*.sqlite"):
+        leftover.unlink(missing_ok=True)
+
+
 def _backup_sqlite(case: Case, restic: Restic, source: Source, tags: list[str], time: datetime | None,
                    status: Callable[[dict[str, Any]], None]) -> tuple[Contents, BackupResult]:
-    staging = case.root / ".aftermath" / "tmp"
+    staging = _staging(case)
     staging.mkdir(parents=True, exist_ok=True)
     os.chmod(staging, 0o700)
-    fd, name = tempfile.mkstemp(dir=staging, suffix=".sqlite")
+    fd, name = tempfile.mkstemp(dir=staging, prefix=STAGING_PREFIX, suffix=".sqlite")
     os.close(fd)
     copy = Path(name)
     try:
         try:
-            sqlite_db.backup_copy(Path(source.path or ""), copy)
+            sqlite_db.backup_copy(Path(source.path or ""), copy, case.config.protect.lock_timeout_seconds)
         except OSError as exc:
             raise from_os_error(exc, f"copying {source.name}") from exc
         contents = sqlite_db.table_contents(copy)  # from the copy: exactly what the snapshot holds
@@ -207,9 +236,9 @@ def _backup_sqlite(case: Case, restic: Restic, source: Source, tags: list[str], 
 def _backup_postgres(restic: Restic, source: Source, tags: list[str], time: datetime | None,
                      status: Callable[[dict[str, Any]], None]) -> tuple[Contents, BackupResult]:
     target = postgres_db.Target.from_url(source.url or "")
-    with postgres_db.exported_snapshot(target) as (conn, snapshot):
+    with postgres_db.exported_snapshot(target) as (conn, snapshot), postgres_db.tool_env(target) as env:
         contents = postgres_db.table_contents(conn)
-        dump = postgres_db.start_dump(target, snapshot)
+        dump = postgres_db.start_dump(target, snapshot, env)
         assert dump.stdout is not None  # noqa: S101 - started with stdout=PIPE
         try:
             result = restic.backup_stdin(stored_name(source).lstrip("/"), dump.stdout, tags, time, status)

@@ -2,8 +2,9 @@
 
 The backup opens a REPEATABLE READ transaction, exports its snapshot (``pg_export_snapshot``),
 computes the table checksums in it and runs ``pg_dump --snapshot`` against the same snapshot, so
-the manifest describes exactly the data in the dump. The password never reaches argv: it is
-taken out of the URL and handed to the tools in PGPASSWORD.
+the manifest describes exactly the data in the dump. The password never reaches argv nor the tools'
+environment: it is taken out of the URL and handed to them in a private temporary PGPASSFILE (mode 600,
+removed afterwards), since a process's environment can be read by others on some systems.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,18 +71,44 @@ class Target:
         """The same server, another database."""
         return Target({**self.params, "dbname": dbname}, self.password)
 
-    def env(self) -> dict[str, str]:
-        """Environment for pg_dump / pg_restore (password in PGPASSWORD, not argv)."""
-        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PGPASSFILE", "PGSSLROOTCERT")}
-        return {**base, "PGPASSWORD": self.password} if self.password else base
-
     def connect(self, autocommit: bool = False) -> psycopg.Connection[Any]:
         """Connect, or raise SourceError with one clear line."""
         try:
             return psycopg.connect(self.conninfo, password=self.password, autocommit=autocommit, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
-            raise SourceError(f"PostgreSQL database {self.dbname} is unreachable: {first}") from exc
+            raise connect_error(self, exc) from exc
+
+
+def connect_error(target: Target, exc: psycopg.Error) -> SourceError:
+    """A failed connection in words: a refused password is not an unreachable server."""
+    first = _first_line(exc)
+    user = target.params.get("user", "(default user)")
+    if "password authentication failed" in first or "no password supplied" in first:
+        return SourceError(f"PostgreSQL refused the password of user {user} for database {target.dbname}: "
+                           "check the password (in ~/.pgpass or the source's URL)")
+    if "does not exist" in first:
+        return SourceError(f"PostgreSQL database {target.dbname}: {first}: check the source's URL")
+    return SourceError(f"PostgreSQL database {target.dbname} is unreachable: {first}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or ["connection failed"])[0]
+
+
+@contextmanager
+def tool_env(target: Target) -> Iterator[dict[str, str]]:
+    """Environment for pg_dump / pg_restore: the password in a private PGPASSFILE, removed afterwards."""
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PGPASSFILE", "PGSSLROOTCERT")}
+    if not target.password:
+        yield base
+        return
+    fd, name = tempfile.mkstemp(prefix="aftermath-pgpass-")  # mode 600 from mkstemp
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write("*:*:*:*:" + target.password.replace("\\", "\\\\").replace(":", "\\:") + "\n")
+        yield {**base, "PGPASSFILE": name}
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def tool(name: str) -> str:
@@ -120,10 +148,13 @@ def table_contents(conn: psycopg.Connection[Any]) -> Contents:
     return Contents(tables=tables)
 
 
-def start_dump(target: Target, snapshot: str) -> subprocess.Popen[bytes]:
-    """Start ``pg_dump -Fc --snapshot`` writing to a pipe; the caller streams it into restic."""
+def start_dump(target: Target, snapshot: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``pg_dump -Fc --snapshot`` writing to a pipe; the caller streams it into restic.
+
+    ``env`` comes from :func:`tool_env`, which must stay open until the dump has finished.
+    """
     argv = [tool("pg_dump"), "--format=custom", f"--snapshot={snapshot}", "--no-password", "--dbname", target.conninfo]
-    return subprocess.Popen(argv, env=target.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish_dump(proc: subprocess.Popen[bytes], target: Target) -> None:
@@ -146,7 +177,14 @@ def scratch_database(source: Target) -> Iterator[Target]:
     """A fresh empty database on the source's server, dropped afterwards whatever happens."""
     name = f"aftermath_drill_{secrets.token_hex(4)}"
     with source.connect(autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            user = source.params.get("user", "(default user)")
+            raise SourceError(f"PostgreSQL user {user} may not create databases, and the drill restores into a "
+                              f"scratch database: grant it (ALTER ROLE {user} CREATEDB)") from exc
+        except psycopg.Error as exc:
+            raise SourceError(f"cannot create a scratch database for the drill: {_first_line(exc)}") from exc
     try:
         yield source.with_db(name)
     finally:
@@ -158,7 +196,8 @@ def restore_dump(target: Target, dump: Path) -> None:
     """Load a custom-format dump into ``target`` with pg_restore."""
     argv = [tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
             "--dbname", target.conninfo, str(dump)]
-    proc = subprocess.run(argv, env=target.env(), capture_output=True, text=True)
+    with tool_env(target) as env:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         line = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
         raise ToolError(f"pg_restore into scratch database {target.dbname} failed: {line}")

@@ -17,18 +17,22 @@ from aftermath.protect.manifest import Contents, Table
 _MOD = 1 << 128
 
 
-def backup_copy(source: Path, dest: Path) -> None:
-    """Copy a live SQLite database to ``dest`` with the online backup API."""
-    if not source.is_file():
-        raise SourceError(f"SQLite database {source} does not exist: check the source's path")
+def backup_copy(source: Path, dest: Path, timeout: float = 30.0) -> None:
+    """Copy a live SQLite database to ``dest`` with the online backup API, opening the source read-only.
+
+    The read lock is taken first, within ``timeout`` seconds: Python's backup call itself retries a busy
+    source without limit, so a database locked by its application would hang the backup forever.
+    """
+    check_is_sqlite(source)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=rw", uri=True, timeout=30)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
     except sqlite3.Error as exc:
         raise SourceError(f"cannot open SQLite database {source}: {exc}") from exc
     try:
+        _read_lock(src, source, timeout)
         dst = sqlite3.connect(dest)
         try:
-            src.backup(dst)  # all pages in one step: one consistent read transaction
+            src.backup(dst)  # all pages in one step, under the read transaction already held
         finally:
             dst.close()
     except sqlite3.DatabaseError as exc:
@@ -37,6 +41,34 @@ def backup_copy(source: Path, dest: Path) -> None:
         raise SourceError(f"cannot back up SQLite database {source}: {exc}") from exc
     finally:
         src.close()
+
+
+def _read_lock(con: sqlite3.Connection, source: Path, timeout: float) -> None:
+    """Begin a read transaction (SQLite waits up to the connection's timeout for a writer to finish)."""
+    try:
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise SourceError(f"SQLite database {source} stayed locked by another program for {timeout:g} s: "
+                              "run the backup when it is idle, or raise protect.lock_timeout_seconds") from exc
+        raise
+
+
+SQLITE_MAGIC = b"SQLite format 3\0"
+
+
+def check_is_sqlite(path: Path) -> None:
+    """Refuse a file that is missing or is not a SQLite database (a CSV given as --sqlite, say)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise SourceError(f"SQLite database {path} does not exist: check the source's path") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read SQLite database {path}: {exc.strerror}") from exc
+    if head != SQLITE_MAGIC and head:
+        raise SourceError(f"{path} is not a SQLite database: give the database file itself")
 
 
 def table_contents(path: Path) -> Contents:

@@ -38,6 +38,9 @@ class SourceStatus:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
 
 
+FUTURE_SLACK_HOURS = 5 / 60  # clocks differ a little; a snapshot from later than this is not on time
+
+
 def compute(sources: list[Source], snaps: list[records.SnapshotRecord], drills: list[records.DrillRecord],
             now: datetime, interval_hours: float, drill_interval_days: float) -> list[SourceStatus]:
     """Status of every configured source at ``now`` (pure)."""
@@ -50,7 +53,7 @@ def compute(sources: list[Source], snaps: list[records.SnapshotRecord], drills: 
         drill_age_days = (now - drill.at).total_seconds() / 86400 if drill else None
         out.append(SourceStatus(
             s.name, s.kind, snap.snapshot_id if snap else None, snap.time if snap else None, age,
-            age is None or age > interval_hours * GRACE,
+            age is None or age > interval_hours * GRACE or age < -FUTURE_SLACK_HOURS,  # a future time proves nothing
             drill.ok if drill else None, drill.at if drill else None, drill.snapshot_id if drill else None,
             drill_age_days is None or drill_age_days > drill_interval_days * GRACE))
     return out

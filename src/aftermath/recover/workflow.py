@@ -109,12 +109,18 @@ def approved(case: Case, sha: str) -> bool:
     return any(e.subject == sha for e in case.entries("restore.approve"))
 
 
+def require_approved(case: Case, sha: str) -> None:
+    """Refuse a plan this case's journal has not approved (a plan made by another case among them)."""
+    if not approved(case, sha):
+        raise StateError("this plan was not approved in this case: read it, then run 'aftermath restore approve "
+                         "PLAN' here (a plan made by another case is checked against that case's repository)")
+
+
 def apply(case: Case, repo: Repository, plan_path: Path, staging: Path,
           progress: applying.Progress | None = None) -> applying.ApplyResult:
     """Apply an approved plan into staging (resumable), journaling the outcome."""
     plan, sha = load_plan(plan_path)
-    if not approved(case, sha):
-        raise StateError("this plan was not approved: read it, then run 'aftermath restore approve PLAN'")
+    require_approved(case, sha)
     case.write("restore.apply.start", str(staging.resolve()), {"plan": sha})
     result = applying.apply_plan(case, repo, plan, sha, staging, progress)
     case.write("restore.apply", str(staging.resolve()),

@@ -72,6 +72,8 @@ class Repository:
         root = Path(location)
         if isinstance(password, str):  # tolerate a str password; restic passwords are UTF-8
             password = password.encode()
+        if root.exists() and not root.is_dir():
+            raise RepositoryError(f"{root} is a file, not a restic repository (a folder): check the location")
         if not root.is_dir():
             raise RepositoryError(f"no restic repository at {root}: check the repository location")
         if not (root / "config").is_file():

@@ -35,6 +35,7 @@ class ReadError:
     pack: str | None
     reason: str
     snapshots: tuple[str, ...] = ()
+    kind: str = "content"  # "content", or "repository": a snapshot, index or pack file the reader could not use
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class ReviewResult:
                       "bytes_scanned": self.stats.bytes_scanned, "seconds": round(self.stats.seconds, 3),
                       "snapshots": self.stats.snapshots, "scans": self.stats.scans,
                       "windowed": self.stats.windowed},
-            "errors": [{"path": e.path, "blob": e.blob, "pack": e.pack, "reason": e.reason,
+            "errors": [{"kind": e.kind, "path": e.path, "blob": e.blob, "pack": e.pack, "reason": e.reason,
                         "snapshots": list(e.snapshots)} for e in self.errors],
             "partial": self.partial,
             "scanners": self.scanners,

@@ -301,7 +301,13 @@ def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: 
         repository=location, snapshots=reviews,
         findings=verdict.timeline([s.id for s in snapshots], per_snapshot),
         last_clean=verdict.last_clean(_tie_breaking(reviews)), stats=stats,
-        errors=list(run.errors.values()), partial=run.partial, scanners=[s.name for s in run.scanners])
+        errors=[*run.errors.values(), *repository_errors(run.repo)], partial=run.partial,
+        scanners=[s.name for s in run.scanners])
+
+
+def repository_errors(repo: Repository) -> list[ReadError]:
+    """Each snapshot, index or pack file the reader could not use (a tampered snapshot among them)."""
+    return [ReadError("(repository)", "", None, problem, kind="repository") for problem in repo.problems]
 
 
 def _first_placement(run: Review, snapshots: Sequence[Snapshot]) -> dict[str, frozenset[tuple[str, str]]]:

@@ -92,10 +92,15 @@ def test_unreachable_postgres_exits_7_with_one_line(tmp_path: Path, postgres: Po
     assert not records.snapshots(case)
 
 
-def test_password_in_url_goes_to_env_not_argv():
-    target = postgres_db.Target.from_url("postgresql://alice:s3cret@db.example:5433/shop")
-    assert "s3cret" not in target.conninfo
-    assert target.env()["PGPASSWORD"] == "s3cret"
+def test_password_in_url_goes_to_a_private_passfile_not_argv_nor_environment():
+    target = postgres_db.Target.from_url("postgresql://alice:s3:c\\ret@db.example:5433/shop")
+    assert "s3" not in target.conninfo
+    with postgres_db.tool_env(target) as env:
+        assert "s3" not in "".join(env.values()) and "PGPASSWORD" not in env
+        passfile = Path(env["PGPASSFILE"])
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        assert passfile.read_text() == "*:*:*:*:s3\\:c\\\\ret\n"
+    assert not passfile.exists()
     assert target.with_db("x").dbname == "x"
     with pytest.raises(UsageError):
         postgres_db.Target.from_url("postgresql://[bad")

@@ -10,11 +10,11 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aftermath.errors import from_os_error
 from aftermath.notify.discover import report
 from aftermath.notify.discover.files import Files, LocalFiles
 from aftermath.notify.discover.run import ScopeResult
 from aftermath.notify.discover.sql import redact
+from aftermath.outputs import write_all  # the outputs of a scope are written together, atomically
 
 if TYPE_CHECKING:
     from aftermath.case import Case
@@ -29,23 +29,6 @@ def render(result: ScopeResult, report_path: Path | None, findings_path: Path | 
         note = f"all locations are in {findings_path.name}" if findings_path else "use --findings for all locations"
         texts["report"] = report.html_report(result, note)
     return texts
-
-
-def write_all(outputs: dict[Path, str]) -> None:
-    """Write every file atomically and together."""
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, text in outputs.items():
-            tmp = path.with_name(f".{path.name}.tmp")
-            temps.append((tmp, path))
-            tmp.write_text(text, encoding="utf-8")
-        for tmp, path in temps:
-            tmp.replace(path)
-    except OSError as exc:
-        raise from_os_error(exc, f"writing {exc.filename or 'the outputs'}") from exc
-    finally:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
 
 
 def sha256(text: str) -> str:

@@ -79,9 +79,18 @@ def _label(schema: str | None, table: str) -> str:
     return f"{schema}.{table}" if schema else table
 
 
+# what the database said -> what to do; a SQLite file has no server to check
+_ADVICE = [("database is locked", "another program holds it locked: try again when it is idle"),
+           ("file is not a database", "it is not a SQLite database: give the database file itself"),
+           ("unable to open database file", "check the path and that it can be read"),
+           ("password authentication failed", "the password was refused: check the user and password")]
+
+
 def _unreachable(where: str, exc: BaseException) -> SourceError:
     first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return SourceError(f"cannot read database {where}: {first}; check the URL and that the server is running")
+    advice = next((a for needle, a in _ADVICE if needle in first.lower()),
+                  "check the URL and that the server is running")
+    return SourceError(f"cannot read database {where}: {first}; {advice}")
 
 
 def _order(engine: Engine, conn: sa.Connection, schema: str | None, table: str) -> list[Any]:
