@@ -65,6 +65,7 @@ class Letter:
     monitoring_months: int = 0
     regulators: tuple[str, ...] = ()
     why: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    monitoring_from: tuple[str, ...] = ()
 
 
 def rules_for(person: Person, rules: Iterable[LawRule]) -> list[LawRule]:
@@ -88,8 +89,9 @@ def compose(person: Person, rules: Sequence[LawRule], blocks: Sequence[Block]) -
     months = max((monitoring_months(person, r) for r in rules), default=0)
     regulators = tuple(r.jurisdiction for r in rules if any(b.id == "regulator_contacts" and r.jurisdiction in
                                                              why.get(b.id, []) for b in blocks))
+    source = tuple(r.jurisdiction for r in rules if months and monitoring_months(person, r) == months)
     return Letter(person, tuple(r.jurisdiction for r in rules), chosen, months, regulators,
-                  {k: tuple(v) for k, v in why.items()})
+                  {k: tuple(v) for k, v in why.items()}, source)
 
 
 def monitoring_months(person: Person, rule: LawRule) -> int:
@@ -116,7 +118,7 @@ def check_incident(letters: Iterable[Letter], incident: Incident, blocks: Sequen
 
 def _check_monitoring(letter: Letter, incident: Incident) -> None:
     cm = incident.credit_monitoring
-    who = ", ".join(letter.jurisdictions)
+    who = ", ".join(letter.monitoring_from)
     for name in ("provider", "months"):
         if is_blank(getattr(cm, name)):
             raise UsageError(f"INCIDENT.toml: field 'credit_monitoring.{name}' is empty but {who} requires a "
