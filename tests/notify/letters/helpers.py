@@ -32,7 +32,7 @@ def write_inputs(folder: Path, people: list[str] | None = None, incident: str | 
 
 def many_people(n: int) -> list[str]:
     """``n`` Connecticut residents who consented to email, each with an SSN."""
-    return [f"p{i:05d},Person {i},{i} Main St,Hartford,CT,06103,US,p{i}@example.com,ssn,false,false,true"
+    return [f"p{i:05d},Person {i},{i} Main St,Hartford,CT,06103,US,p{i:05d}@example.com,ssn,false,false,true"
             for i in range(n)]
 
 
