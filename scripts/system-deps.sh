@@ -10,6 +10,9 @@ command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# WeasyPrint (notify letters: PDF print files) needs Pango; poppler-utils checks the PDFs in tests and docs.
+ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

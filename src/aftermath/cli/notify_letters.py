@@ -22,6 +22,8 @@ def letters_command(
     incident: Annotated[Path, typer.Option(help="INCIDENT.toml: what the notices tell (see the example).")],
     codes: Annotated[Path | None, typer.Option(help="Credit-monitoring enrolment codes (CSV, one per line).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: notices/ in the case).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Render the print files to PDF (WeasyPrint); "
+                                                             "without, printable HTML only.")] = True,
 ) -> None:
     """Write one notice per affected person (the union of what their laws require), and every regulator draft.
 
@@ -36,7 +38,7 @@ def letters_command(
     if out is None and case is None:
         raise UsageError("no case here and no --out: name an output folder, or run in a case")
     target = out or (case.root / "notices")  # type: ignore[union-attr]
-    result = letters(plan, people, incident, target, case, codes, dt.date.today())
+    result = letters(plan, people, incident, target, case, codes, dt.date.today(), pdf)
     table = Table("method", "people", title="Notices to individuals")
     for channel, n in sorted(result.methods.items()):
         table.add_row(channel, str(n))

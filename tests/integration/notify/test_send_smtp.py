@@ -86,11 +86,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_never_outnumber_kil
     cmd = [sys.executable, "-m", "aftermath", "--case", str(case.root), "notify", "send", "--smtp",
            f"127.0.0.1:{port}", "--rate", "40"]
     for _ in range(20):
-        before = sum(received(folder).values())
+        before = len(list(folder.glob("*.eml")))
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         end = time.monotonic() + 60
-        while proc.poll() is None and sum(received(folder).values()) == before and time.monotonic() < end:
+        while proc.poll() is None and len(list(folder.glob("*.eml"))) == before and time.monotonic() < end:
             time.sleep(0.02)  # wait until this run is delivering, then kill it at a random moment
         time.sleep(rng.uniform(0, 0.2))
         if proc.poll() is None:
@@ -98,7 +98,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_never_outnumber_kil
             kills += 1
         proc.wait()
     final = run_cli("--case", str(case.root), "notify", "send", "--smtp", f"127.0.0.1:{port}")
-    assert final.code == 1, final.err  # p00003 is refused by the sink: moved to post
+    assert final.code in (0, 1), final.err  # 1 when this run met p00003, whom the sink refuses
     got = received(folder)
     refused = {m for m, r in expected.items() if r == "p00003@example.com"}
     assert set(got) == set(expected) - refused

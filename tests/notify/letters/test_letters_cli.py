@@ -40,7 +40,9 @@ def test_letters_write_every_notice_with_its_method_and_store_them_once(case: Ca
     cy = next(m for m in mails if str(m["To"]) == "cy@example.com").get_body(("plain",)).get_content()
     assert "copied records" not in cy and "police report" in cy  # Massachusetts: no nature of the breach
     mailhouse = list(csv.DictReader((out / "post/mailhouse.csv").open()))
-    assert mailhouse[0]["name"] == "Bob Roe" and mailhouse[0]["file"] == "post/print-0001.html"
+    assert mailhouse[0]["name"] == "Bob Roe" and mailhouse[0]["file"] == "post/print-0001.pdf"
+    assert mailhouse[0]["page"] == "1" and mailhouse[0]["address_2"] == "Los Angeles, CA 90001"
+    assert (out / "post/print-0001.pdf").read_bytes().startswith(b"%PDF")
     assert "Bob Roe" in (out / "post/print-0001.html").read_text()
     assert list(out.glob("regulators/*.txt")) and (out / "substitute/website.html").exists()
     assigned = (out / "codes-assigned.csv").read_text()

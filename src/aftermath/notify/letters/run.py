@@ -50,6 +50,8 @@ class Rendered:
     notices: list[dict[str, Any]] = field(default_factory=list)
     methods: Counter[str] = field(default_factory=Counter)
     not_covered: int = 0
+    mail_rows: list[list[str]] = field(default_factory=list)  # person, name, address lines, batch, index
+    print_files: list[str] = field(default_factory=list)
 
 
 def load_plan(plan_path: Path, people_path: Path) -> dict[str, Any]:
@@ -104,7 +106,6 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
     domain = incident.contact.email.rpartition("@")[2] or "aftermath.invalid"
     deadlines = {o["jurisdiction"]: o["deadline"] for o in plan["obligations"] if o["audience"] == "individuals"}
     post: list[str] = []
-    mail_rows: list[list[str]] = []
     substitute: list[str] = []
     method_rows = [["person_id", "method", "reason", "jurisdictions", "monitoring_months"]]
     when = dt.datetime.combine(today, dt.time(12), dt.UTC)
@@ -126,11 +127,11 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
             if how.channel == "post":
                 batch, page = divmod(len(post), render.LETTERS_PER_PRINT_FILE)
                 post.append(render.letter_html(p, secs, incident, with_address=True))
-                mail_rows.append([*_mailhouse(p), f"post/print-{batch + 1:04d}.html", str(page + 1)])
+                out.mail_rows.append([*_mailhouse(p), f"post/print-{batch + 1:04d}", str(page)])
             else:
                 substitute.append(p.id)
         out.notices.append(_notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body))
-    _post_files(out, post, mail_rows)
+    _post_files(out, post)
     _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain)
     return out
 
@@ -148,14 +149,28 @@ def _notice(nid: str, pid: str, audience: str, how: Method, recipient: str, duti
             "subject": TITLE, "body": body, "sha256": hashlib.sha256(body).hexdigest(), "status": status}
 
 
-def _post_files(out: Rendered, post: list[str], mail_rows: list[list[str]]) -> None:
+def _post_files(out: Rendered, post: list[str]) -> None:
     size = render.LETTERS_PER_PRINT_FILE
     for start in range(0, len(post), size):
-        out.files[f"post/print-{start // size + 1:04d}.html"] = render.print_file(post[start:start + size],
-                                                                                start // size + 1).encode()
-    if mail_rows:
-        out.files["post/mailhouse.csv"] = _csv([["person_id", "name", "address_1", "address_2", "address_3",
-                                                  "file", "page"], *mail_rows])
+        name = f"post/print-{start // size + 1:04d}"
+        out.files[f"{name}.html"] = render.print_file(post[start:start + size], start // size + 1).encode()
+        out.print_files.append(name)
+
+
+def print_post(out_dir: Path, result: Rendered, pdf: bool) -> None:
+    """Render the print files to PDF (unless ``pdf`` is false) and write the mail-house CSV with pages."""
+    if not result.mail_rows:
+        return
+    starts: dict[str, list[int]] = {}
+    if pdf:
+        from aftermath.notify.letters.pdf import render_all
+
+        jobs = [((out_dir / f"{n}.html").read_text(encoding="utf-8"), out_dir / f"{n}.pdf") for n in result.print_files]
+        starts = dict(zip(result.print_files, render_all(jobs), strict=True))
+    rows = [[*row[:5], f"{row[5]}.pdf" if pdf else f"{row[5]}.html",
+             str(starts[row[5]][int(row[6])] if pdf else int(row[6]) + 1)] for row in result.mail_rows]
+    write_files(out_dir, {"post/mailhouse.csv": _csv([["person_id", "name", "address_1", "address_2", "address_3",
+                                                        "file", "page"], *rows])})
 
 
 def _other_files(out: Rendered, plan: dict[str, Any], incident: Incident, substitute: list[str],
@@ -198,7 +213,7 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
 
 
 def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Path, case: Case | None,
-            codes_path: Path | None, today: dt.date) -> Rendered:
+            codes_path: Path | None, today: dt.date, pdf: bool = True) -> Rendered:
     """The whole ``notify letters`` command, apart from printing."""
     from aftermath.notify.delivery import outbox
 
@@ -215,6 +230,7 @@ def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Pa
     if codes:
         result.files["codes-assigned.csv"] = _csv([["person_id", "code"], *sorted(map(list, codes.items()))])
     write_files(out_dir, result.files)
+    print_post(out_dir, result, pdf)
     if case:
         outbox.store(case, [_row(n) for n in result.notices], dict(result.methods))
     return result
