@@ -122,6 +122,26 @@ def status_command(
         raise typer.Exit(1)
 
 
+def bounces_command(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files or Maildir folders.")],
+) -> None:
+    """Read bounces (RFC 3464 reports and other shapes); hard ones move the person to post, soft ones retry.
+
+    Exit 1 when some bounces could not be matched to a notice (listed).
+    """
+    from aftermath.notify.delivery.bounces import import_bounces
+
+    result = import_bounces(open_case(ctx), paths)
+    c = result.counts
+    console.print(f"Bounces: {c['hard']} hard (suppressed; run 'notify letters' again to print their letters), "
+                  f"{c['soft']} soft (queued again), {len(result.unmatched)} not matched.")
+    for line in result.unmatched[:50]:
+        err_console.print(f"not matched: {line}")
+    if result.unmatched:
+        raise typer.Exit(1)
+
+
 def mark_sent_command(
     ctx: typer.Context,
     notice: Annotated[str, typer.Argument(help="The notice id (or a unique prefix), from 'status --json'.")],
@@ -159,6 +179,7 @@ def register_letters(app: typer.Typer) -> None:
     """Add letters, send, status, mark-sent and sink to ``aftermath notify``."""
     app.command("letters")(letters_command)
     app.command("send")(send_command)
+    app.command("bounces")(bounces_command)
     app.command("status")(status_command)
     app.command("mark-sent")(mark_sent_command)
     app.command("sink")(sink_command)

@@ -51,7 +51,7 @@ def summarise(rows: Iterable[NoticeRow]) -> list[Line]:
             if key not in lines:
                 lines[key] = Line(jurisdiction, audience, dt.date.fromisoformat(deadline) if deadline else None)
             lines[key].counts[row.status] += 1
-            lines[key].replaced += row.status == "moved_to_post" and row.person_id in on_paper
+            lines[key].replaced += row.status in ("moved_to_post", "bounced") and row.person_id in on_paper
     return sorted(lines.values(), key=lambda ln: (ln.deadline or dt.date.max, ln.jurisdiction, ln.audience))
 
 
