@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.notify.letters.helpers import TODAY, many_people, write_inputs  # noqa: E402
+from tests.notify.letters.test_pdf import fragment  # noqa: E402
+
 from aftermath.case import Case  # noqa: E402
 from aftermath.notify.delivery import send  # noqa: E402
 from aftermath.notify.delivery.smtp import Settings  # noqa: E402
 from aftermath.notify.letters import pdf, render  # noqa: E402
 from aftermath.notify.letters.run import letters  # noqa: E402
-from tests.notify.letters.helpers import TODAY, many_people, write_inputs  # noqa: E402
-from tests.notify.letters.test_pdf import fragment  # noqa: E402
 
 
 def free_port() -> int:
