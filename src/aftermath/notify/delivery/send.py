@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
 import email.policy
 import fcntl
 import hashlib
@@ -20,7 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
@@ -158,8 +158,7 @@ async def _send_one(case: Case, client: aiosmtplib.SMTP | None, settings: Settin
     body = outbox.claim(case, nid, outbox.now_text(clock()))
     if body is None:
         return client
-    message = _message(body, options.sender)
-    sender = options.sender or str(message["From"])
+    message, sender = _message(body, options.sender)
     try:
         client = client if client is not None and client.is_connected else await _connect(settings, report)
         outcome = await deliver(client, message, sender, recipient)
@@ -209,10 +208,16 @@ def _record(case: Case, nid: str, recipient: str, kind: str, reply: str, options
     report.digest.update(f"{nid}\0{kind}\0{reply}\n".encode())
 
 
-def _message(body: bytes, sender: str | None) -> EmailMessage:
-    message = email.message_from_bytes(body, policy=email.policy.SMTP)
-    assert isinstance(message, EmailMessage)  # noqa: S101 - the SMTP policy always builds EmailMessage
-    if sender:
-        del message["From"]
-        message["From"] = sender
-    return message
+def _message(body: bytes, sender: str | None) -> tuple[bytes, str]:
+    """The stored bytes (with From replaced when ``--from`` is given) and the envelope sender."""
+    head, sep, rest = body.partition(b"\r\n\r\n") if b"\r\n\r\n" in body else body.partition(b"\n\n")
+    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + sep)
+    if not sender:
+        return body, parseaddr(str(headers["From"] or ""))[1]
+    newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
+    lines, skipping = [], False
+    for line in head.split(newline):
+        skipping = line.lower().startswith(b"from:") or (skipping and line[:1] in (b" ", b"\t"))
+        if not skipping:
+            lines.append(line)
+    return newline.join([f"From: {sender}".encode(), *lines]) + sep + rest, sender

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
@@ -70,10 +69,10 @@ async def connect(settings: Settings) -> aiosmtplib.SMTP:
     return client
 
 
-async def deliver(client: aiosmtplib.SMTP, message: EmailMessage, sender: str, recipient: str) -> Outcome:
-    """Send one message to one recipient; a lost connection propagates (the caller reconnects)."""
+async def deliver(client: aiosmtplib.SMTP, message: bytes, sender: str, recipient: str) -> Outcome:
+    """Send one stored message, as its bytes, to one recipient; a lost connection propagates (caller reconnects)."""
     try:
-        _errors, reply = await client.send_message(message, sender=sender, recipients=[recipient])
+        _errors, reply = await client.sendmail(sender, [recipient], message)
         return Outcome("sent", reply)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients[0] if exc.recipients else None

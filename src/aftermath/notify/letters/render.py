@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from aftermath.notify.people import Person
 _env = Environment(loader=PackageLoader("aftermath.notify.letters", "templates"),
                    autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
 LETTERS_PER_PRINT_FILE = 500
+CRLF = email.policy.compat32.clone(linesep="\r\n")
 
 
 def notice_id(audience: str, key: str) -> str:
@@ -60,19 +64,23 @@ def print_file(fragments: Sequence[str], batch: int) -> str:
 
 
 def email_message(person: Person, secs: Sequence[Section], incident: Incident, mid: str,
-                  when: dt.datetime) -> EmailMessage:
-    """The email notice: a text part and an HTML part, with its stable Message-ID."""
-    msg = EmailMessage()
-    msg["Subject"] = f"{TITLE} - {incident.business.name}"
+                  when: dt.datetime) -> bytes:
+    """The email notice as bytes (CRLF): a text part and an HTML part, with its stable Message-ID.
+
+    Built with the compat32 MIME classes: the same structure as EmailMessage at a fraction of the cost.
+    """
+    msg = MIMEMultipart("alternative")
+    subject = f"{TITLE} - {incident.business.name}"
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["From"] = incident.contact.email or "notices@aftermath.invalid"
     msg["To"] = person.email
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = mid
-    msg.set_content(plain_text(secs, greeting(person)))
+    msg.attach(MIMEText(plain_text(secs, greeting(person)), "plain", "utf-8"))
     page = _env.get_template("email.html.j2").render(
         title=TITLE, letter=Markup(letter_html(person, secs, incident, False)))  # noqa: S704 - autoescaped
-    msg.add_alternative(page, subtype="html")
-    return msg
+    msg.attach(MIMEText(page, "html", "utf-8"))
+    return msg.as_bytes(policy=CRLF)
 
 
 def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, int], today: dt.date) -> str:

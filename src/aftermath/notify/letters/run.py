@@ -120,7 +120,7 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
                             str(letter.monitoring_months)])
         duties = [[j, "individuals", deadlines.get(j)] for j in letter.jurisdictions]
         if how.channel == "email":
-            body = render.email_message(p, secs, incident, mid, when).as_bytes()
+            body = render.email_message(p, secs, incident, mid, when)
             out.files[f"email/{nid}.eml"] = body
         else:
             body = plain_text(secs, render.greeting(p)).encode()
