@@ -1,6 +1,6 @@
 """Benchmark: email notices rendered and delivered to a local aiosmtpd sink (another process); postal letters.
 
-PYTHONPATH=src python bench/notify_send.py [N ...] [--letters M]
+PYTHONPATH=src python bench/notify_send.py [N ...] [--connections C] [--letters M]
 
 For each N: N Connecticut residents who consented to email; ``notify letters`` renders and stores them in a
 fresh case (messages/s), ``notify send`` delivers them to ``aftermath notify sink`` in its own process
@@ -39,14 +39,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _send(root: str, port: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _send(root: str, port: int, out: mp.Queue, connections: int) -> None:  # type: ignore[type-arg]
     started = time.perf_counter()
-    report = send.run(Case.open(Path(root)), Settings("127.0.0.1", port), send.Options())
+    report = send.run(Case.open(Path(root)), Settings("127.0.0.1", port), send.Options(connections=connections))
     out.put((time.perf_counter() - started, report.outcomes["sent"],
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def emails(n: int, work: Path) -> None:
+def emails(n: int, work: Path, connections: int) -> None:
     case = Case.init(work / f"case-{n}")
     paths = write_inputs(work / f"in-{n}", people=many_people(n))
     started = time.perf_counter()
@@ -57,7 +57,7 @@ def emails(n: int, work: Path) -> None:
                              str(sink_dir)], stdout=subprocess.DEVNULL)
     time.sleep(3)
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    child = mp.get_context("fork").Process(target=_send, args=(str(case.root), port, queue))
+    child = mp.get_context("fork").Process(target=_send, args=(str(case.root), port, queue, connections))
     child.start()
     seconds, sent, rss = queue.get()
     child.join()
@@ -65,7 +65,7 @@ def emails(n: int, work: Path) -> None:
     sink.wait()
     got = len(list(sink_dir.glob("*.eml")))
     print(f"emails N={n}: render+store {rendered:.1f} s ({n / rendered:.0f}/s); deliver {seconds:.1f} s "
-          f"({sent / seconds:.0f}/s); sink received {got}; sender peak RSS {rss:.0f} MiB; "
+          f"({sent / seconds:.0f}/s, {connections} connections); sink received {got}; sender peak RSS {rss:.0f} MiB; "
           f"end to end {rendered + seconds:.0f} s", flush=True)
 
 
@@ -86,12 +86,14 @@ def postal(m: int, work: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for i, a in enumerate(argv) if a.isdigit() and argv[i - 1] != "--letters"] or [1000]
+    sizes = [int(a) for i, a in enumerate(argv) if a.isdigit() and argv[i - 1] not in ("--letters", "--connections")]
+    sizes = sizes or [1000]
     m = int(argv[argv.index("--letters") + 1]) if "--letters" in argv else 0
+    connections = int(argv[argv.index("--connections") + 1]) if "--connections" in argv else 1
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
         print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs", flush=True)
         for n in sizes:
-            emails(n, Path(tmp))
+            emails(n, Path(tmp), connections)
         if m:
             postal(m, Path(tmp))
 

@@ -62,6 +62,8 @@ def send_command(
     rate: Annotated[float, typer.Option(help="At most N messages a second (0: no limit).")] = 0.0,
     backoff: Annotated[float, typer.Option(help="First retry delay in seconds after a temporary failure.")] = 5.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing.")] = False,
+    connections: Annotated[int, typer.Option(help="Parallel SMTP connections; a kill may then leave one "
+                                                  "ambiguous message per connection.")] = 1,
 ) -> None:
     """Deliver every pending email notice; safe to kill and run again (nothing sent twice but an ambiguous one).
 
@@ -76,7 +78,7 @@ def send_command(
     if starttls and tls:
         raise UsageError("choose --starttls or --tls, not both")
     settings = parse_target(smtp, "tls" if tls else "starttls" if starttls else "none")
-    report = send.run(open_case(ctx), settings, send.Options(sender, rate, backoff, dry_run))
+    report = send.run(open_case(ctx), settings, send.Options(sender, rate, backoff, dry_run, connections))
     if dry_run:
         console.print(f"Would send {report.outcomes['would_send']} notices; nothing was sent.")
         return

@@ -51,6 +51,7 @@ class Options:
     rate: float = 0.0
     backoff: float = 5.0
     dry_run: bool = False
+    connections: int = 1  # each connection has at most one message in flight: one ambiguous message a kill
 
 
 @dataclass
@@ -127,20 +128,31 @@ def _normal_sync(dbapi_conn: Any, _record: Any) -> None:
 
 async def _loop(case: Case, settings: Settings, options: Options, clock: Callable[[], dt.datetime],
                 report: Report) -> None:
+    while True:
+        batch = outbox.due(case, outbox.now_text(clock()))
+        if not batch:
+            wait = _wait_seconds(outbox.next_retry(case), clock())
+            if wait is None:
+                return
+            await asyncio.sleep(wait)
+            continue
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        for item in batch:
+            queue.put_nowait(item)
+        await asyncio.gather(*(_worker(case, settings, options, clock, report, queue)
+                               for _ in range(max(1, options.connections))))
+
+
+async def _worker(case: Case, settings: Settings, options: Options, clock: Callable[[], dt.datetime],
+                  report: Report, queue: asyncio.Queue[tuple[str, str]]) -> None:
+    """One SMTP connection, one message at a time (claims are synchronous, so workers never race)."""
     client: aiosmtplib.SMTP | None = None
     try:
-        while True:
-            batch = outbox.due(case, outbox.now_text(clock()))
-            if not batch:
-                wait = _wait_seconds(outbox.next_retry(case), clock())
-                if wait is None:
-                    return
-                await asyncio.sleep(wait)
-                continue
-            for nid, recipient in batch:
-                client = await _send_one(case, client, settings, options, clock, report, nid, recipient)
-                if options.rate:
-                    await asyncio.sleep(1 / options.rate)
+        while not queue.empty():
+            nid, recipient = queue.get_nowait()
+            client = await _send_one(case, client, settings, options, clock, report, nid, recipient)
+            if options.rate:
+                await asyncio.sleep(max(1, options.connections) / options.rate)
     finally:
         if client is not None and client.is_connected:
             client.close()
