@@ -4,16 +4,14 @@ PYTHONPATH=src python bench/notify_send.py [N ...] [--connections C] [--letters 
 
 For each N: N Connecticut residents who consented to email; ``notify letters`` renders and stores them in a
 fresh case (messages/s), ``notify send`` delivers them to ``aftermath notify sink`` in its own process
-(messages/s, peak RSS of the sender measured in a child process). Postal: M letters rendered one PDF per
+(messages/s; peak RSS of the sender, the real command in its own process). Postal: M letters rendered one PDF per
 letter (the naive way) and in print files of many letters over both cores, side by side.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -27,23 +25,19 @@ from tests.notify.letters.helpers import TODAY, many_people, write_inputs  # noq
 from tests.notify.letters.test_pdf import fragment  # noqa: E402
 
 from aftermath.case import Case  # noqa: E402
-from aftermath.notify.delivery import send  # noqa: E402
-from aftermath.notify.delivery.smtp import Settings  # noqa: E402
 from aftermath.notify.letters import pdf, render  # noqa: E402
 from aftermath.notify.letters.run import letters  # noqa: E402
+
+# the real command, reporting its own peak RSS (KiB) when it exits
+MEASURED = ("import atexit, resource, runpy, sys; atexit.register(lambda: sys.stderr.write("
+            "'MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)); "
+            "sys.argv = ['aftermath', *sys.argv[1:]]; runpy.run_module('aftermath', run_name='__main__')")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _send(root: str, port: int, out: mp.Queue, connections: int) -> None:  # type: ignore[type-arg]
-    started = time.perf_counter()
-    report = send.run(Case.open(Path(root)), Settings("127.0.0.1", port), send.Options(connections=connections))
-    out.put((time.perf_counter() - started, report.outcomes["sent"],
-             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def emails(n: int, work: Path, connections: int) -> None:
@@ -56,11 +50,13 @@ def emails(n: int, work: Path, connections: int) -> None:
     sink = subprocess.Popen([sys.executable, "-m", "aftermath", "notify", "sink", "--port", str(port), "--dir",
                              str(sink_dir)], stdout=subprocess.DEVNULL)
     time.sleep(3)
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    child = mp.get_context("fork").Process(target=_send, args=(str(case.root), port, queue, connections))
-    child.start()
-    seconds, sent, rss = queue.get()
-    child.join()
+    started = time.perf_counter()
+    sender = subprocess.run([sys.executable, "-c", MEASURED, "--case", str(case.root), "notify", "send",
+                             "--smtp", f"127.0.0.1:{port}", "--connections", str(connections)],
+                            capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    sent = n if "sent" in sender.stdout else 0
+    rss = int(sender.stderr.rsplit("MAXRSS ", 1)[1].split()[0]) / 1024
     sink.terminate()
     sink.wait()
     got = len(list(sink_dir.glob("*.eml")))
