@@ -198,3 +198,11 @@ def test_credentials_come_from_the_environment_never_argv(case: Case, tmp_path: 
     assert seen and seen[0] == ("mailer", "s3cret-value")
     journal = " ".join(str(e.data) for e in case.entries())
     assert "s3cret-value" not in journal + result.out + result.err
+
+
+def test_unreachable_server_is_one_line_exit_7_and_leaves_every_notice_pending(case: Case, tmp_path: Path) -> None:
+    fill(case, tmp_path, 2)
+    result = run_cli("--case", str(case.root), "notify", "send", "--smtp", f"127.0.0.1:{free_port()}")
+    assert result.code == 7 and "cannot reach the SMTP server" in result.err and result.err.count("\n") == 1
+    assert outbox.counts(case) == {"pending": 2}
+    assert outbox.recover(case) == 0  # nothing was left ambiguous

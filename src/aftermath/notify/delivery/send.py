@@ -167,12 +167,13 @@ def _wait_seconds(next_at: str | None, now: dt.datetime) -> float | None:
 async def _send_one(case: Case, client: aiosmtplib.SMTP | None, settings: Settings, options: Options,
                     clock: Callable[[], dt.datetime], report: Report, nid: str,
                     recipient: str) -> aiosmtplib.SMTP | None:
+    # Connect before claiming: an unreachable server leaves the notice pending, not ambiguous.
+    client = client if client is not None and client.is_connected else await _connect(settings, report)
     body = outbox.claim(case, nid, outbox.now_text(clock()))
     if body is None:
         return client
     message, sender = _message(body, options.sender)
     try:
-        client = client if client is not None and client.is_connected else await _connect(settings, report)
         outcome = await deliver(client, message, sender, recipient)
     except aiosmtplib.SMTPSenderRefused as exc:
         outbox.finish(case, nid, "retry", f"{exc.code} {exc.message}", outbox.now_text(clock()))
@@ -180,8 +181,7 @@ async def _send_one(case: Case, client: aiosmtplib.SMTP | None, settings: Settin
                          "use --from with an address it accepts") from exc
     except (aiosmtplib.SMTPException, OSError) as exc:
         # No final reply to DATA: the server has not taken the message; it is safe to send again.
-        if client is not None:
-            client.close()
+        client.close()
         _record(case, nid, recipient, "temporary", f"connection lost: {exc}", options, clock, report)
         return None
     _record(case, nid, recipient, outcome.kind, outcome.reply, options, clock, report)
