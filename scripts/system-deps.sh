@@ -10,6 +10,7 @@ command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v rclone >/dev/null || need+=(rclone)  # `rclone serve restic`: the REST server of the remote-repository tests
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

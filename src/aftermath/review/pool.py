@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from aftermath.errors import ToolError
 from aftermath.restic import BlobError, Repository
+from aftermath.restic.backend import PackFile
 from aftermath.restic.index import Location
 from aftermath.review.content import WINDOW, Outcome, Scan, scan_content
 from aftermath.review.scanner import Scanner
@@ -37,25 +38,25 @@ _STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked
 
 def run_jobs(repo: Repository, scanners: Sequence[Scanner], jobs: Iterable[Job], window: int = WINDOW) -> list[Result]:
     """Read and scan each job's content; a content that cannot be read is a Failure, never scanned."""
-    fds: dict[str, int] = {}
+    packs: dict[str, PackFile] = {}
     try:
-        return [_one(repo, scanners, window, fds, job) for job in jobs]
+        return [_one(repo, scanners, window, packs, job) for job in jobs]
     finally:
-        for fd in fds.values():
-            os.close(fd)
+        for pack in packs.values():
+            pack.close()
 
 
-def _one(repo: Repository, scanners: Sequence[Scanner], window: int, fds: dict[str, int], job: Job) -> Result:
+def _one(repo: Repository, scanners: Sequence[Scanner], window: int, packs: dict[str, PackFile], job: Job) -> Result:
     number, blobs, size, scans = job
 
     def chunks() -> Iterator[bytes]:
         for blob_id, pack_id, offset, length, ulen in blobs:
-            fd = fds.get(pack_id)
-            if fd is None:
-                if len(fds) >= MAX_OPEN_PACKS:
-                    os.close(fds.pop(next(iter(fds))))
-                fd = fds[pack_id] = repo.open_pack(blob_id, pack_id)
-            yield repo.read_located(fd, blob_id, Location(pack_id, offset, length, ulen))
+            pack = packs.get(pack_id)
+            if pack is None:
+                if len(packs) >= MAX_OPEN_PACKS:
+                    packs.pop(next(iter(packs))).close()
+                pack = packs[pack_id] = repo.open_pack_file(blob_id, pack_id)
+            yield repo.read_from(pack, blob_id, Location(pack_id, offset, length, ulen))
 
     known = blobs[0][0] if len(blobs) == 1 else ""  # a blob's id is the SHA-256 of its plaintext (checked)
     try:
