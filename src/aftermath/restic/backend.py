@@ -223,7 +223,7 @@ class RestBackend(Backend):
             if self._client is None or self._pid != os.getpid():  # a forked worker gets its own connections
                 limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
                 self._client = httpx.Client(auth=self._auth, timeout=httpx.Timeout(60.0, connect=15.0),
-                                            limits=limits, verify=os.environ.get("SSL_CERT_FILE") or True)
+                                            limits=limits)
                 self._pid = os.getpid()
             return self._client
 
