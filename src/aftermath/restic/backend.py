@@ -32,6 +32,7 @@ ATTEMPTS = 5  # reads of one range before a dropped connection is an error
 THROTTLED_ATTEMPTS = 10  # more patience when the server only asks us to slow down
 BACKOFF = 0.2  # seconds before the first retry, doubled each time (with jitter), capped at MAX_BACKOFF
 MAX_BACKOFF = 10.0
+READAHEAD = 1 << 20  # a remote read shorter than this reads this much and keeps it for the next reads
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,28 @@ def retrying(call: Callable[[], T], what: str, location: str, sleep: Callable[[f
 
 
 class _RangeFile(PackFile):
-    """A remote file read range by range (each read is one request, retried by the backend)."""
+    """A remote file read range by range, each request retried by the backend.
+
+    A short read asks for READAHEAD bytes and keeps them: the next blobs of a pack are usually the next
+    bytes (restic writes a file's blobs, and the files of a folder, one after another), so reading small
+    files costs one request per READAHEAD bytes, not one per blob.
+    """
 
     def __init__(self, backend: Backend, path: str) -> None:
         self.backend, self.path = backend, path
+        self._start, self._buffer = 0, b""
 
     def read_at(self, offset: int, length: int) -> bytes:
-        return self.backend.read_range(self.path, offset, length)
+        start = offset - self._start
+        if start >= 0 and offset + length <= self._start + len(self._buffer):
+            return self._buffer[start:start + length]
+        if length >= READAHEAD:
+            return self.backend.read_range(self.path, offset, length)
+        self._start, self._buffer = offset, self.backend.read_range(self.path, offset, READAHEAD)
+        return self._buffer[:length]
 
     def close(self) -> None:
-        pass
+        self._buffer = b""
 
 
 # -- local ---------------------------------------------------------------------------------------
