@@ -40,15 +40,21 @@ class CountingBackend(backend.Backend):
         pass
 
 
-def test_small_neighbouring_reads_cost_one_request() -> None:
-    data = bytes(range(256)) * 16384  # 4 MiB
+def test_sequential_reads_read_ahead_and_scattered_reads_read_only_their_bytes() -> None:
+    data = bytes(range(256)) * 65536  # 16 MiB
     fake = CountingBackend({"data/ab/pack": data})
     pack = fake.open("data/ab/pack")
-    got = [pack.read_at(offset, 1000) for offset in range(0, 500_000, 1000)]
-    assert got == [data[o:o + 1000] for o in range(0, 500_000, 1000)]
-    assert fake.requests == [("data/ab/pack", 0, backend.READAHEAD)]
-    assert pack.read_at(3_000_000, 2_000_000) == data[3_000_000:]  # large reads are not buffered, short at the end
-    assert pack.read_at(100, 10) == data[100:110] and len(fake.requests) == 2
+    got = [pack.read_at(offset, 1000) for offset in range(0, 12_000_000, 1000)]
+    assert got == [data[o:o + 1000] for o in range(0, 12_000_000, 1000)]
+    sizes = [length for _, _, length in fake.requests]
+    assert sizes[:6] == [1000, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20]
+    assert set(sizes[6:]) == {backend.MAX_READAHEAD} and len(sizes) < 10  # 12,000 reads, a handful of requests
+    fake.requests.clear()
+    pack = fake.open("data/ab/pack")
+    scattered = [pack.read_at(offset, 5000) for offset in (15_000_000, 1_000, 14_000_000, 2_000_000)]
+    assert scattered == [data[o:o + 5000] for o in (15_000_000, 1_000, 14_000_000, 2_000_000)]
+    assert [length for _, _, length in fake.requests] == [5000] * 4  # nothing read that was not asked for
+    assert pack.read_at(16_777_000, 5000) == data[16_777_000:]  # short at the end of the file
 
 
 def test_neighbouring_blobs_are_grouped_into_runs() -> None:

@@ -32,7 +32,8 @@ ATTEMPTS = 5  # reads of one range before a dropped connection is an error
 THROTTLED_ATTEMPTS = 10  # more patience when the server only asks us to slow down
 BACKOFF = 0.2  # seconds before the first retry, doubled each time (with jitter), capped at MAX_BACKOFF
 MAX_BACKOFF = 10.0
-READAHEAD = 1 << 20  # a remote read shorter than this reads this much and keeps it for the next reads
+READAHEAD, MAX_READAHEAD = 256 << 10, 8 << 20  # read-ahead of sequential remote reads: first, largest
+SEQUENTIAL_GAP = 256 << 10  # a read this close after the previous one still counts as sequential
 
 
 @dataclass(frozen=True)
@@ -106,24 +107,27 @@ def retrying(call: Callable[[], T], what: str, location: str, sleep: Callable[[f
 
 
 class _RangeFile(PackFile):
-    """A remote file read range by range, each request retried by the backend.
+    """A remote file read range by range, each request retried by the backend, with adaptive read-ahead.
 
-    A short read asks for READAHEAD bytes and keeps them: the next blobs of a pack are usually the next
-    bytes (restic writes a file's blobs, and the files of a folder, one after another), so reading small
-    files costs one request per READAHEAD bytes, not one per blob.
+    A read that starts where the previous request ended (or a little after: a skipped tree blob, a content
+    already read) is sequential: the request then asks for more than was asked, doubling from 256 KiB up
+    to 8 MiB, and keeps it for the reads that follow. restic writes a file's blobs, and the files of a
+    folder, one after another, so a run of small files costs a few requests, not one per blob; a read
+    elsewhere asks for exactly its bytes, so scattered reads read nothing they do not need.
     """
 
     def __init__(self, backend: Backend, path: str) -> None:
         self.backend, self.path = backend, path
-        self._start, self._buffer = 0, b""
+        self._start, self._buffer, self._window = 0, b"", 0
 
     def read_at(self, offset: int, length: int) -> bytes:
         start = offset - self._start
-        if start >= 0 and offset + length <= self._start + len(self._buffer):
+        end = self._start + len(self._buffer)
+        if start >= 0 and offset + length <= end:
             return self._buffer[start:start + length]
-        if length >= READAHEAD:
-            return self.backend.read_range(self.path, offset, length)
-        self._start, self._buffer = offset, self.backend.read_range(self.path, offset, READAHEAD)
+        sequential = bool(self._buffer) and self._start <= offset <= end + SEQUENTIAL_GAP
+        self._window = min(MAX_READAHEAD, max(READAHEAD, 2 * self._window)) if sequential else 0
+        self._start, self._buffer = offset, self.backend.read_range(self.path, offset, max(length, self._window))
         return self._buffer[:length]
 
     def close(self) -> None:
