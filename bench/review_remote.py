@@ -4,8 +4,9 @@ Uses the 1 GB, 30-snapshot repository of bench/review.py (built once, cached in 
 files over restic's REST protocol (``rclone serve restic``, on loopback) and copies them into moto's S3
 server (``moto_server``, on loopback; no real S3-compatible server installs here). Then measures, for
 each backend: ``aftermath review --repo <location>`` (the real command) and ``restic check --read-data``
-over the same backend; and the review of the local path. For REST it also reports the bytes the server
-read from the repository's files during the review (``rchar`` of rclone), against the repository's size.
+over the same backend; and the review of the local path. With ``--count`` it also reviews once more in
+this process (one worker) through each backend with every request counted: requests, and bytes requested
+against the repository's size.
 
     PYTHONPATH=src python bench/review_remote.py [--size-mb 1024] [--days 30] [--backends rest,s3]
 """
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from review import build, measure, restic_env  # noqa: E402 - the 1 GB bench's corpus and helpers
+from review import PASSWORD, build, measure, restic_env  # noqa: E402 - the 1 GB bench's corpus and helpers
 
 KEY, SECRET = "bench-key", "bench-secret"
 
@@ -42,13 +43,6 @@ def wait(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     sys.exit(f"nothing listens on {port}")
-
-
-def rchar(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    return 0
 
 
 @contextmanager
@@ -92,6 +86,33 @@ def s3(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[byte
         proc.wait()
 
 
+def counted_review(location: str, extra: dict[str, str]) -> tuple[int, int]:
+    """Requests and bytes requested by a review in this process (one worker), every request counted."""
+    from aftermath.restic import Repository
+    from aftermath.review import run_review
+    from aftermath.review.scanners import default_scanners
+
+    os.environ.update(extra)
+    repo = Repository.open(location, PASSWORD)
+    seen = [0, 0]
+    ranged, whole = repo.backend.read_range, repo.backend.read
+
+    def read_range(path: str, offset: int, length: int) -> bytes:
+        data = ranged(path, offset, length)
+        seen[0], seen[1] = seen[0] + 1, seen[1] + len(data)
+        return data
+
+    def read(path: str) -> bytes:
+        data = whole(path)
+        seen[0], seen[1] = seen[0] + 1, seen[1] + len(data)
+        return data
+
+    repo.backend.read_range, repo.backend.read = read_range, read  # type: ignore[method-assign]
+    run_review(repo, default_scanners(), workers=1)
+    repo.close()
+    return seen[0], seen[1]
+
+
 def review(where: Path, location: str, extra: dict[str, str], workers: int) -> tuple[float, int]:
     env = {**os.environ, **extra, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     seconds, peak, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", location, "--password-file",
@@ -116,6 +137,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backends", default="rest,s3")
+    parser.add_argument("--count", action="store_true", help="also count requests and bytes (a slower, in-process run)")
     args = parser.parse_args()
     where = Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
@@ -126,17 +148,17 @@ def main() -> None:
     rows = [("local path", local_s, local_rss, local_check, None)]
     for name in args.backends.split(","):
         with {"rest": rest, "s3": s3}[name](where) as (location, extra, proc):
-            before = rchar(proc.pid)
             seconds, peak = review(where, location, extra, args.workers)
-            served = rchar(proc.pid) - before if name == "rest" else None
+            served = counted_review(location, extra) if args.count else None
             rows.append((name, seconds, peak, check(where, location, extra), served))
     print(f"\nrepository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after\n")
     print("| backend | aftermath review (s) | peak RSS (MiB) | vs local review | restic check --read-data (s) "
-          "| review / check | bytes read by the server |")
+          "| review / check | requests, bytes requested |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, seconds, peak, checked, served in rows:
-        share = f"{served / 2**20:.0f} MiB ({served / repo_bytes:.2f}× the repository)" if served else "–"
+        share = (f"{served[0]:,}, {served[1] / 2**20:.0f} MiB ({served[1] / repo_bytes:.2f}× the repository)"
+                 if served else "–")
         print(f"| {name} | {seconds:.1f} | {peak / 2**20:.0f} | {seconds / local_s:.2f}× | {checked:.1f} "
               f"| {seconds / checked:.2f}× | {share} |")
 

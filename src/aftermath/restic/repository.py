@@ -31,6 +31,8 @@ from aftermath.restic.unpacked import decode_unpacked
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 TREE_CACHE_SIZE = 512  # trees are small (a few KiB each); this bounds the cache to a few MiB
 MAX_KEY_FILES = 64
+TREE_PACK_MAX = 32 << 20  # a remote pack of trees up to this size is read whole (restic's packs are 4-16 MiB)
+TREE_PACKS_BYTES = 64 << 20  # and remote tree packs are kept up to this many bytes
 T = TypeVar("T")
 
 
@@ -51,6 +53,7 @@ class Repository:
         self._index_lock = threading.Lock()
         self._trees: OrderedDict[str, list[Node]] = OrderedDict()
         self._trees_lock = threading.Lock()
+        self._tree_packs: OrderedDict[str, bytes] = OrderedDict()  # remote tree packs as stored (see read_blob)
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -302,11 +305,39 @@ class Repository:
         loc = self.locate(blob_id, kind)
         if loc is None:
             raise BlobError(blob_id, None, f"no {kind} blob with this id in the index")
+        if kind == "tree" and not self.backend.local:
+            whole = self._remote_tree_pack(blob_id, loc.pack_id)
+            if whole is not None:
+                return self.decode(blob_id, loc, whole[loc.offset:loc.offset + loc.length])
         pack = self.open_pack_file(blob_id, loc.pack_id)
         try:
             return self.read_from(pack, blob_id, loc)
         finally:
             pack.close()
+
+    def _remote_tree_pack(self, blob_id: str, pack_id: str) -> bytes | None:
+        """A remote pack of trees, read whole once and kept (bounded): a walk needs most trees of a pack.
+
+        The bytes are kept as stored, so every tree read from them is still authenticated and hash-checked.
+        None when the pack's size is unknown or too large to keep.
+        """
+        with self._trees_lock:
+            if pack_id in self._tree_packs:
+                self._tree_packs.move_to_end(pack_id)
+                return self._tree_packs[pack_id]
+        info = self._packs.get(pack_id)
+        if info is None or not 0 < info.size <= TREE_PACK_MAX:
+            return None
+        pack = self.open_pack_file(blob_id, pack_id)
+        try:
+            whole = self.read_raw(pack, blob_id, pack_id, 0, info.size)
+        finally:
+            pack.close()
+        with self._trees_lock:
+            self._tree_packs[pack_id] = whole
+            while sum(len(b) for b in self._tree_packs.values()) > TREE_PACKS_BYTES and len(self._tree_packs) > 1:
+                self._tree_packs.popitem(last=False)
+        return whole
 
     def read_blobs(self, blob_ids: Iterable[str], workers: int = 2) -> Iterator[tuple[str, bytes | BlobError]]:
         """Read many blobs in parallel threads, each pack sequentially; yields results as they complete.
