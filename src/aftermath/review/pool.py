@@ -24,6 +24,7 @@ from aftermath.errors import ToolError
 from aftermath.restic import BlobError, Repository
 from aftermath.restic.backend import PackFile
 from aftermath.restic.index import Location
+from aftermath.restic.prefetch import prefetch
 from aftermath.review.content import WINDOW, Outcome, Scan, scan_content
 from aftermath.review.scanner import Scanner
 
@@ -32,13 +33,17 @@ Job = tuple[int, tuple[Blob, ...], int, tuple[Scan, ...]]  # content number, its
 Failure = tuple[str, str | None, str]  # blob id, pack id, reason
 Result = tuple[int, Outcome | None, Failure | None]
 MAX_OPEN_PACKS = 64
+PREFETCH_BYTES = 64 << 20  # a remote batch whose blobs need more than this is read blob by blob
 
 _STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked worker inherits
 
 
 def run_jobs(repo: Repository, scanners: Sequence[Scanner], jobs: Iterable[Job], window: int = WINDOW) -> list[Result]:
     """Read and scan each job's content; a content that cannot be read is a Failure, never scanned."""
+    jobs = list(jobs)
     packs: dict[str, PackFile] = {}
+    if not repo.backend.local:  # remote: the batch's blobs in a few concurrent requests (see restic.prefetch)
+        packs = prefetch(repo, ((b[1], b[2], b[3]) for job in jobs for b in job[1]), PREFETCH_BYTES)
     try:
         return [_one(repo, scanners, window, packs, job) for job in jobs]
     finally:
