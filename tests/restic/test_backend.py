@@ -94,3 +94,12 @@ def test_s3_locations_as_restic_writes_them(location: str, endpoint: str, bucket
     s3 = open_backend(location, {})
     assert isinstance(s3, backend.S3Backend)
     assert (s3.endpoint, s3.bucket, s3.prefix) == (endpoint, bucket, prefix)
+
+
+def test_a_batch_is_prefetched_in_few_merged_requests_and_served_from_memory() -> None:
+    from aftermath.restic.prefetch import plan
+
+    wanted = [("p1", 0, 100), ("p1", 100, 100), ("p1", 500_000, 100), ("p1", 5_000_000, 100), ("p2", 7, 3),
+              ("p1", 0, 100)]
+    assert plan(wanted, gap=1 << 20, limit=32 << 20) == {"p1": [(0, 500_100), (5_000_000, 100)], "p2": [(7, 3)]}
+    assert plan([("p", 0, 10), ("p", 10, 40 << 20)], gap=1 << 20, limit=32 << 20) == {"p": [(0, 10), (10, 40 << 20)]}
