@@ -149,13 +149,16 @@ def drill_(
 ) -> None:
     """Restore into scratch and compare with the manifest. Exit 0 when all matches, 1 with what does not.
 
+    The restore reads only the repository, never restic's cache: a passed drill proves the snapshot is
+    restorable from the repository alone, as on a new machine after a disaster.
+
     Example: aftermath protect drill --snapshot 1a2b3c4d
     """
     outcomes = drill.drill(open_case(ctx), snapshot, scratch)
     if json_out:
         write_json("-", [{"source": o.source, "snapshot": o.snapshot_id, "ok": o.ok,
                           "mismatches": [m.__dict__ for m in o.mismatches],
-                          "error": o.error.message if o.error else None} for o in outcomes])
+                          "error": o.error.message if o.error else None, "proves": o.proves} for o in outcomes])
     else:
         console.print(drill_table(outcomes))
     errors = [o.error for o in outcomes if o.error is not None]
@@ -171,7 +174,8 @@ def drill_table(outcomes: list[drill.Outcome]) -> Table:
         if o.error is not None:
             table.add_row(o.source, o.snapshot_id[:8], "[bold red]FAILED[/]", o.error.message[:90], "", "")
         elif o.ok:
-            table.add_row(o.source, o.snapshot_id[:8], "[bold green]OK[/]", "everything matches", "", "")
+            table.add_row(o.source, o.snapshot_id[:8], "[bold green]OK[/]", f"everything matches: {o.proves}",
+                          "", "")
         for m in o.mismatches:
             table.add_row(o.source, o.snapshot_id[:8], "[bold red]MISMATCH[/]", m.item, m.expected, m.actual)
     return table

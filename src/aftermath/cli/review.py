@@ -30,7 +30,8 @@ COLOURS = {"clean": "green", "suspicious": "yellow", "infected": "red", "encrypt
 
 def review(
     ctx: typer.Context,
-    repo: Annotated[str | None, typer.Option(help="Repository path; default: the case's repository.")] = None,
+    repo: Annotated[str | None, typer.Option(help="Repository: a path or a restic location (sftp:, rest:, s3:); "
+                                             "default: the case's repository.")] = None,
     password_file: Annotated[Path | None, typer.Option(
         help="File holding the repository password (else $AFTERMATH_REPO_PASSWORD_FILE, else the case's).")] = None,
     rules: Annotated[list[Path] | None, typer.Option(

@@ -3,6 +3,11 @@
 A drill restores a snapshot into a scratch folder, loads each database dump into a fresh scratch
 database (PostgreSQL on the source's server, dropped afterwards) or opens the SQLite copy, and
 compares what came back with the manifest recorded at backup time.
+
+A drill must prove what a disaster needs: that the backups restore on a machine that has nothing but the
+repository and its password (the server that dies takes restic's cache with it). So drills restore with
+``--no-cache``: every tree and data pack is read from the repository itself, and damage that a cache
+would hide fails the drill.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import secrets
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +38,12 @@ class Outcome:
     ok: bool
     mismatches: list[Mismatch] = field(default_factory=list)
     error: AftermathError | None = None
+    when: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def proves(self) -> str:
+        """What a passed drill proves, in words (empty when it failed)."""
+        return f"restorable from the repository alone, on {self.when:%Y-%m-%d}" if self.ok else ""
 
 
 def drill(case: Case, snapshot: str | None = None, scratch: Path | None = None) -> list[Outcome]:
@@ -58,7 +70,7 @@ def _drill_and_record(case: Case, restic: Restic, rec: records.SnapshotRecord, s
     problems = [m.__dict__ for m in outcome.mismatches]
     case.write("protect.drill", rec.source, {
         "source": rec.source, "snapshot": rec.snapshot_id, "ok": outcome.ok, "problems": problems,
-        "error": outcome.error.message if outcome.error else None})
+        "error": outcome.error.message if outcome.error else None, "cache": "none", "proves": outcome.proves})
     return outcome
 
 
@@ -70,7 +82,7 @@ def _drill_one(case: Case, restic: Restic, manifest: Manifest, scratch: Path | N
     except OSError as exc:
         raise from_os_error(exc, f"creating scratch folder {work}") from exc
     try:
-        restic.restore(manifest.snapshot_id, work)
+        restic.restore(manifest.snapshot_id, work, no_cache=True)
         restored = work / manifest.location.lstrip("/")
         actual = observe(case, manifest, restored)
     finally:

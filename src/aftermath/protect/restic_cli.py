@@ -262,9 +262,14 @@ class Restic:
         return _Running([self.binary, *args], self.env, stdin)
 
     # -- restore, check, retention -----------------------------------------------------
-    def restore(self, snapshot_id: str, target: Path) -> None:
-        """Restore a whole snapshot under ``target`` (restic keeps the absolute paths below it)."""
-        self._run(["restore", snapshot_id, "--target", str(target)], f"restoring snapshot {snapshot_id[:8]}")
+    def restore(self, snapshot_id: str, target: Path, no_cache: bool = False) -> None:
+        """Restore a whole snapshot under ``target`` (restic keeps the absolute paths below it).
+
+        ``no_cache`` reads everything from the repository itself: restic otherwise reads tree packs from
+        its local cache, which hides damage that a machine without that cache would meet.
+        """
+        cache = ["--no-cache"] if no_cache else []
+        self._run([*cache, "restore", snapshot_id, "--target", str(target)], f"restoring snapshot {snapshot_id[:8]}")
 
     def check(self, read_data: bool = False) -> CheckResult:
         """Run ``restic check``; damaged packs are reported, not raised."""

@@ -13,6 +13,7 @@ import io
 import os
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import zstandard
@@ -21,6 +22,7 @@ from aftermath.restic.crypto import OVERHEAD, Key, open_envelope
 from aftermath.restic.errors import BlobError, FormatError, MacError
 
 MAX_HEADER_SIZE = 16 * 1024 * 1024 + 4  # restic's pack.MaxHeaderSize
+TAIL = 64 * 1024  # bytes read from the end of a pack at once: the header of a pack of a few hundred blobs
 # A decompressed blob larger than this is refused (data blobs are <= 8 MiB; huge directories make
 # big tree blobs, but not this big). Guards against decompression bombs from a hostile writer.
 MAX_BLOB_SIZE = 1 << 30
@@ -67,15 +69,29 @@ def parse_header(plain: bytes) -> list[PackEntry]:
 
 def read_header(fd: int, key: Key) -> list[PackEntry]:
     """Read and authenticate the header of the open pack file ``fd``; FormatError or MacError if bad."""
-    size = os.fstat(fd).st_size
+    return read_header_at(lambda offset, length: os.pread(fd, length, offset), os.fstat(fd).st_size, key)
+
+
+def read_header_at(read_at: Callable[[int, int], bytes], size: int, key: Key) -> list[PackEntry]:
+    """Read and authenticate the header of a pack of ``size`` bytes read by ``read_at(offset, length)``.
+
+    One read when the header is small (the last 64 KiB hold it and its length), two otherwise.
+    """
     if size < 4 + OVERHEAD:
         raise FormatError(f"pack file too short ({size} bytes)")
-    (hlen,) = struct.unpack("<I", os.pread(fd, 4, size - 4))
+    tail_start = max(0, size - TAIL)
+    tail = read_at(tail_start, size - tail_start)
+    if len(tail) != size - tail_start:
+        raise FormatError(f"pack file is shorter than its listed size ({size} bytes)")
+    (hlen,) = struct.unpack("<I", tail[-4:])
     if hlen < OVERHEAD or hlen > size - 4 or hlen > MAX_HEADER_SIZE:
         raise FormatError(f"pack header length {hlen} is impossible for a {size}-byte pack")
-    raw = os.pread(fd, hlen, size - 4 - hlen)
+    start = size - 4 - hlen
+    raw = tail[start - tail_start:-4] if start >= tail_start else read_at(start, hlen)
+    if len(raw) != hlen:
+        raise FormatError("pack file ends inside its header")
     entries = parse_header(open_envelope(key, raw))
-    if entries and entries[-1].offset + entries[-1].length > size - 4 - hlen:
+    if entries and entries[-1].offset + entries[-1].length > start:
         raise FormatError("pack header lists blobs beyond the end of the pack")
     return entries
 

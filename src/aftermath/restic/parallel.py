@@ -1,12 +1,14 @@
 """Parallel blob reading: one pack per worker at a time, blobs in offset order, results as they finish.
 
+Neighbouring blobs of a pack are read with one request (one ``pread`` locally, one range request
+from a remote backend), then decoded one by one.
+
 Threads suffice: AES-CTR and Poly1305 (OpenSSL via ``cryptography``), zstd and SHA-256 release the GIL
 on large buffers. A bounded queue keeps memory at a few blobs per worker whatever the consumer does.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections import defaultdict
@@ -38,22 +40,52 @@ def plan(repo: Repository, blob_ids: Iterable[str]) -> tuple[list[PackJob], list
     return jobs, missing
 
 
+MERGE_GAP = 256 * 1024  # neighbouring blobs closer than this are read in one request
+MERGE_MAX = 16 * 1024 * 1024  # and one request reads at most this much (unless one blob is larger)
+
+
+def runs(blobs: list[tuple[str, Location]], gap: int = MERGE_GAP,
+         limit: int = MERGE_MAX) -> list[list[tuple[str, Location]]]:
+    """Blobs (in offset order) grouped into runs that one range request each can read."""
+    groups: list[list[tuple[str, Location]]] = []
+    for blob in blobs:
+        loc = blob[1]
+        if groups:
+            first, last = groups[-1][0][1], groups[-1][-1][1]
+            end = last.offset + last.length
+            if 0 <= loc.offset - end <= gap and loc.offset + loc.length - first.offset <= limit:
+                groups[-1].append(blob)
+                continue
+        groups.append([blob])
+    return groups
+
+
 def read_pack(repo: Repository, pack_id: str, blobs: list[tuple[str, Location]]) -> Iterator[Result]:
-    """Read the given blobs of one pack sequentially; every failure becomes that blob's BlobError."""
+    """Read the given blobs of one pack, neighbours in one request; every failure becomes that blob's BlobError."""
     try:
-        fd = repo.open_pack(blobs[0][0], pack_id)
+        pack = repo.open_pack_file(blobs[0][0], pack_id)
     except BlobError as exc:
         for blob_id, _ in blobs:
             yield blob_id, BlobError(blob_id, pack_id, exc.reason)
         return
     try:
-        for blob_id, loc in blobs:
+        for run in runs(blobs):
+            start = run[0][1].offset
+            span = run[-1][1].offset + run[-1][1].length - start
             try:
-                yield blob_id, repo.read_located(fd, blob_id, loc)
+                raw = repo.read_raw(pack, run[0][0], pack_id, start, span)
             except BlobError as exc:
-                yield blob_id, exc
+                for blob_id, _ in run:
+                    yield blob_id, BlobError(blob_id, pack_id, exc.reason)
+                continue
+            for blob_id, loc in run:
+                part = raw[loc.offset - start:loc.offset - start + loc.length]
+                try:
+                    yield blob_id, repo.decode(blob_id, loc, part)
+                except BlobError as exc:
+                    yield blob_id, exc
     finally:
-        os.close(fd)
+        pack.close()
 
 
 def read_blobs(repo: Repository, blob_ids: Iterable[str], workers: int = 2) -> Iterator[Result]:

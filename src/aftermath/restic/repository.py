@@ -1,4 +1,7 @@
-"""A restic repository on a local path, read-only: keys, config, snapshots, index, trees and blobs.
+"""A restic repository, read-only: keys, config, snapshots, index, trees and blobs.
+
+The repository may be a local path or any location restic writes (``sftp:``, ``rest:``, ``s3:``):
+all reading goes through one small backend seam (:mod:`aftermath.restic.backend`).
 
 Reading never writes to the repository and takes no lock. Snapshots are listed before the index is
 loaded (restic writes packs, then indexes, then snapshots), so a concurrent backup cannot leave a
@@ -12,46 +15,36 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from aftermath.errors import IntegrityError, PasswordError, RepositoryError, UsageError
+from aftermath.restic.backend import Backend, FileInfo, LocalBackend, Missing, PackFile, listing, open_backend
 from aftermath.restic.crypto import Key, open_envelope, open_key_file, storage_id_matches
 from aftermath.restic.errors import BlobError, FormatError, MacError
 from aftermath.restic.index import Index, Location
-from aftermath.restic.pack import decode_blob, read_header
+from aftermath.restic.pack import decode_blob, read_header_at
 from aftermath.restic.tree import Entry, Node, Snapshot, parse_entries, parse_snapshot, parse_tree
 from aftermath.restic.unpacked import decode_unpacked
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 TREE_CACHE_SIZE = 512  # trees are small (a few KiB each); this bounds the cache to a few MiB
 MAX_KEY_FILES = 64
+TREE_PACK_MAX = 32 << 20  # a remote pack of trees up to this size is read whole (restic's packs are 4-16 MiB)
+TREE_PACKS_BYTES = 64 << 20  # and remote tree packs are kept up to this many bytes
 T = TypeVar("T")
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise RepositoryError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable"
-                              ) from None
-
-
-def _list_ids(folder: Path) -> list[str]:
-    try:
-        return sorted(e.name for e in os.scandir(folder) if e.is_file() and _HEX64.fullmatch(e.name))
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise RepositoryError(f"cannot list {folder}: {exc.strerror or exc}; check permissions") from None
 
 
 class Repository:
     """A restic repository opened for reading. Create it with :meth:`Repository.open`."""
 
-    def __init__(self, root: Path, key: Key, version: int, repo_id: str) -> None:
+    def __init__(self, root: Path, key: Key, version: int, repo_id: str, backend: Backend | None = None) -> None:
         self.root = root
+        self.backend: Backend = backend or LocalBackend(root)
+        self.location = self.backend.location  # for messages; never holds a password
+        self._packs: dict[str, FileInfo] = {}  # pack id -> where it is stored, from the listing of data/
+        self._folders: dict[str, str] = {}
         self.version = version
         self.id = repo_id
         self.problems: list[str] = []  # what could not be read (bad snapshot or index files), in words
@@ -60,50 +53,69 @@ class Repository:
         self._index_lock = threading.Lock()
         self._trees: OrderedDict[str, list[Node]] = OrderedDict()
         self._trees_lock = threading.Lock()
+        self._tree_packs: OrderedDict[str, bytes] = OrderedDict()  # remote tree packs as stored (see read_blob)
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, location: str | Path, password: bytes | str) -> Repository:
-        """Open the repository at a local path with a password.
+    def open(cls, location: str | Path, password: bytes | str,
+             environ: Mapping[str, str] = os.environ) -> Repository:
+        """Open the repository at a local path or restic location (``sftp:``, ``rest:``, ``s3:``).
 
+        Credentials for remote locations come from ``environ`` (the variables restic reads).
         Raises RepositoryError if it is missing or not a restic repository, PasswordError if no key
         file opens with the password, IntegrityError if its config fails authentication.
         """
-        root = Path(location)
         if isinstance(password, str):  # tolerate a str password; restic passwords are UTF-8
             password = password.encode()
-        if root.exists() and not root.is_dir():
-            raise RepositoryError(f"{root} is a file, not a restic repository (a folder): check the location")
-        if not root.is_dir():
-            raise RepositoryError(f"no restic repository at {root}: check the repository location")
-        if not (root / "config").is_file():
-            raise RepositoryError(f"{root} is not a restic repository (no config file): check the location")
-        key = cls._find_key(root, password)
-        version, repo_id = cls._read_config(root, key)
-        return cls(root, key, version, repo_id)
+        backend = open_backend(location, environ)
+        root = backend.root if isinstance(backend, LocalBackend) else Path(backend.location)
+        try:
+            if isinstance(backend, LocalBackend):
+                if root.exists() and not root.is_dir():
+                    raise RepositoryError(f"{root} is a file, not a restic repository (a folder): check the location")
+                if not root.is_dir():
+                    raise RepositoryError(f"no restic repository at {root}: check the repository location")
+                if not (root / "config").is_file():
+                    raise RepositoryError(f"{root} is not a restic repository (no config file): check the location")
+            key = cls._find_key(backend, password)
+            version, repo_id = cls._read_config(backend, key)
+        except BaseException:
+            backend.close()
+            raise
+        return cls(root, key, version, repo_id, backend)
+
+    def close(self) -> None:
+        """Close the backend's connections (nothing to do for a local path)."""
+        self.backend.close()
 
     @staticmethod
-    def _find_key(root: Path, password: bytes) -> Key:
-        folder = root / "keys" if (root / "keys").is_dir() else root / "key"
-        names = _list_ids(folder)[:MAX_KEY_FILES]
-        if not names:
+    def _find_key(backend: Backend, password: bytes) -> Key:
+        root = backend.location
+        files = list(listing(backend.list("keys"))) or list(listing(backend.list("key")))
+        if not files:
             raise RepositoryError(f"{root} has no key files: it is not a restic repository or it is damaged")
+        files = files[:MAX_KEY_FILES]
         malformed = 0
-        for name in names:
+        for f in files:
             try:
-                return open_key_file(_read(folder / name), password)
+                return open_key_file(backend.read(f.path), password)
             except MacError:
                 continue
             except FormatError:
                 malformed += 1
-        if malformed == len(names):
+        if malformed == len(files):
             raise RepositoryError(f"no key file of {root} is readable: the repository's keys/ folder is damaged")
         raise PasswordError(f"wrong password for the restic repository at {root}: check the repository password")
 
     @staticmethod
-    def _read_config(root: Path, key: Key) -> tuple[int, str]:
+    def _read_config(backend: Backend, key: Key) -> tuple[int, str]:
+        root = backend.location
         try:
-            plain = open_envelope(key, _read(root / "config"))
+            raw = backend.read("config")
+        except Missing:
+            raise RepositoryError(f"{root} is not a restic repository (no config file): check the location") from None
+        try:
+            plain = open_envelope(key, raw)
         except MacError:
             raise IntegrityError(f"the config of {root} failed authentication: the repository is damaged; "
                                  "run `restic check`") from None
@@ -119,8 +131,19 @@ class Repository:
         folder = self.root / plural
         return folder if folder.is_dir() else self.root / plural.rstrip("s")
 
+    def _list(self, plural: str) -> list[str]:
+        """The ids stored in a file type's folder (``snapshots``, ``index``; singular in the S3 legacy layout)."""
+        files = list(listing(self.backend.list(plural)))
+        folder = plural
+        if not files:
+            singular = list(listing(self.backend.list(plural.rstrip("s"))))
+            if singular:
+                files, folder = singular, plural.rstrip("s")
+        self._folders[plural] = folder
+        return [f.name for f in files]
+
     def _load_unpacked(self, plural: str, file_id: str, what: str) -> Any:
-        raw = _read(self._folder(plural) / file_id)
+        raw = self.backend.read(f"{self._folders.get(plural, plural)}/{file_id}")
         if not storage_id_matches(file_id, raw):
             raise IntegrityError(f"{what} {file_id[:8]} does not match its name (SHA-256): it was changed or damaged")
         try:
@@ -133,7 +156,7 @@ class Repository:
     def snapshots(self) -> list[Snapshot]:
         """All readable snapshots, oldest first; unreadable ones are skipped and named in ``problems``."""
         found: list[Snapshot] = []
-        for sid in _list_ids(self._folder("snapshots")):
+        for sid in self._list("snapshots"):
             try:
                 found.append(parse_snapshot(sid, self._load_unpacked("snapshots", sid, "snapshot")))
             except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
@@ -145,7 +168,7 @@ class Repository:
         matches = [s for s in self.snapshots() if id_or_prefix and s.id.startswith(id_or_prefix.lower())]
         if len(matches) != 1:
             how = "no" if not matches else f"{len(matches)} snapshots match"
-            raise UsageError(f"{how} snapshot {id_or_prefix!r} in {self.root}: see the snapshot list "
+            raise UsageError(f"{how} snapshot {id_or_prefix!r} in {self.location}: see the snapshot list "
                              "(`restic snapshots`) and give a longer id")
         return matches[0]
 
@@ -164,7 +187,7 @@ class Repository:
 
     def _load_index(self) -> Index:
         index = Index()
-        for iid in _list_ids(self._folder("index")):
+        for iid in self._list("index"):
             try:
                 index.add_json(self._load_unpacked("index", iid, "index file"))
             except (IntegrityError, RepositoryError) as exc:  # FormatError is a RepositoryError
@@ -175,29 +198,27 @@ class Repository:
         return index
 
     def _index_pack(self, index: Index, pack_id: str) -> None:
+        info = self._packs[pack_id]
         try:
-            fd = os.open(self.pack_path(pack_id), os.O_RDONLY)
+            pack = self.backend.open(info.path)
         except OSError as exc:
             self._problem(f"pack {pack_id[:8]} unreadable: {exc.strerror}")
             return
         try:
-            index.add_pack(pack_id, read_header(fd, self._key))
+            size = info.size if info.size >= 0 else os.fstat(pack.fd).st_size  # type: ignore[attr-defined]
+            index.add_pack(pack_id, read_header_at(pack.read_at, size, self._key))
         except (MacError, FormatError) as exc:
             self._problem(f"pack {pack_id[:8]} has an unusable header: {exc.message}")
+        except RepositoryError as exc:
+            self._problem(f"pack {pack_id[:8]} unreadable: {exc.message}")
         except OSError as exc:
             self._problem(f"pack {pack_id[:8]} unreadable: {exc.strerror}")
         finally:
-            os.close(fd)
+            pack.close()
 
     def _pack_ids(self) -> Iterator[str]:
-        data = self.root / "data"
-        yield from _list_ids(data)
-        try:
-            subdirs = sorted(e.path for e in os.scandir(data) if e.is_dir() and len(e.name) == 2)
-        except OSError:
-            return
-        for sub in subdirs:
-            yield from _list_ids(Path(sub))
+        self._packs = {f.name: f for f in listing(self.backend.list("data"))}
+        yield from self._packs
 
     def pack_path(self, pack_id: str) -> Path:
         """Path of a pack file (``data/xx/<id>``, or ``data/<id>`` in the S3 legacy layout)."""
@@ -234,11 +255,44 @@ class Repository:
         return decode_blob(self._key, raw, blob_id, loc.pack_id, loc.uncompressed_length)
 
     def open_pack(self, blob_id: str, pack_id: str) -> int:
-        """Open a pack for reading; BlobError (for ``blob_id``) if it is missing or unreadable."""
+        """Open a pack of a local repository for reading; BlobError (for ``blob_id``) if it is missing or unreadable.
+
+        Remote repositories have no file descriptors: use :meth:`open_pack_file`.
+        """
         try:
             return os.open(self.pack_path(pack_id), os.O_RDONLY)
         except OSError as exc:
             raise BlobError(blob_id, pack_id, f"pack file unreadable: {exc.strerror}") from None
+
+    def _pack_file_path(self, pack_id: str) -> str:
+        info = self._packs.get(pack_id)
+        if info is not None:
+            return info.path
+        if isinstance(self.backend, LocalBackend):
+            return str(self.pack_path(pack_id).relative_to(self.root))
+        return f"data/{pack_id[:2]}/{pack_id}"
+
+    def open_pack_file(self, blob_id: str, pack_id: str) -> PackFile:
+        """Open a pack (local or remote) for reading by ranges; BlobError (for ``blob_id``) if it cannot be."""
+        try:
+            return self.backend.open(self._pack_file_path(pack_id))
+        except OSError as exc:
+            raise BlobError(blob_id, pack_id, f"pack file unreadable: {exc.strerror}") from None
+
+    def read_from(self, pack: PackFile, blob_id: str, loc: Location) -> bytes:
+        """Read and decode a located blob from an open pack file; BlobError on any failure."""
+        return self.decode(blob_id, loc, self.read_raw(pack, blob_id, loc.pack_id, loc.offset, loc.length))
+
+    def read_raw(self, pack: PackFile, blob_id: str, pack_id: str, offset: int, length: int) -> bytes:
+        """Stored bytes of a range of a pack; BlobError (for ``blob_id``) naming the pack and backend if unreadable."""
+        try:
+            return pack.read_at(offset, length)
+        except OSError as exc:
+            raise BlobError(blob_id, pack_id, f"pack file unreadable: {exc.strerror}") from None
+        except Missing:
+            raise BlobError(blob_id, pack_id, f"pack file missing from {self.location}") from None
+        except RepositoryError as exc:
+            raise BlobError(blob_id, pack_id, exc.message) from None
 
     def read_located(self, fd: int, blob_id: str, loc: Location) -> bytes:
         """Read and decode a located blob from an open pack; BlobError on any failure."""
@@ -253,11 +307,39 @@ class Repository:
         loc = self.locate(blob_id, kind)
         if loc is None:
             raise BlobError(blob_id, None, f"no {kind} blob with this id in the index")
-        fd = self.open_pack(blob_id, loc.pack_id)
+        if kind == "tree" and not self.backend.local:
+            whole = self._remote_tree_pack(blob_id, loc.pack_id)
+            if whole is not None:
+                return self.decode(blob_id, loc, whole[loc.offset:loc.offset + loc.length])
+        pack = self.open_pack_file(blob_id, loc.pack_id)
         try:
-            return self.read_located(fd, blob_id, loc)
+            return self.read_from(pack, blob_id, loc)
         finally:
-            os.close(fd)
+            pack.close()
+
+    def _remote_tree_pack(self, blob_id: str, pack_id: str) -> bytes | None:
+        """A remote pack of trees, read whole once and kept (bounded): a walk needs most trees of a pack.
+
+        The bytes are kept as stored, so every tree read from them is still authenticated and hash-checked.
+        None when the pack's size is unknown or too large to keep.
+        """
+        with self._trees_lock:
+            if pack_id in self._tree_packs:
+                self._tree_packs.move_to_end(pack_id)
+                return self._tree_packs[pack_id]
+        info = self._packs.get(pack_id)
+        if info is None or not 0 < info.size <= TREE_PACK_MAX:
+            return None
+        pack = self.open_pack_file(blob_id, pack_id)
+        try:
+            whole = self.read_raw(pack, blob_id, pack_id, 0, info.size)
+        finally:
+            pack.close()
+        with self._trees_lock:
+            self._tree_packs[pack_id] = whole
+            while sum(len(b) for b in self._tree_packs.values()) > TREE_PACKS_BYTES and len(self._tree_packs) > 1:
+                self._tree_packs.popitem(last=False)
+        return whole
 
     def read_blobs(self, blob_ids: Iterable[str], workers: int = 2) -> Iterator[tuple[str, bytes | BlobError]]:
         """Read many blobs in parallel threads, each pack sequentially; yields results as they complete.

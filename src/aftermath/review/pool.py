@@ -22,7 +22,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 from aftermath.errors import ToolError
 from aftermath.restic import BlobError, Repository
+from aftermath.restic.backend import PackFile
 from aftermath.restic.index import Location
+from aftermath.restic.prefetch import prefetch
 from aftermath.review.content import WINDOW, Outcome, Scan, scan_content
 from aftermath.review.scanner import Scanner
 
@@ -31,31 +33,35 @@ Job = tuple[int, tuple[Blob, ...], int, tuple[Scan, ...]]  # content number, its
 Failure = tuple[str, str | None, str]  # blob id, pack id, reason
 Result = tuple[int, Outcome | None, Failure | None]
 MAX_OPEN_PACKS = 64
+PREFETCH_BYTES = 64 << 20  # a remote batch whose blobs need more than this is read blob by blob
 
 _STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked worker inherits
 
 
 def run_jobs(repo: Repository, scanners: Sequence[Scanner], jobs: Iterable[Job], window: int = WINDOW) -> list[Result]:
     """Read and scan each job's content; a content that cannot be read is a Failure, never scanned."""
-    fds: dict[str, int] = {}
+    jobs = list(jobs)
+    packs: dict[str, PackFile] = {}
+    if not repo.backend.local:  # remote: the batch's blobs in a few concurrent requests (see restic.prefetch)
+        packs = prefetch(repo, ((b[1], b[2], b[3]) for job in jobs for b in job[1]), PREFETCH_BYTES)
     try:
-        return [_one(repo, scanners, window, fds, job) for job in jobs]
+        return [_one(repo, scanners, window, packs, job) for job in jobs]
     finally:
-        for fd in fds.values():
-            os.close(fd)
+        for pack in packs.values():
+            pack.close()
 
 
-def _one(repo: Repository, scanners: Sequence[Scanner], window: int, fds: dict[str, int], job: Job) -> Result:
+def _one(repo: Repository, scanners: Sequence[Scanner], window: int, packs: dict[str, PackFile], job: Job) -> Result:
     number, blobs, size, scans = job
 
     def chunks() -> Iterator[bytes]:
         for blob_id, pack_id, offset, length, ulen in blobs:
-            fd = fds.get(pack_id)
-            if fd is None:
-                if len(fds) >= MAX_OPEN_PACKS:
-                    os.close(fds.pop(next(iter(fds))))
-                fd = fds[pack_id] = repo.open_pack(blob_id, pack_id)
-            yield repo.read_located(fd, blob_id, Location(pack_id, offset, length, ulen))
+            pack = packs.get(pack_id)
+            if pack is None:
+                if len(packs) >= MAX_OPEN_PACKS:
+                    packs.pop(next(iter(packs))).close()
+                pack = packs[pack_id] = repo.open_pack_file(blob_id, pack_id)
+            yield repo.read_from(pack, blob_id, Location(pack_id, offset, length, ulen))
 
     known = blobs[0][0] if len(blobs) == 1 else ""  # a blob's id is the SHA-256 of its plaintext (checked)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -156,3 +157,38 @@ def test_interrupted_backup_next_run_succeeds_and_loses_nothing(protected: Prote
         (o,) = drill.drill(protected.case, taken.snapshot_id)
         assert o.ok
     assert backup.restic_for(protected.case).check().ok
+
+
+def _damage(pack: Path) -> None:
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    os.chmod(pack, 0o600)
+    pack.write_bytes(bytes(data))
+
+
+def test_drill_reads_the_repository_alone_and_fails_on_damaged_tree_packs(protected: Protected):
+    """restic keeps tree packs in its cache; a drill through that cache would pass on a repository that
+    a new machine cannot restore. The drill must fail, as `restic check --no-cache` does."""
+    report = backup.run(protected.case, only=["share"])
+    snap = report.taken[0].snapshot_id
+    passed = run_cli("protect", "drill", "--json", cwd=protected.root)
+    assert passed.code == 0, passed.err
+    [ok] = json.loads(passed.out)
+    assert ok["ok"] and ok["proves"].startswith("restorable from the repository alone, on 20")
+    assert records.drills(protected.case)[-1].ok
+    cache = protected.root / ".aftermath" / "restic-cache"
+    tree_packs = {p.name for p in cache.glob("*/data/*/*")}  # restic caches exactly the packs that hold trees
+    repo_packs = list((protected.root / "backups" / "data").glob("*/*"))
+    assert tree_packs and tree_packs < {p.name for p in repo_packs}
+    for pack in repo_packs:
+        if pack.name in tree_packs:
+            _damage(pack)
+    cached = subprocess.run(["restic", "restore", snap, "--target", str(protected.root / "through-cache")],
+                            env=backup.restic_for(protected.case).env, capture_output=True, text=True)
+    assert cached.returncode == 0  # what the drill used to do: the cache hides the damage
+    drilled = run_cli("protect", "drill", cwd=protected.root)
+    assert drilled.code == 6, drilled.out + drilled.err
+    assert snap[:8] in _one_line(drilled.err) and "FAILED" in drilled.out
+    last = records.drills(protected.case)[-1]
+    assert not last.ok and last.snapshot_id == snap
+    assert list(cache.glob("*/data/*/*"))  # the case's cache was neither used nor thrown away

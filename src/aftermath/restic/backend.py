@@ -1,0 +1,631 @@
+"""Where a repository's files are: one small seam (list a folder, read a file, read a byte range).
+
+Implementations: a local path; ``sftp:`` (asyncssh, with the user's OpenSSH keys, config and
+known_hosts); ``rest:`` (restic's REST protocol over httpx); ``s3:`` (boto3, an optional extra).
+Locations are written exactly as restic writes them, and credentials come from the environment
+variables restic reads, never from argv. Every remote read is retried with backoff when the
+connection drops or the server asks us to slow down (HTTP 429/503, S3 SlowDown), and then named.
+Nothing here decrypts or checks: the repository checks every byte it is given against its id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote, unquote, urlsplit
+
+from typing_extensions import override
+
+from aftermath.errors import RepositoryError, UsageError
+
+T = TypeVar("T")
+_TWO_HEX = re.compile(r"[0-9a-f]{2}")
+ATTEMPTS = 5  # reads of one range before a dropped connection is an error
+THROTTLED_ATTEMPTS = 10  # more patience when the server only asks us to slow down
+BACKOFF = 0.2  # seconds before the first retry, doubled each time (with jitter), capped at MAX_BACKOFF
+MAX_BACKOFF = 10.0
+READAHEAD, MAX_READAHEAD = 256 << 10, 8 << 20  # read-ahead of sequential remote reads: first, largest
+SEQUENTIAL_GAP = 256 << 10  # a read this close after the previous one still counts as sequential
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One stored file: its name (an id), its path relative to the repository root, its size."""
+
+    name: str
+    path: str
+    size: int
+
+
+class Missing(RepositoryError):
+    """A file or folder the backend was asked for does not exist."""
+
+
+class Transient(Exception):
+    """A failure worth retrying: a dropped connection, or the server asking us to slow down."""
+
+    def __init__(self, reason: str, throttled: bool = False, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.throttled, self.wait = reason, throttled, wait
+
+
+class PackFile(Protocol):
+    """An open stored file, read by byte ranges."""
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset`` (fewer at the end of the file)."""
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+class Backend(Protocol):
+    """The operations the reader needs; paths are relative to the repository root, with ``/``."""
+
+    location: str  # for messages: the location without any password
+    local: bool
+
+    def list(self, folder: str) -> list[FileInfo]:
+        """Files in a folder and its two-hex-digit subfolders; empty when the folder does not exist."""
+
+    def read(self, path: str) -> bytes:
+        """A whole file; :class:`Missing` if it does not exist."""
+
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of a file from ``offset``."""
+
+    def open(self, path: str) -> PackFile:
+        """A file to read by ranges (a local file descriptor, or the path for a remote backend)."""
+
+    def close(self) -> None:
+        """Close connections."""
+
+
+def retrying(call: Callable[[], T], what: str, location: str, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``call``, retrying on :class:`Transient` with exponential backoff; RepositoryError when it persists."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Transient as exc:
+            attempt += 1
+            if attempt >= (THROTTLED_ATTEMPTS if exc.throttled else ATTEMPTS):
+                how = "kept asking us to slow down" if exc.throttled else "kept failing"
+                raise RepositoryError(f"reading {what} from {location} {how} after {attempt} attempts "
+                                      f"({exc.reason}): check the connection and the server, then run again"
+                                      ) from None
+            delay = exc.wait if exc.wait is not None else min(MAX_BACKOFF, BACKOFF * 2 ** (attempt - 1))
+            sleep(min(MAX_BACKOFF, delay) * (0.5 + random.random() / 2))
+
+
+class _RangeFile(PackFile):
+    """A remote file read range by range, each request retried by the backend, with adaptive read-ahead.
+
+    A read that starts where the previous request ended (or a little after: a skipped tree blob, a content
+    already read) is sequential: the request then asks for more than was asked, doubling from 256 KiB up
+    to 8 MiB, and keeps it for the reads that follow. restic writes a file's blobs, and the files of a
+    folder, one after another, so a run of small files costs a few requests, not one per blob; a read
+    elsewhere asks for exactly its bytes, so scattered reads read nothing they do not need.
+    """
+
+    def __init__(self, backend: Backend, path: str) -> None:
+        self.backend, self.path = backend, path
+        self._start, self._buffer, self._window = 0, b"", 0
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        start = offset - self._start
+        end = self._start + len(self._buffer)
+        if start >= 0 and offset + length <= end:
+            return self._buffer[start:start + length]
+        sequential = bool(self._buffer) and self._start <= offset <= end + SEQUENTIAL_GAP
+        self._window = min(MAX_READAHEAD, max(READAHEAD, 2 * self._window)) if sequential else 0
+        self._start, self._buffer = offset, self.backend.read_range(self.path, offset, max(length, self._window))
+        return self._buffer[:length]
+
+    def close(self) -> None:
+        self._buffer = b""
+
+
+# -- local ---------------------------------------------------------------------------------------
+class _LocalFile(PackFile):
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+
+    @override
+    def read_at(self, offset: int, length: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
+    @override
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class LocalBackend(Backend):
+    """A repository on a local (or mounted) path."""
+
+    local = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    @override
+    def list(self, folder: str) -> list[FileInfo]:
+        base = self.root / folder
+        found: list[FileInfo] = []
+        try:
+            entries = list(os.scandir(base))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RepositoryError(f"cannot list {base}: {exc.strerror or exc}; check permissions") from None
+        for e in entries:
+            try:
+                if e.is_file():
+                    found.append(FileInfo(e.name, f"{folder}/{e.name}", e.stat().st_size))
+                elif e.is_dir() and _TWO_HEX.fullmatch(e.name):
+                    found += [FileInfo(f.name, f"{folder}/{e.name}/{f.name}", f.stat().st_size)
+                              for f in os.scandir(e.path) if f.is_file()]
+            except OSError:
+                continue  # vanished or unreadable: the reader notices what it then misses
+        return found
+
+    @override
+    def read(self, path: str) -> bytes:
+        try:
+            return (self.root / path).read_bytes()
+        except FileNotFoundError:
+            raise Missing(f"{self.root / path} does not exist: check the repository location") from None
+        except OSError as exc:
+            raise RepositoryError(f"cannot read {self.root / path}: {exc.strerror or exc}; "
+                                  "check that it exists and is readable") from None
+
+    @override
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        f = self.open(path)
+        try:
+            return f.read_at(offset, length)
+        finally:
+            f.close()
+
+    @override
+    def open(self, path: str) -> PackFile:
+        return _LocalFile(self.root / path)  # OSError is the caller's to name (it knows the blob)
+
+    @override
+    def close(self) -> None:
+        pass
+
+
+# -- REST ----------------------------------------------------------------------------------------
+def _rest_path(path: str) -> str:
+    """restic's REST server addresses ``<type>/<name>``, never the ``data/xx/`` subfolders."""
+    parts = path.split("/")
+    return path if len(parts) <= 2 else f"{parts[0]}/{parts[-1]}"
+
+
+class RestBackend(Backend):
+    """restic's REST protocol (``rest:http(s)://[user:pass@]host:port/path``)."""
+
+    local = False
+
+    def __init__(self, url: str, environ: Mapping[str, str]) -> None:
+        import httpx
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"rest:{_redact_url(url)} is not a REST location: write rest:http(s)://host:port/path")
+        user = unquote(parts.username or "") or environ.get("RESTIC_REST_USERNAME", "")
+        password = unquote(parts.password or "") or environ.get("RESTIC_REST_PASSWORD", "")
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        self.base = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/"
+        self.location = f"rest:{self.base}"
+        self._auth = httpx.BasicAuth(user, password) if user else None
+        self._pid = -1
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def _http(self) -> Any:
+        import httpx
+
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():  # a forked worker gets its own connections
+                limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+                self._client = httpx.Client(auth=self._auth, timeout=httpx.Timeout(60.0, connect=15.0),
+                                            limits=limits)
+                self._pid = os.getpid()
+            return self._client
+
+    def _get(self, path: str, headers: dict[str, str]) -> Any:
+        import httpx
+
+        def call() -> Any:
+            try:
+                resp = self._http().get(self.base + quote(path), headers=headers)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                raise Transient(f"{type(exc).__name__}: {exc}") from None
+            if resp.status_code in (429, 503) or resp.status_code >= 500:
+                wait = _retry_after(resp.headers.get("Retry-After"))
+                raise Transient(f"HTTP {resp.status_code}", resp.status_code in (429, 503), wait)
+            return resp
+
+        resp = retrying(call, path, self.location)
+        if resp.status_code == 404:
+            raise Missing(f"{path} does not exist in {self.location}: check the repository location")
+        if resp.status_code in (401, 403):
+            raise RepositoryError(f"{self.location} refused access (HTTP {resp.status_code}): check "
+                                  "RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD (or user:pass in the URL)")
+        if resp.status_code not in (200, 206):
+            raise RepositoryError(f"{self.location} answered HTTP {resp.status_code} for {path}: "
+                                  "check the server's log")
+        return resp
+
+    @override
+    def list(self, folder: str) -> list[FileInfo]:
+        try:
+            resp = self._get(folder + "/", {"Accept": "application/vnd.x.restic.rest.v2"})
+        except Missing:
+            return []
+        try:
+            doc = resp.json()
+        except ValueError:
+            raise RepositoryError(f"{self.location} sent a listing of {folder} that is not JSON: "
+                                  "is it a restic REST server?") from None
+        found: list[FileInfo] = []
+        for item in doc if isinstance(doc, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):  # v2: name and size
+                found.append(FileInfo(item["name"], f"{folder}/{item['name']}", int(item.get("size") or 0)))
+            elif isinstance(item, str):  # v1: names only
+                found.append(FileInfo(item, f"{folder}/{item}", -1))
+        return found
+
+    @override
+    def read(self, path: str) -> bytes:
+        return bytes(self._get(_rest_path(path), {}).content)
+
+    @override
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        resp = self._get(_rest_path(path), {"Range": f"bytes={offset}-{offset + length - 1}"})
+        data = bytes(resp.content)
+        return data[offset:offset + length] if resp.status_code == 200 else data
+
+    @override
+    def open(self, path: str) -> PackFile:
+        return _RangeFile(self, path)
+
+    @override
+    def close(self) -> None:
+        if self._client is not None and self._pid == os.getpid():
+            self._client.close()
+        self._client = None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+class S3Backend(Backend):
+    """An S3 or S3-compatible bucket (``s3:host/bucket/path``, ``s3:https://host/bucket/path``)."""
+
+    local = False
+
+    def __init__(self, spec: str, environ: Mapping[str, str]) -> None:
+        try:
+            import boto3  # noqa: F401  (checked here so the error is one clear line)
+        except ImportError:
+            raise UsageError("reading s3: repositories needs boto3: pip install 'aftermath[s3]'") from None
+        if spec.startswith(("http://", "https://")):
+            parts = urlsplit(spec)
+            scheme, host, path = parts.scheme, parts.netloc, parts.path
+        else:
+            scheme, (host, _, path) = "https", spec.partition("/")
+            path = "/" + path
+        bucket, _, prefix = path.lstrip("/").partition("/")
+        if not host or not bucket:
+            raise UsageError(f"s3:{spec} names no bucket: write s3:host/bucket/path")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.endpoint = f"{scheme}://{host}"
+        self.location = f"s3:{self.endpoint}/{bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        self.environ = dict(environ)
+        self._pid = -1
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _s3(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                env = self.environ
+                region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1"
+                session = boto3.session.Session(
+                    aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+                    aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+                    aws_session_token=env.get("AWS_SESSION_TOKEN"), region_name=region,
+                    profile_name=env.get("AWS_PROFILE") if not env.get("AWS_ACCESS_KEY_ID") else None)
+                aws = self.endpoint.endswith("amazonaws.com")
+                config = Config(retries={"max_attempts": 1}, max_pool_connections=32,
+                                s3={"addressing_style": "virtual" if aws else "path"})
+                self._client = session.client("s3", endpoint_url=None if aws else self.endpoint, config=config)
+                self._pid = os.getpid()
+            return self._client
+
+    def _key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def _call(self, what: str, call: Callable[[Any], T]) -> T:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        def attempt() -> T:
+            try:
+                return call(self._s3())
+            except NoCredentialsError:
+                raise RepositoryError(f"no credentials for {self.location}: set AWS_ACCESS_KEY_ID and "
+                                      "AWS_SECRET_ACCESS_KEY (as for restic)") from None
+            except ClientError as exc:
+                err = exc.response.get("Error", {})
+                code = str(err.get("Code", ""))
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+                if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded") or \
+                        status in (429, 503):
+                    raise Transient(code or f"HTTP {status}", throttled=True) from None
+                if status >= 500 or code in ("InternalError", "RequestTimeout"):
+                    raise Transient(code or f"HTTP {status}") from None
+                if code in ("NoSuchKey", "404"):
+                    raise Missing(f"{what} does not exist in {self.location}: check the repository location"
+                                  ) from None
+                if code == "NoSuchBucket":
+                    raise RepositoryError(f"bucket {self.bucket} does not exist at {self.endpoint}: "
+                                          "check the repository location") from None
+                if code in ("ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "AccessDenied",
+                            "SignatureDoesNotMatch", "InvalidToken", "403"):
+                    raise RepositoryError(f"{self.location} refused the credentials ({code}): check "
+                                          "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+                                          ) from None
+                raise RepositoryError(f"{self.location} refused {what} ({code or status}): "
+                                      "check the bucket and its permissions") from None
+            except BotoCoreError as exc:
+                raise Transient(f"{type(exc).__name__}: {exc}") from None
+
+        return retrying(attempt, what, self.location)
+
+    @override
+    def list(self, folder: str) -> list[FileInfo]:
+        prefix = self._key(folder) + "/"
+        found: list[FileInfo] = []
+
+        def page(token: str | None) -> Any:
+            args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+            if token:
+                args["ContinuationToken"] = token
+            return self._call(folder, lambda s3: s3.list_objects_v2(**args))
+
+        token: str | None = None
+        while True:
+            doc = page(token)
+            for obj in doc.get("Contents", []):
+                rel = obj["Key"][len(self._key("")):] if self.prefix else obj["Key"]
+                rel = rel.lstrip("/")
+                found.append(FileInfo(rel.rsplit("/", 1)[-1], rel, int(obj.get("Size", 0))))
+            if not doc.get("IsTruncated"):
+                return found
+            token = doc.get("NextContinuationToken")
+
+    @override
+    def read(self, path: str) -> bytes:
+        return self._call(path, lambda s3: bytes(s3.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()))
+
+    @override
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        rng = f"bytes={offset}-{offset + length - 1}"
+        return self._call(path, lambda s3: bytes(
+            s3.get_object(Bucket=self.bucket, Key=self._key(path), Range=rng)["Body"].read()))
+
+    @override
+    def open(self, path: str) -> PackFile:
+        return _RangeFile(self, path)
+
+    @override
+    def close(self) -> None:
+        self._client = None
+
+
+# -- SFTP ----------------------------------------------------------------------------------------
+def parse_sftp(spec: str) -> tuple[str | None, str, int | None, str]:
+    """``user@host:/path``, ``host:path`` or ``//user@host:port//path`` into (user, host, port, path)."""
+    if spec.startswith("//"):
+        parts = urlsplit("sftp:" + spec)
+        if not parts.hostname:
+            raise UsageError(f"sftp:{spec} names no host: write sftp:user@host:/path")
+        path = parts.path[1:] if parts.path.startswith("//") else parts.path.lstrip("/")
+        return parts.username, parts.hostname, parts.port, unquote(path)
+    host, sep, path = spec.partition(":")
+    if not sep or not host or not path:
+        raise UsageError(f"sftp:{spec} is not an SFTP location: write sftp:user@host:/path")
+    user, at, name = host.rpartition("@")
+    return (user if at else None), name, None, path
+
+
+class SftpBackend(Backend):
+    """An SFTP server, with the keys, ``~/.ssh/config`` and known_hosts that OpenSSH would use."""
+
+    local = False
+
+    def __init__(self, spec: str, environ: Mapping[str, str]) -> None:
+        import asyncio
+
+        self.user, self.host, self.port, self.path = parse_sftp(spec)
+        self.location = f"sftp:{spec}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-backend", daemon=True)
+        self._thread.start()
+        self._conn: Any = None
+        self._sftp: Any = None
+        try:
+            self._run(self._connect())
+        except BaseException:
+            self.close()
+            raise
+
+    async def _connect(self) -> None:
+        import asyncssh
+
+        args: dict[str, Any] = {}
+        if self.user:
+            args["username"] = self.user
+        if self.port:
+            args["port"] = self.port
+        try:
+            self._conn = await asyncssh.connect(self.host, **args)
+            self._sftp = await self._conn.start_sftp_client()
+        except asyncssh.HostKeyNotVerifiable:
+            raise RepositoryError(f"the host key of {self.host} is not in known_hosts: connect once with "
+                                  "`ssh` to check and record it") from None
+        except asyncssh.PermissionDenied:
+            raise RepositoryError(f"{self.host} refused our SSH keys: check the key in ~/.ssh and the "
+                                  "server's authorized_keys") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise RepositoryError(f"cannot connect to {self.host} over SSH: {exc}; check the host and "
+                                  "port") from None
+
+    def _run(self, coro: Any, timeout: float = 120.0) -> Any:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def _abs(self, path: str) -> str:
+        return f"{self.path.rstrip('/')}/{path}" if path else self.path
+
+    def _sftp_call(self, what: str, coro_fn: Callable[[], Any]) -> Any:
+        import asyncssh
+
+        def call() -> Any:
+            try:
+                return self._run(coro_fn())
+            except asyncssh.SFTPNoSuchFile:
+                raise Missing(f"{what} does not exist in {self.location}: check the repository location") from None
+            except asyncssh.SFTPPermissionDenied:
+                raise RepositoryError(f"{self.location} refused reading {what}: check permissions") from None
+            except (asyncssh.SFTPConnectionLost, asyncssh.ConnectionLost, asyncssh.SFTPNoConnection,
+                    ConnectionError, TimeoutError) as exc:
+                self._reconnect()
+                raise Transient(f"{type(exc).__name__}: {exc}") from None
+
+        return retrying(call, what, self.location)
+
+    def _reconnect(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.close()
+            self._run(self._connect(), timeout=60)
+        except (RepositoryError, TimeoutError, OSError):
+            pass  # the next attempt fails again and is counted
+
+    @override
+    def list(self, folder: str) -> list[FileInfo]:
+        async def scan() -> list[FileInfo]:
+            found: list[FileInfo] = []
+            base = self._abs(folder)
+            for e in await self._sftp.readdir(base):
+                kind = e.attrs.type
+                if kind == 1:  # regular file
+                    found.append(FileInfo(e.filename, f"{folder}/{e.filename}", int(e.attrs.size or 0)))
+                elif kind == 2 and _TWO_HEX.fullmatch(e.filename):
+                    for f in await self._sftp.readdir(f"{base}/{e.filename}"):
+                        if f.attrs.type == 1:
+                            found.append(FileInfo(f.filename, f"{folder}/{e.filename}/{f.filename}",
+                                                  int(f.attrs.size or 0)))
+            return found
+
+        try:
+            result: list[FileInfo] = self._sftp_call(folder, scan)
+        except Missing:
+            return []
+        return result
+
+    @override
+    def read(self, path: str) -> bytes:
+        async def whole() -> bytes:
+            async with self._sftp.open(self._abs(path), "rb") as f:
+                return bytes(await f.read())
+
+        result: bytes = self._sftp_call(path, whole)
+        return result
+
+    @override
+    def read_range(self, path: str, offset: int, length: int) -> bytes:
+        async def part() -> bytes:
+            async with self._sftp.open(self._abs(path), "rb") as f:
+                return bytes(await f.read(length, offset))
+
+        result: bytes = self._sftp_call(path, part) if length > 0 else b""
+        return result
+
+    @override
+    def open(self, path: str) -> PackFile:
+        return _RangeFile(self, path)
+
+    @override
+    def close(self) -> None:
+        async def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                await self._conn.wait_closed()
+
+        if self._thread.is_alive():
+            with contextlib.suppress(TimeoutError, OSError):
+                self._run(shut(), timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        self._loop.close()
+
+
+# -- choosing ------------------------------------------------------------------------------------
+def is_remote(location: str) -> bool:
+    """True for a restic backend location (``sftp:``, ``rest:``, ``s3:``, ...), False for a path."""
+    return ":" in location.split("/", 1)[0]
+
+
+def open_backend(location: str | Path, environ: Mapping[str, str] = os.environ) -> Backend:
+    """The backend for a restic location string (as restic writes it) or a local path."""
+    text = str(location)
+    if isinstance(location, Path) or not is_remote(text):
+        return LocalBackend(Path(text))
+    scheme, _, rest = text.partition(":")
+    if scheme == "rest":
+        return RestBackend(rest, environ)
+    if scheme == "s3":
+        return S3Backend(rest, environ)
+    if scheme == "sftp":
+        return SftpBackend(rest, environ)
+    if scheme == "local":
+        return LocalBackend(Path(rest))
+    raise UsageError(f"the native reader does not read {scheme}: repositories; copy it to a local, sftp:, "
+                     "rest: or s3: repository with `restic copy`, or mount it with `rclone mount`")
+
+
+def listing(files: list[FileInfo]) -> Iterator[FileInfo]:
+    """Files whose names are repository ids (64 hex digits), sorted by name."""
+    hexname = re.compile(r"[0-9a-f]{64}")
+    yield from sorted((f for f in files if hexname.fullmatch(f.name)), key=lambda f: f.name)
