@@ -118,12 +118,16 @@ class ClusterWorkers:
     """Runs batches of jobs on the workers of a Dask scheduler (same interface as :class:`.pool.Workers`)."""
 
     def __init__(self, address: str, repo: Repository, scanners: Sequence[Scanner], window: int = WINDOW, *,
-                 timeout: float = 30.0) -> None:
+                 timeout: float | None = None) -> None:
+        """Connect to the scheduler at ``address`` and wait for a worker (``timeout``: Dask's connect timeout)."""
         try:
             dask: Any = importlib.import_module("distributed")  # untyped: used through Any
         except ImportError:
             raise ToolError("--cluster needs Dask distributed: install it with pip install 'aftermath[cluster]'"
                             ) from None
+        if timeout is None:
+            core: Any = importlib.import_module("dask")
+            timeout = float(core.utils.parse_timedelta(core.config.get("distributed.comm.timeouts.connect")))
         self.window, self.address = window, address
         try:
             self.client: Any = dask.Client(address, timeout=timeout, set_as_default=False)
