@@ -7,10 +7,12 @@ then runs the review in this process with ``cluster=`` ROUNDS times, and once wi
 cluster (everything in this process) for comparison. Worker CPU time is read from the worker processes
 (psutil), so a worker's throughput per CPU second does not depend on how busy the machine is. For each
 run it times the walk (until the first
-progress report), the content pass and the verdicts, and the CPU time this process (the coordinator:
-walk, batching, Dask client, recording results) spends in the content pass, per blob and per batch.
+progress report), the content pass and the verdicts, the CPU time this process (the coordinator: walk,
+batching, Dask client, recording results) spends in the content pass, per blob and per batch, and the
+scheduler's CPU time per batch.
 
-    PYTHONPATH=src python bench/review_cluster.py [--size-mb 1024] [--days 30] [--workers 1] [--rounds 2]
+    PYTHONPATH=src python bench/review_cluster.py [--size-mb 1024] [--days 30] [--workers 1] [--rounds 2] \\
+        [--batch-mb 16]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def cluster(workers: int, env: dict[str, str]) -> Iterator[tuple[str, list[subpr
             procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny",
                                            "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           env=env))
-        yield address, procs[1:]
+        yield address, procs
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -60,7 +62,8 @@ def cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
     return sum(sum(psutil.Process(p.pid).cpu_times()[:2]) for p in procs)
 
 
-def one_run(location: str, address: str | None, workers: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+def one_run(location: str, address: str | None, procs: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+    scheduler, workers = procs[:1], procs[1:]
     counts = {"blobs": 0, "batches": 0}
     batches = walk.Review._batches
 
@@ -77,17 +80,17 @@ def one_run(location: str, address: str | None, workers: list[subprocess.Popen[b
         marks.append((time.perf_counter(), time.process_time()))
 
     repo = Repository.open(location, PASSWORD)
-    wall0, cpu0, wcpu0 = time.perf_counter(), time.process_time(), cpu_seconds(workers)
+    wall0, cpu0, wcpu0, scpu0 = time.perf_counter(), time.process_time(), cpu_seconds(workers), cpu_seconds(scheduler)
     try:
         result = run_review(repo, default_scanners(), progress=progress, workers=1, cluster=address)
     finally:
         walk.Review._batches = batches  # type: ignore[method-assign]
         repo.close()
-    wall1, wcpu1 = time.perf_counter(), cpu_seconds(workers)
+    wall1, wcpu1, scpu1 = time.perf_counter(), cpu_seconds(workers), cpu_seconds(scheduler)
     (walk_end, walk_cpu), (content_end, content_cpu) = marks[0], marks[-1]
     return {"total": wall1 - wall0, "walk": walk_end - wall0, "walk_cpu": walk_cpu - cpu0,
             "content": content_end - walk_end, "content_cpu": content_cpu - walk_cpu, "verdicts": wall1 - content_end,
-            "worker_cpu": (wcpu1 - wcpu0) if workers else content_cpu - walk_cpu,
+            "scheduler_cpu": scpu1 - scpu0, "worker_cpu": (wcpu1 - wcpu0) if workers else content_cpu - walk_cpu,
             "bytes": result.stats.bytes_scanned, "files": result.stats.files_total,
             "contents": result.stats.distinct_contents, **counts, "last_clean": result.last_clean}
 
@@ -98,9 +101,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch-mb", type=int, default=walk.BATCH_BYTES >> 20, help="bytes per batch (task)")
     args = parser.parse_args()
     where = Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
+    walk.BATCH_BYTES = args.batch_mb << 20
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
     load = os.getloadavg()[0]
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -118,15 +123,16 @@ def main() -> None:
     print(f"{first['files']:,} files, {first['contents']:,} distinct contents, {first['blobs']:,} blobs read, "
           f"{first['bytes'] / 2**20:.0f} MiB scanned; last clean {first['last_clean'][:8]}\n")
     print("| run | walk s (CPU) | content pass s | MiB/s | worker CPU s (MiB per CPU s) "
-          "| coordinator CPU in content pass | per blob | per batch | verdicts s | total s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| coordinator CPU in content pass | per blob | per batch | scheduler CPU per batch | verdicts s | total s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows:
         assert r["last_clean"] == first["last_clean"] and r["bytes"] == first["bytes"], "runs disagree"
         print(f"| {name} | {r['walk']:.1f} ({r['walk_cpu']:.1f}) | {r['content']:.1f} "
               f"| {r['bytes'] / 2**20 / r['content']:.0f} "
               f"| {r['worker_cpu']:.1f} ({r['bytes'] / 2**20 / r['worker_cpu']:.0f}) | {r['content_cpu']:.2f} s "
               f"| {r['content_cpu'] / r['blobs'] * 1e6:.0f} µs | {r['content_cpu'] / r['batches'] * 1e3:.1f} ms "
-              f"({r['batches']}) | {r['verdicts']:.1f} | {r['total']:.1f} |")
+              f"({r['batches']}) | {r['scheduler_cpu'] / r['batches'] * 1e3:.1f} ms | {r['verdicts']:.1f} "
+              f"| {r['total']:.1f} |")
 
 
 if __name__ == "__main__":

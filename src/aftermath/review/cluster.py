@@ -131,9 +131,9 @@ class ClusterWorkers:
         self.window, self.address = window, address
         try:
             self.client: Any = dask.Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ToolError(f"no Dask scheduler answered at {address} ({exc}): start one with 'dask scheduler' "
-                            "and give its address to --cluster") from None
+        except Exception as exc:  # noqa: BLE001 (refused, timed out, bad address, TLS not configured: one line)
+            raise ToolError(f"no Dask scheduler answered at {address} ({exc}): start one with 'dask scheduler', "
+                            "give its address to --cluster, and for tls:// set Dask's TLS configuration") from None
         try:
             self.client.wait_for_workers(1, timeout=timeout)
         except (OSError, TimeoutError) as exc:

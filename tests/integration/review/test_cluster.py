@@ -245,3 +245,10 @@ def test_scanners_travel_whole_and_the_password_only_from_the_workers_file(tmp_p
     assert worker_password({"AFTERMATH_REPO_PASSWORD_FILE": str(pw)}) == b"s3cret"
     with pytest.raises(PasswordError, match="AFTERMATH_REPO_PASSWORD_FILE"):
         worker_password({})
+
+
+def test_tls_without_dask_tls_configuration_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("DASK_DISTRIBUTED__COMM__TLS")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(ToolError, match="no Dask scheduler answered at tls://.*TLS configuration"):
+        ClusterWorkers(f"tls://127.0.0.1:{servers.free_port()}", None, [], timeout=2)  # type: ignore[arg-type]
