@@ -44,6 +44,7 @@ from aftermath.review.scanner import Scanner
 from aftermath.review.scanners.yara import YaraScanner
 
 Spec = tuple[str, str, str, int]  # repository location, repository id, digest of the scanners, window
+KEEP_OPEN = 4  # repositories (with their scanners) a worker keeps open between tasks
 TASKS_PER_THREAD = 2  # batches in flight per worker thread: one scanning, one waiting
 
 
@@ -97,6 +98,9 @@ def _opened(spec: Spec, scanners: bytes | None) -> tuple[Repository, list[Scanne
                 repo.close()
                 raise RepositoryError(f"a review worker opened repository {repo.id[:8]} at {location}, not "
                                       f"{repo_id[:8]}: check the location and the worker's credentials")
+            if len(_OPENED) >= KEEP_OPEN:  # a long-lived worker serving many reviews keeps the latest few
+                oldest = next(iter(_OPENED))
+                _OPENED.pop(oldest)[0].close()
             got = _OPENED[spec] = (repo, pickle.loads(scanners or b""))  # noqa: S301 (our client's scanners)
         return got
 
