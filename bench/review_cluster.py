@@ -12,7 +12,7 @@ batching, Dask client, recording results) spends in the content pass, per blob a
 scheduler's CPU time per batch.
 
     PYTHONPATH=src python bench/review_cluster.py [--size-mb 1024] [--days 30] [--workers 1] [--rounds 2] \\
-        [--batch-mb 16]
+        [--batch-mb 64]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from review_remote import free_port, rest, wait  # noqa: E402 - the REST server 
 
 from aftermath.restic import Repository  # noqa: E402
 from aftermath.review import Progress, run_review, walk  # noqa: E402
+from aftermath.review import cluster as cluster_module  # noqa: E402
 from aftermath.review.scanners import default_scanners  # noqa: E402
 from review import PASSWORD, build  # noqa: E402 - the 1 GB bench's corpus
 
@@ -101,11 +102,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--batch-mb", type=int, default=walk.BATCH_BYTES >> 20, help="bytes per batch (task)")
+    parser.add_argument("--batch-mb", type=int, default=cluster_module.BATCH_BYTES >> 20,
+                        help="MiB per batch (task), for the cluster and the one-process run alike")
     args = parser.parse_args()
     where = Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
-    walk.BATCH_BYTES = args.batch_mb << 20
+    walk.BATCH_BYTES = cluster_module.BATCH_BYTES = args.batch_mb << 20
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
     load = os.getloadavg()[0]
     rows: list[tuple[str, dict[str, Any]]] = []

@@ -153,12 +153,12 @@ class Review:
     # -- pass 2: contents -----------------------------------------------------------------------
     def scan_contents(self, workers: Workers | ClusterWorkers) -> None:
         """Read each distinct content once and run the scans it needs, on the worker processes."""
-        for results in workers.run(self._batches(workers.window)):
+        for results in workers.run(self._batches(workers.window, getattr(workers, "batch_bytes", BATCH_BYTES))):
             for number, outcome, failure in results:
                 self._record(number, outcome, failure)
             self._report()
 
-    def _batches(self, window: int) -> Iterator[list[Job]]:
+    def _batches(self, window: int, batch_bytes: int = BATCH_BYTES) -> Iterator[list[Job]]:
         """Jobs grouped into batches of about BATCH_BYTES (a content larger than the window goes alone)."""
         batch: list[Job] = []
         size = 0
@@ -178,7 +178,7 @@ class Review:
                     continue
                 batch.append(job)
                 size += content.size
-                if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                if size >= batch_bytes or len(batch) >= BATCH_FILES:
                     yield batch
                     batch, size = [], 0
         if batch:
