@@ -68,8 +68,8 @@ def one_run(location: str, address: str | None, procs: list[subprocess.Popen[byt
     counts = {"blobs": 0, "batches": 0}
     batches = walk.Review._batches
 
-    def counted(self: walk.Review, window: int) -> Iterator[list[Any]]:
-        for batch in batches(self, window):
+    def counted(self: walk.Review, window: int, batch_bytes: int = walk.BATCH_BYTES) -> Iterator[list[Any]]:
+        for batch in batches(self, window, batch_bytes):
             counts["batches"] += 1
             counts["blobs"] += sum(len(job[1]) for job in batch)
             yield batch
