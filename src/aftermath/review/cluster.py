@@ -106,6 +106,10 @@ def _opened(spec: Spec, scanners: bytes | None) -> tuple[Repository, list[Scanne
         return got
 
 
+def _same(blob: bytes) -> bytes:
+    return blob
+
+
 def scan_batch(spec: Spec, scanners: bytes, jobs: list[Job]) -> tuple[str, list[Result]]:
     """A Dask task: read and scan one batch on this worker; returns where it ran and the results."""
     repo, built = _opened(spec, scanners)
@@ -147,7 +151,8 @@ class ClusterWorkers:
                             f"'dask worker {address} --nthreads 1'") from None
         blob = pack_scanners(scanners)
         self.spec: Spec = (repo.location, repo.id, hashlib.sha256(blob).hexdigest(), window)
-        self.shared = self.client.scatter(blob, broadcast=True, hash=False)
+        # a task, not scattered data: if every worker holding it is lost, the scheduler makes it again
+        self.shared = self.client.submit(_same, blob, key=f"aftermath-scanners-{self.spec[2][:16]}", pure=False)
         self.run_id = uuid.uuid4().hex[:12]
         self.ran_on: Counter[str] = Counter()  # batches per worker address, as returned
         self.pending: list[Any] = []

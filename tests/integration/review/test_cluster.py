@@ -100,7 +100,8 @@ def cluster(served: Served, tmp_path: Path) -> Iterator[Cluster]:
     """``dask scheduler`` and two ``dask worker`` processes (no nanny: a killed worker stays dead)."""
     port = servers.free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, **served.env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    # a worker silent for 8 s (a network cut, a frozen machine) is given up and its tasks run elsewhere
+    env = {**os.environ, **served.env, "DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "8s"}
     procs: list[subprocess.Popen[bytes]] = []
     try:
         log = tmp_path / "scheduler.log"
@@ -136,8 +137,11 @@ def _comparable(result: Any) -> dict[str, Any]:
     return doc
 
 
-def test_a_worker_killed_half_way_loses_nothing(served: Served, cluster: Cluster,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "cut-off"])
+def test_a_worker_lost_half_way_loses_nothing(served: Served, cluster: Cluster, how: signal.Signals,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed (its connections close at once) or cut off (frozen: silent, connections open, like a network
+    cut): either way its batches run on the other worker and the result is the one-machine review's."""
     for name, value in served.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(walk, "BATCH_FILES", 6)  # many small batches: work is in flight when the worker dies
@@ -161,8 +165,9 @@ def test_a_worker_killed_half_way_loses_nothing(served: Served, cluster: Cluster
 
     def kill_half_way(p: Progress) -> None:
         if not killed_at and p.files_total and p.files_done * 2 >= p.files_total:
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
+            victim.send_signal(how)
+            if how == signal.SIGKILL:
+                victim.wait(10)
             killed_at.append(p)
 
     repo = Repository.open(served.location, PASSWORD)
@@ -170,8 +175,11 @@ def test_a_worker_killed_half_way_loses_nothing(served: Served, cluster: Cluster
         spread = run_review(repo, scanners, progress=kill_half_way, cluster=cluster.address)
     finally:
         repo.close()
+        if how == signal.SIGSTOP:
+            victim.kill()
+            victim.wait(10)
 
-    assert killed_at and killed_at[0].files_done < killed_at[0].files_total  # killed while work remained
+    assert killed_at and killed_at[0].files_done < killed_at[0].files_total  # lost while work remained
     assert victim.returncode == -signal.SIGKILL and cluster.workers[1].poll() is None
     assert len(ran_on) == 2 and sum(ran_on.values()) > 40  # both workers scanned batches before the kill
     assert _comparable(spread) == _comparable(alone)
