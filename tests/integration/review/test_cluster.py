@@ -260,3 +260,66 @@ def test_tls_without_dask_tls_configuration_is_one_line(monkeypatch: pytest.Monk
         monkeypatch.delenv(name)
     with pytest.raises(ToolError, match="no Dask scheduler answered at tls://.*TLS configuration"):
         ClusterWorkers(f"tls://127.0.0.1:{servers.free_port()}", None, [], timeout=2)  # type: ignore[arg-type]
+
+
+def _certificates(folder: Path) -> dict[str, Path]:
+    """A CA and one certificate for 127.0.0.1 signed by it, for the scheduler, the worker and the client."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "review test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    node = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "node")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False).sign(ca_key, hashes.SHA256()))
+    paths = {"ca": folder / "ca.pem", "cert": folder / "node.pem", "key": folder / "node.key"}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(node.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return paths
+
+
+def test_a_review_over_dask_tls(served: Served, tmp_path: Path) -> None:
+    tls = _certificates(tmp_path)
+    flags = ["--tls-ca-file", str(tls["ca"]), "--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
+    port = servers.free_port()
+    address = f"tls://127.0.0.1:{port}"
+    env = {**os.environ, **served.env}
+    log, wlog = tmp_path / "scheduler.log", tmp_path / "worker.log"
+    sched = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--protocol", "tls",
+                              "--no-dashboard", *flags], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    worker = None
+    try:
+        _wait_line(log, "Scheduler at:", sched)
+        worker = subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                   *flags], stdout=wlog.open("wb"), stderr=subprocess.STDOUT, env=env)
+        _wait_line(wlog, "Registered to:", worker)
+        client_tls = {"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": str(tls["ca"]),
+                      "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": str(tls["cert"]),
+                      "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": str(tls["key"]),
+                      "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True"}
+        on_cluster = run_cli("review", "--repo", served.location, "--cluster", address, "--json", "-",
+                             cwd=tmp_path, env={**served.env, **client_tls}, timeout=180)
+        alone = run_cli("review", "--repo", served.location, "--json", "-", cwd=tmp_path, env=served.env)
+        assert on_cluster.code == alone.code == 1, on_cluster.err
+        docs = [json.loads(r.out) for r in (on_cluster, alone)]
+        for doc in docs:
+            doc["stats"] = {k: v for k, v in doc["stats"].items() if "second" not in k and "rate" not in k}
+        assert docs[0] == docs[1]
+    finally:
+        for p in (worker, sched):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(15)
