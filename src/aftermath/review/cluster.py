@@ -29,6 +29,7 @@ import io
 import os
 import pickle
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -156,6 +157,7 @@ class ClusterWorkers:
         self.run_id = uuid.uuid4().hex[:12]
         self.ran_on: Counter[str] = Counter()  # batches per worker address, as returned
         self.pending: list[Any] = []
+        self.limit, self.recount = TASKS_PER_THREAD, 0.0  # batches in flight, and when to count threads again
 
     @property
     def processes(self) -> int:
@@ -170,7 +172,9 @@ class ClusterWorkers:
                                         key=f"aftermath-review-{self.run_id}-{number}")
             self.pending.append(future)
             done.add(future)
-            while done.count() >= TASKS_PER_THREAD * max(1, self.processes):
+            if time.monotonic() >= self.recount:  # asking the scheduler is a round trip: once a second
+                self.limit, self.recount = TASKS_PER_THREAD * max(1, self.processes), time.monotonic() + 1.0
+            while done.count() >= self.limit:
                 yield self._take(next(done))
         for future in done:
             yield self._take(future)
