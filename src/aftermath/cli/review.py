@@ -45,6 +45,9 @@ def review(
     html: Annotated[Path | None, typer.Option(help="Write the HTML report (self-contained) to a file.")] = None,
     workers: Annotated[int, typer.Option(
         min=1, max=64, help="Worker processes that read and scan (1: all in this process).")] = 2,
+    cluster: Annotated[str | None, typer.Option(
+        help="Read and scan on the workers of this Dask scheduler (tcp:// or tls://HOST:8786) instead of local "
+             "worker processes; each worker reads the repository itself (see docs/review.md).")] = None,
 ) -> None:
     """Scan every snapshot with YARA rules, hash indicators and ransomware checks; name the last clean one.
 
@@ -63,7 +66,7 @@ def review(
         typer.echo(f"warning: YARA rules {path} skipped, they do not compile: {reason}", err=True)
     repository, location = session.open_repository(case, repo, password_file)
     try:
-        result = _run(repository, scanners, since_time, workers, location)
+        result = _run(repository, scanners, since_time, workers, location, cluster)
     except KeyboardInterrupt:
         # typer turns KeyboardInterrupt into a silent exit 130: say what happened (nothing was written)
         raise Interrupted("review interrupted: no report or journal entry was written; run it again") from None
@@ -80,7 +83,7 @@ def review(
 
 
 def _run(repository: Repository, scanners: list[Scanner], since: datetime | None, workers: int,
-         location: str) -> ReviewResult:
+         location: str, cluster: str | None) -> ReviewResult:
     """The review with a progress bar in bytes and files on stderr."""
     # no refresh thread: the review forks its worker processes, which is only safe with one thread
     with byte_progress("Reviewing", None, auto_refresh=False) as bar:
@@ -90,7 +93,8 @@ def _run(repository: Repository, scanners: list[Scanner], since: datetime | None
             bar.update(task, total=p.bytes_total, completed=p.bytes_done,
                        files=f"{p.files_done}/{p.files_total} files", refresh=True)
 
-        return run_review(repository, scanners, since=since, progress=show, workers=workers, location=location)
+        return run_review(repository, scanners, since=since, progress=show, workers=workers, location=location,
+                          cluster=cluster)
 
 
 def _render(result: ReviewResult) -> None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aftermath.restic import BlobError, Entry, Repository, Snapshot
 from aftermath.review import churn, verdict
@@ -25,6 +26,9 @@ from aftermath.review.content import WINDOW, Outcome
 from aftermath.review.pool import Blob, Failure, Job, Workers
 from aftermath.review.result import ReadError, ReviewResult, SnapshotReview, Stats
 from aftermath.review.scanner import Finding, Scanner, Verdict, content_only, path_key
+
+if TYPE_CHECKING:
+    from aftermath.review.cluster import ClusterWorkers
 
 BATCH_BYTES = 16 << 20  # contents per batch sent to a worker
 BATCH_FILES = 512
@@ -147,14 +151,14 @@ class Review:
         return out
 
     # -- pass 2: contents -----------------------------------------------------------------------
-    def scan_contents(self, workers: Workers) -> None:
+    def scan_contents(self, workers: Workers | ClusterWorkers) -> None:
         """Read each distinct content once and run the scans it needs, on the worker processes."""
-        for results in workers.run(self._batches(workers.window)):
+        for results in workers.run(self._batches(workers.window, getattr(workers, "batch_bytes", BATCH_BYTES))):
             for number, outcome, failure in results:
                 self._record(number, outcome, failure)
             self._report()
 
-    def _batches(self, window: int) -> Iterator[list[Job]]:
+    def _batches(self, window: int, batch_bytes: int = BATCH_BYTES) -> Iterator[list[Job]]:
         """Jobs grouped into batches of about BATCH_BYTES (a content larger than the window goes alone)."""
         batch: list[Job] = []
         size = 0
@@ -174,7 +178,7 @@ class Review:
                     continue
                 batch.append(job)
                 size += content.size
-                if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                if size >= batch_bytes or len(batch) >= BATCH_FILES:
                     yield batch
                     batch, size = [], 0
         if batch:
@@ -266,20 +270,31 @@ class Review:
 
 def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | None = None,
                progress: ProgressCallback | None = None, *, workers: int = 2, location: str | None = None,
-               window: int = WINDOW) -> ReviewResult:
+               window: int = WINDOW, cluster: str | None = None) -> ReviewResult:
     """Review every snapshot (at or after ``since``) of an open repository with the given scanners.
 
     ``workers`` processes read and scan the contents (1: everything in this process); a content larger
     than ``window`` bytes is scanned in overlapping windows (see :mod:`aftermath.review.content`).
+    ``cluster``: the address of a Dask scheduler whose workers read and scan instead (see
+    :mod:`aftermath.review.cluster`); ``workers`` is then unused.
     """
     started = time.monotonic()
-    with Workers(repo, scanners, workers, window) as pool:  # forked first, while this process is small
+    with _pool(repo, scanners, workers, window, cluster) as pool:  # forked first, while this process is small
         snapshots = [s for s in repo.snapshots() if since is None or s.time >= since]
         run = Review(repo, scanners, progress=progress)
         run.collect(snapshots)
         run._report()
         run.scan_contents(pool)
     return _result(run, snapshots, location or str(getattr(repo, "root", "")), time.monotonic() - started)
+
+
+def _pool(repo: Repository, scanners: Sequence[Scanner], workers: int, window: int,
+          cluster: str | None) -> Workers | ClusterWorkers:
+    if cluster is None:
+        return Workers(repo, scanners, workers, window)
+    from aftermath.review.cluster import ClusterWorkers  # only here: distributed is an optional extra
+
+    return ClusterWorkers(cluster, repo, scanners, window)
 
 
 def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: float) -> ReviewResult:
