@@ -22,7 +22,8 @@ from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Receiver
 from aftermath.secure.hosts import Host, SshOptions, run_agent
 from aftermath.secure.sweep import indicators
-from aftermath.secure.sweep.checks import CHECKS, Check
+from aftermath.secure.sweep.check import Check
+from aftermath.secure.sweep.checks import CHECKS
 from aftermath.secure.sweep.model import Finding, HostFacts, Iocs, Severity
 from aftermath.secure.sweep.scoring import HostScore, rank
 
@@ -99,10 +100,13 @@ def probe_params(since_days: float, now: float, exclude: list[str], scan_roots: 
     persistence = {"cron": cat.by_name("cron").paths, "systemd": cat.by_name("systemd").paths,
                    "shell_profile": cat.by_name("shell_profiles").paths,
                    "authorized_keys": [p for p in keys if "authorized_keys" in p],
-                   "ssh_config": [p for p in keys if "authorized_keys" not in p]}
+                   "ssh_config": [p for p in keys if "authorized_keys" not in p],
+                   "init": cat.by_name("init_scripts").paths, "pam": cat.by_name("pam").paths,
+                   "python_hook": cat.by_name("python_hooks").paths}
     return {"mode": "facts", "since": now - since_days * 86400, "exclude": exclude,
             "suid_roots": cat.walk.suid_roots, "persistence": persistence,
-            "scan_roots": list(scan_roots or []) + cat.walk.web_roots + cat.walk.temp_roots}
+            "scan_roots": list(scan_roots or []) + cat.walk.web_roots + cat.walk.temp_roots,
+            "temp_roots": cat.walk.temp_roots, "history": cat.by_name("shell_history").paths}
 
 
 def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None = None,
@@ -144,7 +148,8 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
     folder = Path(tempfile.mkdtemp(prefix="aftermath-sweep-"))
     try:
         receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None)
-        params = probe_params(since_days, clock(), [str(folder)] if host.local else [], scan_roots)
+        params = {**probe_params(since_days, clock(), [str(folder)] if host.local else [], scan_roots),
+                  "marker": receiver.marker}
         try:
             async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
                 receiver.feed(chunk)
@@ -154,6 +159,7 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
         if not received.done or not (folder / "facts.json").is_file():
             return _failed(host, "the probe stopped before it finished", progress)
         facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+        facts["channel"] = received.channel()
         matches = tuple(await asyncio.to_thread(indicators.scan_folder, rules, folder))
         result = apply_checks(HostFacts(str(host), facts, since_days, iocs, matches))
         if progress:
