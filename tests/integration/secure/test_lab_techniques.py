@@ -42,7 +42,7 @@ TECHNIQUES = [
     ("T1070.003", "history linked to /dev/null", "cover-tracks", "/root/.bash_history is a link to /dev/null"),
     ("T1070.003", "history cleared", "cover-tracks", "/home/evil_user/.bash_history was emptied"),
     ("T1562.003", "HISTSIZE=0 in a profile", "cover-tracks", "switches shell history off"),
-    ("T1059.004", "history of a script run from /tmp", "cover-tracks", "runs from a temp folder"),
+    ("T1059.004", "history of a script run from /tmp", "cover-tracks", "runs a downloaded or temp-folder script"),
     ("T1070.002", "auth.log emptied", "cover-tracks", "/var/log/auth.log was emptied"),
     ("T1070.002", "syslog deleted", "cover-tracks", "/var/log/syslog is missing"),
 ]

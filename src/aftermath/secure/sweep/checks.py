@@ -238,7 +238,7 @@ class RecentPersistence(Check):
 
     def run(self, host: HostFacts) -> list[Finding]:
         """A finding per recently changed file (the later of its modification and change times)."""
-        cutoff = host.now - host.since_days * 86400
+        cutoff = host.cutoff
         found = []
         for row in host.list("persistence"):
             changed = max(float(row["mtime"]), float(row["ctime"]))

@@ -58,6 +58,7 @@ class SweepReport:
     ranking: list[HostScore]
     started_utc: str
     since_days: float
+    window_start_utc: str = ""
 
     @property
     def worst(self) -> Severity | None:
@@ -68,6 +69,7 @@ class SweepReport:
         """A JSON-ready report for scripts."""
         return {
             "started_utc": self.started_utc, "since_days": self.since_days,
+            "window_start_utc": self.window_start_utc,
             "ranking": [{"host": s.host, "score": s.score, "verdict": s.verdict, "findings": s.findings,
                          "worst": str(s.worst) if s.worst is not None else None, "complete": s.complete}
                         for s in self.ranking],
@@ -128,12 +130,12 @@ def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None
     if case:
         case.write("secure.sweep.start", ", ".join(map(str, hosts)), {"since_days": since_days,
                                                                        "ioc_files": [str(p) for p in ioc_files or []]})
-    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, clock, scan_roots or [])
+    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, started, scan_roots or [])
             for h in hosts]
     results = asyncio.run(_gather(jobs))
     report = SweepReport(results, rank({r.host: r.findings for r in results},
                                        [r.host for r in results if not r.complete]),
-                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), since_days)
+                         _iso(started), since_days, _iso(started - since_days * 86400))
     if case:
         _journal(case, report)
     return report
@@ -144,11 +146,11 @@ async def _gather(jobs: list[Any]) -> list[HostSweep]:
 
 
 async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: SshOptions,
-               progress: Progress | None, clock: Callable[[], float], scan_roots: list[str]) -> HostSweep:
+               progress: Progress | None, started: float, scan_roots: list[str]) -> HostSweep:
     folder = Path(tempfile.mkdtemp(prefix="aftermath-sweep-"))
     try:
         receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None)
-        params = {**probe_params(since_days, clock(), [str(folder)] if host.local else [], scan_roots),
+        params = {**probe_params(since_days, started, [str(folder)] if host.local else [], scan_roots),
                   "marker": receiver.marker}
         try:
             async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
@@ -160,6 +162,7 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
             return _failed(host, "the probe stopped before it finished", progress)
         facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
         facts["channel"] = received.channel()
+        facts["window_start"] = started - since_days * 86400  # from the command's start, not the probe's
         matches = tuple(await asyncio.to_thread(indicators.scan_folder, rules, folder))
         result = apply_checks(HostFacts(str(host), facts, since_days, iocs, matches))
         if progress:
@@ -167,6 +170,10 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
         return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _failed(host: Host, error: str, progress: Progress | None) -> HostSweep:

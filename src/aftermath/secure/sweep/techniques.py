@@ -132,7 +132,7 @@ class AccountBackdoor(Check):
             user, uid = acc["user"], int(acc["uid"])
             login = not str(acc.get("shell") or "").rsplit("/", 1)[-1].startswith(SHELLS_NOT_LOGIN)
             day = str(changed.get(user) or "")
-            new = day.isdigit() and today - int(day) <= host.since_days
+            new = day.isdigit() and int(day) >= host.cutoff // 86400
             if user == "root":
                 continue
             if int(acc.get("gid", -1)) == 0:
@@ -270,7 +270,7 @@ class CoverTracks(Check):
         return self._histories(host) + self._profiles(host) + self._logs(host)
 
     def _histories(self, host: HostFacts) -> list[Finding]:
-        found, cutoff = [], host.now - host.since_days * 86400
+        found, cutoff = [], host.cutoff
         for row in host.list("histories"):
             if row.get("link"):
                 found.append(self.finding(host, f"shell history {row['path']} is a link to {row['link']}",
@@ -281,7 +281,7 @@ class CoverTracks(Check):
                                           "history removes the record of what was typed.", path=row["path"]))
             traces = [m.group(0).strip() for m in HISTORY_TRACES.finditer(row.get("tail") or "")]
             if traces:
-                found.append(self.finding(host, f"shell history {row['path']} runs from a temp folder: "
+                found.append(self.finding(host, f"shell history {row['path']} runs a downloaded or temp-folder script: "
                                           f"{traces[-1][:100]}", "Scripts run from /tmp and then deleted leave "
                                           "this trace behind.", Severity.MEDIUM, path=row["path"], lines=traces[-10:]))
         return found
@@ -293,7 +293,7 @@ class CoverTracks(Check):
                 for r in _runs(host, ("shell_profile",)) if NO_HISTORY.search(r["text"])]
 
     def _logs(self, host: HostFacts) -> list[Finding]:
-        found, cutoff = [], host.now - host.since_days * 86400
+        found, cutoff = [], host.cutoff
         for row in host.list("logs"):
             path = row["path"]
             if not row.get("exists"):
