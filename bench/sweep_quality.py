@@ -1,0 +1,119 @@
+"""Benchmark: `secure sweep` against rkhunter, chkrootkit and unhide on the same compromised lab host.
+
+One command (root; gcc; the Debian packages' .deb files in a folder, e.g. from
+``apt-get install --download-only -o Dir::Cache::archives=DIR rkhunter chkrootkit unhide``):
+
+    PYTHONPATH=src:. python bench/sweep_quality.py --debs DIR
+
+Builds a namespace lab (tests/integration/secure/netlab.py) with an untouched host and a host with every
+technique of tests/integration/secure/test_lab_techniques.py planted the way the public ATT&CK atomic tests
+do it, plus a printing /etc/ld.so.preload library. The other tools are installed with dpkg inside the
+compromised host's overlay (never on this machine); rkhunter's file-property database is built before the
+planting, as its manual asks. Each tool then runs on that host; a technique counts as named by a tool when
+its output names the technique's key (a path or account) in a warning. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from tests.integration.secure.netlab import Lab, LabHost
+from tests.integration.secure.test_lab_preload import plant_greeter
+from tests.integration.secure.test_lab_techniques import TECHNIQUES, plant_all
+
+# what names each technique in another tool's output (their warnings name files, accounts or processes)
+KEYS = {
+    "rc.local runs a program from /tmp": "rc.local", "SysV init script": "sysupdate",
+    "PAM rule accepting every uid": "pam_succeed_if", "pam_permit as sufficient": "pam_permit",
+    "PAM module from /tmp": "pam_evil", "new local account": "evil_user", "system account with a shell": "evil_account",
+    "account with GID 0": "butter", "account added to sudo": "sudo", "cap_setuid on a copy of python": "cap_python",
+    "LD_PRELOAD for one program": "LD_PRELOAD", "LD_PRELOAD in a start-up file": "hook.sh",
+    "preloaded library dropped in /var/tmp": "libhook", "Python .pth startup hook": "evil.pth",
+    "program run from a hidden folder": "kupdate", "'...' folder in /tmp": "/tmp/...",
+    "script run from /tmp, then deleted": "run.sh", "history linked to /dev/null": "bash_history",
+    "history cleared": "evil_user/.bash_history", "HISTSIZE=0 in a profile": "HISTSIZE",
+    "history of a script run from /tmp": "s.sh", "auth.log emptied": "auth.log", "syslog deleted": "syslog",
+    "printing /etc/ld.so.preload library": "ld.so.preload",
+}
+TOOLS = {
+    "rkhunter": ["rkhunter", "--check", "--skip-keypress", "--report-warnings-only", "--nocolors", "--nomow"],
+    "chkrootkit": ["chkrootkit", "-q"],
+    "unhide": ["unhide", "-f", "quick", "proc", "sys"],
+}
+
+
+def install(host: LabHost, debs: Path) -> None:
+    """The three tools, from their .deb files, into the host's overlay only."""
+    files = [str(p) for p in sorted(debs.glob("*.deb")) if p.name.split("_")[0] in ("rkhunter", "chkrootkit", "unhide")]
+    host.run("dpkg", "-i", *files, timeout=600)
+    host.run("rkhunter", "--propupd", "--nocolors", timeout=600)
+
+
+def timed(host: LabHost, argv: list[str]) -> tuple[float, str]:
+    started = time.monotonic()
+    proc = host.run(*argv, check=False, timeout=1800)
+    return time.monotonic() - started, proc.stdout + proc.stderr
+
+
+def warnings_of(tool: str, output: str) -> str:
+    """The lines of a tool's output that raise something (not 'not found', 'OK', 'nothing detected')."""
+    if tool == "rkhunter":
+        return "\n".join(ln for ln in output.splitlines() if "Warning" in ln or ln.startswith(" "))
+    quiet = ("not found", "nothing found", "not infected", "nothing detected", "not tested", "no suspect")
+    return "\n".join(ln for ln in output.splitlines() if ln.strip() and not any(q in ln.lower() for q in quiet))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debs", type=Path, required=True, help="folder with the rkhunter, chkrootkit, unhide .debs")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    rows = [t[1] for t in TECHNIQUES]
+    names = list(dict.fromkeys(rows)) + ["printing /etc/ld.so.preload library"]
+    with Lab(base / "lab") as lab:
+        clean, owned = lab.add_host("clean"), lab.add_host("owned")
+        for host in (clean, owned):
+            host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
+                                 "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth")
+            for name in (".bashrc", ".profile"):  # this machine's (pyenv) loop under a printing preload
+                host.write(f"/root/{name}", (Path("/etc/skel") / name).read_text())
+        install(owned, args.debs)
+        owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
+        plant_all(owned, base)
+        plant_greeter(owned, base)
+        named: dict[str, set[str]] = {}
+        seconds: dict[str, float] = {}
+        for host, out in ((clean, base / "clean.json"), (owned, base / "owned.json")):
+            started = time.monotonic()
+            lab.aftermath("secure", "sweep", "--host", f"root@{host.ip}", *lab.ssh_args(), "--json", str(out))
+            seconds[f"aftermath ({host.name})"] = time.monotonic() - started
+        report = json.loads((base / "owned.json").read_text())
+        clean_report = json.loads((base / "clean.json").read_text())
+        found = report["hosts"][0]["findings"]
+        named["aftermath"] = {t[1] for t in TECHNIQUES if any(f["check"] == t[2] and t[3] in f["what"] for f in found)}
+        if any(f["check"] == "stray-output" for f in found) and any(f["check"] == "ld-preload" for f in found):
+            named["aftermath"].add("printing /etc/ld.so.preload library")
+        for tool, argv in TOOLS.items():
+            seconds[tool], output = timed(owned, argv)
+            (base / f"{tool}.txt").write_text(output)
+            said = warnings_of(tool, output)
+            named[tool] = {n for n in names if KEYS[n] in said}
+    print(f"{len(names)} techniques; results and tool outputs in {base}\n")
+    print("| technique | " + " | ".join(named) + " |")
+    print("|---|" + "---|" * len(named))
+    for name in names:
+        print(f"| {name} | " + " | ".join("yes" if name in named[t] else "no" for t in named) + " |")
+    print("| **named** | " + " | ".join(f"**{len(named[t])}/{len(names)}**" for t in named) + " |")
+    print("\n| run | seconds |\n|---|---|")
+    for what, secs in seconds.items():
+        print(f"| {what} | {secs:.1f} |")
+    print(f"\nuntouched host: {clean_report['ranking'][0]['verdict']}, score {clean_report['ranking'][0]['score']}, "
+          f"findings {[(f['severity'], f['what']) for f in clean_report['hosts'][0]['findings']]}")
+
+
+if __name__ == "__main__":
+    main()
