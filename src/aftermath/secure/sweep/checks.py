@@ -234,6 +234,9 @@ class RecentPersistence(Check):
         "shell_profile": "Start-up files run their commands at every login.",
         "authorized_keys": "An added key lets its holder log in without a password, even after passwords change.",
         "ssh_config": "Changed SSH server settings can open new ways in.",
+        "init": "Boot scripts run as root every time the machine starts.",
+        "pam": "PAM rules decide who may log in; a changed rule can let anyone in or record passwords.",
+        "python_hook": "Python runs these at every start, so every Python program runs what they say.",
     }
 
     def run(self, host: HostFacts) -> list[Finding]:
