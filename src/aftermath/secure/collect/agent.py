@@ -265,14 +265,41 @@ def ps_pids() -> set[int] | None:
 
 
 def hidden_pids() -> list[int]:
-    """PIDs present in /proc but missing from two runs of ``ps`` (a rootkit's sign)."""
+    """PIDs present in /proc but missing from two runs of ``ps``, and PIDs that answer by number but are
+    missing from the /proc listing (a rootkit's signs)."""
     first = ps_pids()
-    if first is None:
-        return []
     listed = set(pids())
     second = ps_pids() or set()
     me = os.getpid()
-    return sorted(p for p in listed - first - second if p != me and os.path.exists(f"/proc/{p}"))
+    from_ps = {p for p in listed - first - second if p != me and os.path.exists(f"/proc/{p}")} if first else set()
+    probed = set(unlisted_pids(listed))
+    return sorted(from_ps | (probed - set(pids())))  # listed again: those born during the probe are not hidden
+
+
+def unlisted_pids(listed: set[int]) -> list[int]:
+    """Processes that answer when probed by number (signal 0) but that the /proc listing left out.
+
+    A preloaded library that filters readdir() hides a process from the listing, and from ps, but
+    not from kill(pid, 0) or from opening /proc/PID by name. Threads answer too, so only thread-group
+    leaders count. The probe goes up to the last PID the kernel handed out (and past the highest seen).
+    """
+    fields = read_text("/proc/loadavg").split()
+    last = int(fields[-1]) if fields and fields[-1].isdigit() else 0
+    top = min(max([last, *listed]) + 1024, 1 << 22)
+    found = []
+    for pid in range(1, top):
+        if pid in listed:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        tgid = [ln.split()[1] for ln in read_text(f"/proc/{pid}/status").splitlines() if ln.startswith("Tgid:")]
+        if tgid == [str(pid)] and pid != os.getpid():
+            found.append(pid)
+    return found
 
 
 def _addr(hex_addr: str) -> str:

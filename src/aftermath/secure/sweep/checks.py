@@ -83,14 +83,14 @@ class HiddenProcess(Check):
     """Processes present in /proc that ps does not show."""
 
     name, severity = "hidden-process", Severity.CRITICAL
-    about = "processes in /proc that ps does not list (a rootkit hides them)"
+    about = "processes that ps or the /proc listing does not show but that answer by number (rootkits hide them)"
 
     def run(self, host: HostFacts) -> list[Finding]:
         """One finding listing the hidden PIDs."""
         hidden = [int(p) for p in host.facts.get("hidden_pids") or []]
         if not hidden:
             return []
-        return [self.finding(host, f"{len(hidden)} process(es) hidden from ps: PIDs {hidden[:20]}",
+        return [self.finding(host, f"{len(hidden)} process(es) hidden from ps or the /proc listing: PIDs {hidden[:20]}",
                              "Only a rootkit makes the process list lie; the host's own tools cannot be trusted.",
                              pids=hidden)]
 
