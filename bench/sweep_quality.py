@@ -34,6 +34,7 @@ KEYS = {
     "LD_PRELOAD for one program": "LD_PRELOAD", "LD_PRELOAD in a start-up file": "hook.sh",
     "preloaded library dropped in /var/tmp": "libhook", "Python .pth startup hook": "evil.pth",
     "program run from a hidden folder": "kupdate", "'...' folder in /tmp": "/tmp/...",
+    "process renamed with prctl": "kworker/0:2",
     "script run from /tmp, then deleted": "run.sh", "history linked to /dev/null": "bash_history",
     "history cleared": "evil_user/.bash_history", "HISTSIZE=0 in a profile": "HISTSIZE",
     "history of a script run from /tmp": "s.sh", "auth.log emptied": "auth.log", "syslog deleted": "syslog",

@@ -10,7 +10,7 @@ from aftermath.secure.sweep.checks import RecentPersistence
 from aftermath.secure.sweep.model import Severity
 from aftermath.secure.sweep.run import apply_checks, probe_params
 from aftermath.secure.sweep.techniques import pam_problem
-from tests.secure.factsdata import DAY, NOW, clean_facts, host
+from tests.secure.factsdata import DAY, NOW, clean_facts, host, proc
 
 
 def persist(path: str, kind: str, text: str, package: str = "unowned", age: float = 400 * DAY,
@@ -112,3 +112,14 @@ def test_emptied_logs_and_histories_are_told_from_rotation() -> None:
 
 def test_every_kind_of_persistence_file_the_probe_reads_says_why_it_matters() -> None:
     assert set(probe_params(14, NOW, [])["persistence"]) <= set(RecentPersistence.WHY)
+
+
+def test_a_process_renamed_away_from_its_program_and_scripts_is_named() -> None:
+    procs = [proc(10, "/usr/bin/python3.11", ["python3", "-c", "..."], comm="kworker/0:2"),
+             proc(11, "/usr/bin/python3.11", ["/usr/bin/python3", "/usr/bin/unattended-upgrade"],
+                  comm="unattended-upgr"),  # a script: its name, cut to 15 characters
+             proc(12, "/usr/lib/systemd/systemd", ["(sd-pam)"], comm="(sd-pam)"),
+             proc(13, "/opt/app/bin/worker", ["worker"], comm="fetcher")]
+    found = {f.evidence["pid"]: f.severity for f in apply_checks(host(clean_facts(processes=procs))).findings
+             if f.check == "renamed-process"}
+    assert found == {10: Severity.HIGH, 13: Severity.MEDIUM}

@@ -38,6 +38,7 @@ TECHNIQUES = [
     ("T1546.018", "Python .pth startup hook", "python-startup-hook", "evil.pth"),
     ("T1564.001", "program run from a hidden folder", "suspicious-executable", "runs from a hidden folder"),
     ("T1564.001", "'...' folder in /tmp", "dropped-in-temp", "/tmp/..."),
+    ("T1036.004", "process renamed with prctl", "renamed-process", "calls itself 'kworker/0:2'"),
     ("T1059.004", "script run from /tmp, then deleted", "vanished-script", "/tmp/run.sh"),
     ("T1070.003", "history linked to /dev/null", "cover-tracks", "/root/.bash_history is a link to /dev/null"),
     ("T1070.003", "history cleared", "cover-tracks", "/home/evil_user/.bash_history was emptied"),
@@ -80,6 +81,8 @@ def plant_all(host: LabHost, build: Path) -> None:
     host.run("sh", "-c", "mkdir -p /root/.cache/.sys && cp /bin/sleep /root/.cache/.sys/kupdate && "
                          "setsid /root/.cache/.sys/kupdate 3600 </dev/null >/dev/null 2>&1 &")
     host.run("sh", "-c", "mkdir '/tmp/...' && echo loot > '/tmp/.../data'")
+    rename = "import ctypes, time; ctypes.CDLL(None).prctl(15, b'kworker/0:2', 0, 0, 0); time.sleep(3600)"
+    host.run("sh", "-c", f'setsid python3 -c "{rename}" </dev/null >/dev/null 2>&1 &')
     host.run("sh", "-c", "printf 'sleep 3600\\n' > /tmp/run.sh && (setsid bash /tmp/run.sh </dev/null >/dev/null "
                          "2>&1 &) && sleep 0.3 && rm /tmp/run.sh")
     host.run("ln", "-sf", "/dev/null", "/root/.bash_history")

@@ -68,12 +68,33 @@ def read_text(path: str) -> str:
         return ""
 
 
+ROOT_PREFIX = [""]  # set when the agent escaped the preload under a chroot (see outer_root)
+
+
 def readlink(path: str) -> str | None:
-    """A symlink's target, or None."""
+    """A symlink's target, or None; /proc links are given as the host's processes see them."""
     try:
-        return os.readlink(path)
+        target = os.readlink(path)
     except OSError:
         return None
+    prefix = ROOT_PREFIX[0]
+    return target[len(prefix):] if prefix and target.startswith(prefix + "/") else target
+
+
+def outer_root() -> str:
+    """Where the host's root lies in the paths the kernel gives this agent, when they differ.
+
+    The agent's private mount namespace (made to escape /etc/ld.so.preload) holds copies of the host's
+    mounts. Under a chroot (a jailed sshd, the test lab), links of other processes such as
+    /proc/PID/exe then read with the chroot's outer path in front; PID 1's root link names that path.
+    """
+    if not os.environ.get("AFTERMATH_PRELOAD_FD"):
+        return ""
+    try:
+        outer = os.readlink("/proc/1/root")
+    except OSError:
+        return ""
+    return "" if outer == "/" else outer.rstrip("/")
 
 
 def hashes(path: str) -> dict[str, Any]:
@@ -565,6 +586,7 @@ def main() -> None:
     """Read the parameters, say hello with the host's identity, run the mode, say done."""
     params = json.loads(PARAMS_JSON)
     MARK[0] = str(params.get("marker", "")).encode()
+    ROOT_PREFIX[0] = outer_root()
     private_stdout()
     EXCLUDE.extend(params.get("exclude", []))
     emit({"t": "hello", "version": AGENT_VERSION, "clock": clock(), "host": host_identity(), "uid": os.getuid(),

@@ -306,7 +306,34 @@ class CoverTracks(Check):
         return found
 
 
+BORROWED = re.compile(r"^(kworker|kthreadd|ksoftirqd|kswapd|migration|rcu_|watchdog|kdevtmpfs|jbd2|"
+                      r"sshd|cron|crond|systemd|rsyslogd|dbus-daemon|agetty|nginx|apache2|httpd|mysqld|postgres)")
+
+
+class RenamedProcess(Check):
+    """Processes whose name (comm, set with prctl) is neither their program's nor their script's."""
+
+    name, severity = "renamed-process", Severity.MEDIUM
+    about = "processes renamed (prctl) away from their program's name, above all to a kernel thread's or daemon's"
+
+    def run(self, host: HostFacts) -> list[Finding]:
+        """A finding per renamed process; high when the name borrowed is a kernel thread's or a daemon's."""
+        found = []
+        for proc in host.list("processes"):
+            exe, comm = str(proc.get("exe") or ""), str(proc.get("comm") or "")
+            if not exe.startswith("/") or not comm or comm.startswith("("):
+                continue
+            names = {n.removesuffix(" (deleted)").rsplit("/", 1)[-1][:15] for n in [exe, *proc.get("cmdline", [])[:3]]}
+            if comm in names:
+                continue
+            sev = Severity.HIGH if BORROWED.match(comm) else None
+            found.append(self.finding(host, f"process {proc['pid']} calls itself {comm!r} but runs {exe}", "Malware "
+                                      "renames itself to pass for a kernel thread or a service in process lists.",
+                                      sev, pid=proc["pid"], comm=comm, exe=exe))
+        return found
+
+
 TECHNIQUES: list[Check] = [
     StartupPointsToTemp(), InitScript(), PamBackdoor(), AccountBackdoor(), FileCapability(), PythonStartupHook(),
-    StartupPreload(), DroppedProgram(), VanishedScript(), CoverTracks(),
+    StartupPreload(), DroppedProgram(), VanishedScript(), CoverTracks(), RenamedProcess(),
 ]
