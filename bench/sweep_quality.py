@@ -20,6 +20,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.integration.secure.netlab import Lab, LabHost
 from tests.integration.secure.test_lab_preload import plant_greeter
@@ -68,41 +69,59 @@ def warnings_of(tool: str, output: str) -> str:
     return "\n".join(ln for ln in output.splitlines() if ln.strip() and not any(q in ln.lower() for q in quiet))
 
 
+def sweep(lab: Lab, host: LabHost, out: Path) -> tuple[float, dict[str, Any]]:
+    started = time.monotonic()
+    lab.aftermath("secure", "sweep", "--host", f"root@{host.ip}", *lab.ssh_args(), "--json", str(out))
+    return time.monotonic() - started, json.loads(out.read_text())
+
+
+def build(lab: Lab, base: Path, debs: Path) -> tuple[LabHost, LabHost, LabHost]:
+    """An untouched host, one with every technique, one with a printing /etc/ld.so.preload library."""
+    clean, owned, greeted = lab.add_host("clean"), lab.add_host("owned"), lab.add_host("greeted")
+    for host in (clean, owned, greeted):  # the lab's disk is this machine's: not its build sandbox's hook
+        host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
+                             "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth")
+    for name in (".bashrc", ".profile"):  # this machine's root start-up files (pyenv) loop under a printing preload
+        greeted.write(f"/root/{name}", (Path("/etc/skel") / name).read_text())
+    for host in (owned, greeted):
+        install(host, debs)
+    owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
+    plant_all(owned, base)
+    (base / "greet").mkdir()
+    plant_greeter(greeted, base / "greet")
+    return clean, owned, greeted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debs", type=Path, required=True, help="folder with the rkhunter, chkrootkit, unhide .debs")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
-    rows = [t[1] for t in TECHNIQUES]
-    names = list(dict.fromkeys(rows)) + ["printing /etc/ld.so.preload library"]
+    names = list(dict.fromkeys(t[1] for t in TECHNIQUES))
+    preload = "printing /etc/ld.so.preload library"
+    named: dict[str, set[str]] = {"aftermath": set(), **{t: set() for t in TOOLS}}
+    seconds: dict[str, float] = {}
     with Lab(base / "lab") as lab:
-        clean, owned = lab.add_host("clean"), lab.add_host("owned")
-        for host in (clean, owned):
-            host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
-                                 "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth")
-            for name in (".bashrc", ".profile"):  # this machine's (pyenv) loop under a printing preload
-                host.write(f"/root/{name}", (Path("/etc/skel") / name).read_text())
-        install(owned, args.debs)
-        owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
-        plant_all(owned, base)
-        plant_greeter(owned, base)
-        named: dict[str, set[str]] = {}
-        seconds: dict[str, float] = {}
-        for host, out in ((clean, base / "clean.json"), (owned, base / "owned.json")):
-            started = time.monotonic()
-            lab.aftermath("secure", "sweep", "--host", f"root@{host.ip}", *lab.ssh_args(), "--json", str(out))
-            seconds[f"aftermath ({host.name})"] = time.monotonic() - started
-        report = json.loads((base / "owned.json").read_text())
-        clean_report = json.loads((base / "clean.json").read_text())
+        clean, owned, greeted = build(lab, base, args.debs)
+        seconds["aftermath, untouched host"], clean_report = sweep(lab, clean, base / "clean.json")
+        seconds["aftermath, techniques host"], report = sweep(lab, owned, base / "owned.json")
+        seconds["aftermath, preload host"], greet_report = sweep(lab, greeted, base / "greeted.json")
         found = report["hosts"][0]["findings"]
         named["aftermath"] = {t[1] for t in TECHNIQUES if any(f["check"] == t[2] and t[3] in f["what"] for f in found)}
-        if any(f["check"] == "stray-output" for f in found) and any(f["check"] == "ld-preload" for f in found):
-            named["aftermath"].add("printing /etc/ld.so.preload library")
+        checks = {f["check"] for f in greet_report["hosts"][0]["findings"]}
+        if {"stray-output", "ld-preload"} <= checks:
+            named["aftermath"].add(preload)
         for tool, argv in TOOLS.items():
-            seconds[tool], output = timed(owned, argv)
-            (base / f"{tool}.txt").write_text(output)
-            said = warnings_of(tool, output)
-            named[tool] = {n for n in names if KEYS[n] in said}
+            for host in (owned, greeted) if tool != "unhide" else (owned,):
+                secs, output = timed(host, argv)
+                seconds[f"{tool}, {'techniques' if host is owned else 'preload'} host"] = secs
+                (base / f"{tool}-{host.name}.txt").write_text(output)
+                said = warnings_of(tool, output)
+                if host is owned:
+                    named[tool] |= {n for n in names if n in KEYS and KEYS[n] in said}
+                elif "Hello from a preloaded library!" not in said and KEYS[preload] in said:
+                    named[tool].add(preload)
+    names.append(preload)
     print(f"{len(names)} techniques; results and tool outputs in {base}\n")
     print("| technique | " + " | ".join(named) + " |")
     print("|---|" + "---|" * len(named))
