@@ -13,7 +13,8 @@ DAY = 86400.0
 def proc(pid: int, exe: str | None = "/usr/sbin/cron", cmd: list[str] | None = None, ppid: int = 1,
          **extra: Any) -> dict[str, Any]:
     deleted = bool(exe and exe.endswith(" (deleted)"))
-    return {"pid": pid, "ppid": ppid, "comm": "x", "uid": 0, "cmdline": cmd if cmd is not None else [exe or ""],
+    comm = (exe or "x").removesuffix(" (deleted)").rsplit("/", 1)[-1][:15]
+    return {"pid": pid, "ppid": ppid, "comm": comm, "uid": 0, "cmdline": cmd if cmd is not None else [exe or ""],
             "exe": exe, "exe_deleted": deleted, "memfd": bool(exe and exe.startswith("/memfd:")),
             "ld_preload": [], "exe_sha256": "a" * 64, "exe_md5": "b" * 32, "package": "owned",
             "exe_dir_world_writable": False, **extra}

@@ -35,7 +35,8 @@ def test_a_clean_host_has_no_findings_from_any_check() -> None:
 
 def test_check_names_are_unique_and_every_check_says_what_it_is_about() -> None:
     names = [c.name for c in CHECKS]
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names))
+    assert {"stray-output", "ld-preload", "hidden-process"} <= set(names)
     assert all(c.about for c in CHECKS)
 
 
@@ -165,3 +166,17 @@ def test_a_check_that_breaks_on_odd_facts_is_reported_and_the_others_go_on() -> 
     result = apply_checks(host(facts))
     assert "uid0-account" in result.failed and "hidden-process" in result.ran
     assert any(f.check == "hidden-process" for f in result.findings)
+
+
+def test_stray_output_on_the_channel_is_a_finding_and_a_preload_the_agent_could_not_escape_is_said() -> None:
+    channel = {"stray_bytes": 14, "stray": "hello, world!\n",
+               "preload": {"loaded_into_agent": ["/usr/lib/libgreet.so"]}}
+    facts = clean_facts(channel=channel, ld_so_preload="/usr/lib/libgreet.so\n")
+    by_check = {f.check: f for f in apply_checks(host(facts)).findings}
+    assert by_check["stray-output"].severity == Severity.HIGH
+    assert "14 byte(s)" in by_check["stray-output"].what and "hello, world!" in by_check["stray-output"].what
+    assert "could not be bypassed" in by_check["ld-preload"].what
+    escaped = {**channel, "stray_bytes": 0, "preload": {"loaded_into_agent": []}}
+    by_check = {f.check: f for f in apply_checks(host(clean_facts(channel=escaped,
+                                                                   ld_so_preload="/x.so"))).findings}
+    assert "stray-output" not in by_check and "ran without it" in by_check["ld-preload"].what

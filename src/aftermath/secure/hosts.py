@@ -1,13 +1,17 @@
 """Host access: the local machine, or a remote one over SSH (asyncssh). The one adapter for SSH.
 
-Both run the agent the same way: its source text goes to ``python3 -I -B -`` on stdin (isolated, no
-byte-code written), and its stdout comes back as a stream of chunks. Nothing is copied to the host.
+Both run the agent the same way: its source text goes to ``python3 -I -S -B -`` on stdin (isolated, no
+site hooks, no byte-code written) with a cleared environment, and its stdout comes back as a stream of
+chunks. Nothing is copied to the host. Where ``/etc/ld.so.preload`` names a library and the agent runs as
+root, the launcher hides that file from the agent alone (a bind mount in a private mount namespace), so a
+preloaded rootkit does not run inside it; the agent reports whether that worked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from aftermath.errors import SourceError, ToolError, UsageError
 
-PYTHON = ["python3", "-I", "-B", "-"]
+SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 CHUNK = 1 << 16
 _SPEC = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>\d+))?$")
 
@@ -61,6 +65,16 @@ def parse_host(text: str) -> Host:
     return Host(match["host"], match["user"], port)
 
 
+def launcher(python: str = "python3") -> str:
+    """The shell command that starts the agent: clean environment, and away from the host's preload."""
+    run = f"exec env -i PATH={SAFE_PATH} {{fd}}{shlex.quote(python)} -I -S -B -"
+    hidden = "mount --bind /dev/null /etc/ld.so.preload 2>/dev/null; " + run.format(fd="AFTERMATH_PRELOAD_FD=3 ")
+    escape = f"exec 3</etc/ld.so.preload; exec unshare -m --propagation private sh -c {shlex.quote(hidden)}"
+    # no $(...) here: a preloaded library that prints would be captured with the answer
+    return ("if [ -s /etc/ld.so.preload ] && unshare -m --propagation private true >/dev/null 2>&1; then "
+            f"{escape}; fi; {run.format(fd='')}")
+
+
 @dataclass(frozen=True)
 class SshOptions:
     """How to reach remote hosts: key, known_hosts file, timeout, and whether to use sudo."""
@@ -79,8 +93,9 @@ async def run_agent(host: Host, script: bytes, options: SshOptions) -> AsyncIter
 
 
 async def _run_local(script: bytes) -> AsyncIterator[bytes]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, *PYTHON[1:], stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    pipe = asyncio.subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec("/bin/sh", "-c", launcher(sys.executable), stdin=pipe, stdout=pipe,
+                                                stderr=pipe)
     assert proc.stdin and proc.stdout and proc.stderr
     proc.stdin.write(script)
     await proc.stdin.drain()
@@ -109,7 +124,7 @@ async def _run_ssh(host: Host, script: bytes, options: SshOptions) -> AsyncItera
     except (OSError, asyncssh.Error, TimeoutError) as exc:
         raise SourceError(f"cannot reach {host}: {_why(exc)}") from exc
     async with conn:
-        command = " ".join((["sudo", "-n"] if options.sudo else []) + PYTHON)
+        command = f"sudo -n sh -c {shlex.quote(launcher())}" if options.sudo else launcher()
         try:
             proc = await conn.create_process(command, encoding=None)
             proc.stdin.write(script)

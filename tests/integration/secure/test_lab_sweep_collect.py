@@ -112,10 +112,10 @@ def test_collect_captures_and_hashes_each_sign_and_reports_an_unreachable_host(
 def test_collect_keeps_what_arrived_when_a_host_dies_half_way(netlab: Lab, tmp_path: Path) -> None:
     flaky = netlab.add_host("flaky")
     # python3 on this host is killed two seconds into the run, in the middle of the collection
+    # (the agent runs with a cleared environment and the system PATH: the wrapper takes python3's own place)
     real = flaky.run("readlink", "-f", "/usr/bin/python3").stdout.strip()
-    flaky.write("/root/.bashrc", "export PATH=/usr/local/bin:/usr/bin:/bin\n")
     wrapper = f"#!/bin/sh\nexec 3<&0\n{real} \"$@\" <&3 &\nsleep 2\nkill -9 $!\nexit 137\n"
-    flaky.write("/usr/local/bin/python3", wrapper, mode=0o755)
+    flaky.write("/usr/bin/python3", wrapper, mode=0o755)
     proc = netlab.aftermath("secure", "collect", "--host", f"root@{flaky.ip}", *netlab.ssh_args(),
                             "--out", str(tmp_path / "c"))
     assert proc.returncode == 1, proc.stdout + proc.stderr

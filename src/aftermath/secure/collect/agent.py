@@ -1,8 +1,9 @@
 """Aftermath's host agent: a self-contained collector that runs on the examined host (standard library only).
 
-It is sent as source text to ``python3 -I -B -`` (locally or over SSH), so it writes nothing to the host:
-no byte-code, no temporary files; every result is streamed on stdout as frames, each a JSON header line
-followed by ``size`` raw bytes. The responder's side (``receiver.py``) hashes and stores them.
+It is sent as source text to ``python3 -I -S -B -`` with a cleared environment (locally or over SSH), so
+it writes nothing to the host: no byte-code, no temporary files. Every result is streamed on stdout as
+frames, each the run's random marker, a JSON header line, then ``size`` raw bytes. The responder's side
+(``receiver.py``) hashes and stores them, and sets aside anything else that reached stdout.
 Files are opened with O_NOATIME where the kernel allows it, so reading them does not touch access times.
 
 Two modes, chosen by PARAMS["mode"]: ``collect`` (artifacts in order of volatility) and ``facts``
@@ -27,14 +28,15 @@ from typing import Any
 PARAMS_JSON = "{}"  # AFTERMATH-PARAMS (replaced when the agent is sent)
 AGENT_VERSION = "1"
 OUT = sys.stdout.buffer
+MARK = [b""]  # this run's frame marker, from PARAMS["marker"]
 
 
 # -- framing ------------------------------------------------------------------------------------
 def emit(header: dict[str, Any], data: bytes | None = None) -> None:
-    """Write one frame: a JSON header line, then the data bytes (if any)."""
+    """Write one frame: the marker, a JSON header line, then the data bytes (if any)."""
     if data is not None:
         header = {**header, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    OUT.write(json.dumps(header, default=str).encode() + b"\n")
+    OUT.write(MARK[0] + json.dumps(header, default=str).encode() + b"\n")
     if data is not None:
         OUT.write(data)
     OUT.flush()
@@ -66,12 +68,33 @@ def read_text(path: str) -> str:
         return ""
 
 
+ROOT_PREFIX = [""]  # set when the agent escaped the preload under a chroot (see outer_root)
+
+
 def readlink(path: str) -> str | None:
-    """A symlink's target, or None."""
+    """A symlink's target, or None; /proc links are given as the host's processes see them."""
     try:
-        return os.readlink(path)
+        target = os.readlink(path)
     except OSError:
         return None
+    prefix = ROOT_PREFIX[0]
+    return target[len(prefix):] if prefix and target.startswith(prefix + "/") else target
+
+
+def outer_root() -> str:
+    """Where the host's root lies in the paths the kernel gives this agent, when they differ.
+
+    The agent's private mount namespace (made to escape /etc/ld.so.preload) holds copies of the host's
+    mounts. Under a chroot (a jailed sshd, the test lab), links of other processes such as
+    /proc/PID/exe then read with the chroot's outer path in front; PID 1's root link names that path.
+    """
+    if not os.environ.get("AFTERMATH_PRELOAD_FD"):
+        return ""
+    try:
+        outer = os.readlink("/proc/1/root")
+    except OSError:
+        return ""
+    return "" if outer == "/" else outer.rstrip("/")
 
 
 def hashes(path: str) -> dict[str, Any]:
@@ -194,11 +217,16 @@ def process(pid: int, full: bool) -> dict[str, Any] | None:
             proc["exe_dir_world_writable"] = bool(os.stat(folder).st_mode & stat.S_IWOTH)
         except OSError:
             proc["exe_dir_world_writable"] = None
+    open_files = sorted({t for t in (readlink(f"{base}/fd/{fd}") for fd in listdir(f"{base}/fd")) if t})
+    proc["temp_files_open"] = [t for t in open_files if t.startswith(TEMP_DIRS)]
     if full:
         proc["environ"] = env
-        proc["open_files"] = sorted({t for t in (readlink(f"{base}/fd/{fd}") for fd in listdir(f"{base}/fd")) if t})
+        proc["open_files"] = open_files
         proc["maps"] = maps_summary(read_text(f"{base}/maps"))
     return proc
+
+
+TEMP_DIRS = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - folders examined, not used
 
 
 def read_bytes_safe(path: str) -> bytes:
@@ -258,14 +286,41 @@ def ps_pids() -> set[int] | None:
 
 
 def hidden_pids() -> list[int]:
-    """PIDs present in /proc but missing from two runs of ``ps`` (a rootkit's sign)."""
+    """PIDs present in /proc but missing from two runs of ``ps``, and PIDs that answer by number but are
+    missing from the /proc listing (a rootkit's signs)."""
     first = ps_pids()
-    if first is None:
-        return []
     listed = set(pids())
     second = ps_pids() or set()
     me = os.getpid()
-    return sorted(p for p in listed - first - second if p != me and os.path.exists(f"/proc/{p}"))
+    from_ps = {p for p in listed - first - second if p != me and os.path.exists(f"/proc/{p}")} if first else set()
+    probed = set(unlisted_pids(listed))
+    return sorted(from_ps | (probed - set(pids())))  # listed again: those born during the probe are not hidden
+
+
+def unlisted_pids(listed: set[int]) -> list[int]:
+    """Processes that answer when probed by number (signal 0) but that the /proc listing left out.
+
+    A preloaded library that filters readdir() hides a process from the listing, and from ps, but
+    not from kill(pid, 0) or from opening /proc/PID by name. Threads answer too, so only thread-group
+    leaders count. The probe goes up to the last PID the kernel handed out (and past the highest seen).
+    """
+    fields = read_text("/proc/loadavg").split()
+    last = int(fields[-1]) if fields and fields[-1].isdigit() else 0
+    top = min(max([last, *listed]) + 1024, 1 << 22)
+    found = []
+    for pid in range(1, top):
+        if pid in listed:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        tgid = [ln.split()[1] for ln in read_text(f"/proc/{pid}/status").splitlines() if ln.startswith("Tgid:")]
+        if tgid == [str(pid)] and pid != os.getpid():
+            found.append(pid)
+    return found
 
 
 def _addr(hex_addr: str) -> str:
@@ -493,11 +548,49 @@ def collect(params: dict[str, Any]) -> None:
             emit({"t": "artifact", "name": art["name"], "status": "failed", "note": f"{type(exc).__name__}: {exc}"})
 
 
+def private_stdout() -> None:
+    """Keep stdout for frames only: frames go to a copy of it, and fd 1 now points at stderr.
+
+    So a library loaded into this process (or a program it runs) that prints later cannot write into
+    the middle of a frame; what it printed before this point the responder sets aside as stray output.
+    """
+    global OUT
+    OUT = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+
+
+def preload_seen() -> dict[str, Any]:
+    """/etc/ld.so.preload as the host has it, and whether this agent escaped it.
+
+    The launcher opens the real file on fd 3 before it hides it from the agent (a bind mount in a
+    private mount namespace); the libraries mapped into this process say whether that worked.
+    """
+    fd = os.environ.get("AFTERMATH_PRELOAD_FD")
+    text = ""
+    if fd and fd.isdigit():
+        try:
+            text = os.pread(int(fd), 1 << 20, 0).decode(errors="replace")
+        except OSError:
+            text = ""
+    else:
+        text = read_text("/etc/ld.so.preload")
+    listed = [w for w in text.split() if w.startswith("/")]
+    mapped = set(maps_summary(read_text("/proc/self/maps"))["files"])
+    real = {os.path.realpath(p) for p in listed}
+    return {"text": text, "exists": bool(fd) or os.path.exists("/etc/ld.so.preload"),
+            "loaded_into_agent": sorted(p for p in mapped if p in real or p in listed),
+            "env_preload": os.environ.get("LD_PRELOAD", "")}
+
+
 def main() -> None:
     """Read the parameters, say hello with the host's identity, run the mode, say done."""
     params = json.loads(PARAMS_JSON)
+    MARK[0] = str(params.get("marker", "")).encode()
+    ROOT_PREFIX[0] = outer_root()
+    private_stdout()
     EXCLUDE.extend(params.get("exclude", []))
-    emit({"t": "hello", "version": AGENT_VERSION, "clock": clock(), "host": host_identity(), "uid": os.getuid()})
+    emit({"t": "hello", "version": AGENT_VERSION, "clock": clock(), "host": host_identity(), "uid": os.getuid(),
+          "preload": preload_seen()})
     if params.get("mode") == "facts":
         globals()["facts"](params)  # the sweep's probe is appended to this script when it is sent
     else:

@@ -1,8 +1,10 @@
 """The responder's end of the agent's stream: frames in, files on disk, hashes checked.
 
-A frame is a JSON header line, followed by ``size`` raw bytes when the header has a size. Each file is
-written as it arrives and hashed on the way; the agent's own SHA-256 must match what was received.
-Paths come from the examined host, which may be hostile: they are confined to the output folder.
+A frame is this run's random marker, a JSON header line, then ``size`` raw bytes when the header has a
+size. Bytes outside frames (a preloaded library that prints when it is loaded, a replaced python3 that
+greets) are not the agent's: they are skipped, kept as evidence (``stray``), and never break the run.
+Each file is written as it arrives and hashed on the way; the agent's own SHA-256 must match what was
+received. Paths come from the examined host, which may be hostile: they are confined to the output folder.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,6 +20,7 @@ from typing import Any, BinaryIO
 
 Event = dict[str, Any]
 MAX_HEADER = 1 << 20
+MAX_STRAY = 4096  # bytes of stray output kept as evidence; all are counted
 
 
 @dataclass
@@ -30,6 +34,13 @@ class Received:
     notes: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
     errors: list[str] = field(default_factory=list)
+    stray: bytes = b""
+    stray_bytes: int = 0
+
+    def channel(self) -> dict[str, Any]:
+        """What the transport itself showed: output that was not the agent's, and the preload it ran under."""
+        return {"stray_bytes": self.stray_bytes, "stray": self.stray.decode(errors="replace"),
+                "preload": (self.hello or {}).get("preload") or {}}
 
 
 class ProtocolError(Exception):
@@ -37,11 +48,17 @@ class ProtocolError(Exception):
 
 
 class Receiver:
-    """Incremental parser: feed it chunks in any sizes."""
+    """Incremental parser: feed it chunks in any sizes.
+
+    ``marker`` starts every frame; by default a fresh random one, which the caller gives the agent
+    (``params["marker"]``) so that nothing else on the host can guess it.
+    """
 
     def __init__(self, out_dir: Path, on_event: Callable[[Event], None] | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, marker: str | None = None) -> None:
         self.out_dir = out_dir
+        self.marker = marker or new_marker()
+        self._mark = self.marker.encode()
         self.result = Received()
         self._buf = bytearray()
         self._header: Event | None = None
@@ -60,19 +77,39 @@ class Receiver:
                 if self._header is not None:
                     return
                 continue
-            newline = self._buf.find(b"\n")
+            if not self._skip_to_marker():
+                return
+            newline = self._buf.find(b"\n", len(self._mark))
             if newline < 0:
                 if len(self._buf) > MAX_HEADER:
                     raise ProtocolError("header line too long")
                 return
-            line = bytes(self._buf[:newline])
+            line = bytes(self._buf[len(self._mark):newline])
             del self._buf[:newline + 1]
             self._start(line)
 
+    def _skip_to_marker(self) -> bool:
+        """Set aside bytes before the next marker as stray; whether the buffer now starts with one."""
+        at = self._buf.find(self._mark)
+        if at < 0:  # keep a tail that may be the start of a marker cut across chunks
+            at = max(0, len(self._buf) - len(self._mark) + 1)
+        if at:
+            self._stray(bytes(self._buf[:at]))
+            del self._buf[:at]
+        return self._buf.startswith(self._mark)
+
+    def _stray(self, data: bytes) -> None:
+        result = self.result
+        result.stray += data[:max(0, MAX_STRAY - len(result.stray))]
+        result.stray_bytes += len(data)
+
     def close(self) -> Received:
-        """End of stream: a file cut short is kept and marked incomplete."""
+        """End of stream: a file cut short is kept and marked incomplete; trailing bytes are stray."""
         if self._header is not None:
             self._finish(complete=False)
+        elif self._buf:
+            self._stray(bytes(self._buf))
+            self._buf.clear()
         return self.result
 
     def _start(self, line: bytes) -> None:
@@ -136,6 +173,11 @@ class Receiver:
         elif kind == "done":
             self.result.done = True
         self._on_event(header)
+
+
+def new_marker() -> str:
+    """A frame marker for one run: random, so output on the host cannot pass for a frame."""
+    return f"\x1eaftermath-{secrets.token_hex(16)}:"
 
 
 def confine(root: Path, rel: str) -> Path:

@@ -98,8 +98,8 @@ async def _one(host: Host, folder: Path, cat: catalogue_mod.Catalogue, profile: 
                options: SshOptions, progress: Progress | None, clock: Callable[[], float]) -> HostCollection:
     started = clock()
     exclude = [str(folder.parent.resolve())] if host.local else []
-    params = agent_params(cat, profile, since_days, started, exclude)
     receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None, clock)
+    params = {**agent_params(cat, profile, since_days, started, exclude), "marker": receiver.marker}
     error: str | None = None
     try:
         async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
@@ -146,6 +146,7 @@ def build_manifest(host: Host, received: Received, cat: catalogue_mod.Catalogue,
                        "status": received.artifacts.get(n, {}).get("status", "missing"),
                        "note": received.artifacts.get(n, {}).get("note")} for n in wanted],
         "files": received.files, "notes": [n.get("msg") for n in received.notes], "transfer_errors": received.errors,
+        "channel": received.channel(),
     }
 
 

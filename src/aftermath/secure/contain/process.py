@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,6 +85,17 @@ def collect(runner: Runner, pid: int) -> ProcessInfo:
                        status.text, journal.timestamp())
 
 
+def _stopped_state(runner: Runner, pid: int, tries: int = 30) -> str:
+    """The state after SIGSTOP: the stop takes effect when the process next runs, late on a busy host."""
+    state = "gone"
+    for _ in range(tries):
+        state = parse_status(runner.run(["cat", f"/proc/{pid}/status"]).text).get("State", "gone")
+        if state.startswith(("T", "t")) or state == "gone":
+            break
+        time.sleep(0.1)
+    return state
+
+
 def freeze(case: Case, runner: Runner, pids: Sequence[int]) -> list[ProcessInfo]:
     """Record each process, then stop it with SIGSTOP; returns the records (state read after the stop)."""
     refuse(pids, own_session(runner))
@@ -92,7 +104,7 @@ def freeze(case: Case, runner: Runner, pids: Sequence[int]) -> list[ProcessInfo]
         info = collect(runner, pid)
         doc = _save(case, runner, info)
         checked(runner, ["kill", "-STOP", str(pid)], f"SIGSTOP to {pid}")
-        after = parse_status(runner.run(["cat", f"/proc/{pid}/status"]).text).get("State", "gone")
+        after = _stopped_state(runner, pid)
         case.write(st.FREEZE, runner.label, {"pid": pid, "name": info.name, "exe": info.exe,
                                              "exe_sha256": info.exe_sha256, "record": doc, "state_after": after})
         done.append(info)

@@ -9,38 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from aftermath.secure.sweep.check import KTHREADD, TEMP_PREFIXES, Check, proc_label
 from aftermath.secure.sweep.model import Finding, HostFacts, Severity
-
-TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - folders examined, not used
-KTHREADD = 2
-
-
-class Check:
-    """Base of every check."""
-
-    name: ClassVar[str] = "check"
-    severity: ClassVar[Severity] = Severity.MEDIUM
-    about: ClassVar[str] = ""
-
-    def applies_to(self, host: HostFacts) -> bool:
-        """Whether the facts let this check say anything about the host."""
-        return True
-
-    def run(self, host: HostFacts) -> list[Finding]:
-        """The findings on one host."""
-        raise NotImplementedError
-
-    def finding(self, host: HostFacts, what: str, why: str, severity: Severity | None = None,
-                **evidence: Any) -> Finding:
-        """A finding of this check."""
-        return Finding(host.host, self.name, severity or self.severity, what, why, evidence, host.at)
-
-
-def _proc_label(proc: dict[str, Any]) -> str:
-    cmd = " ".join(proc.get("cmdline") or []) or f"[{proc.get('comm')}]"
-    return f"process {proc['pid']} ({cmd[:80]})"
+from aftermath.secure.sweep.techniques import TECHNIQUES
 
 
 class SuspiciousExecutable(Check):
@@ -60,7 +33,7 @@ class SuspiciousExecutable(Check):
             real = exe.removesuffix(" (deleted)")
             in_temp = real.startswith(TEMP_PREFIXES)
             if proc.get("memfd"):
-                found.append(self.finding(host, f"{_proc_label(proc)} runs a program that exists only in memory "
+                found.append(self.finding(host, f"{proc_label(proc)} runs a program that exists only in memory "
                                           f"({exe})", "Fileless malware loads itself through memfd so that "
                                           "nothing is left on disk to find.", Severity.CRITICAL, **ev))
             elif proc.get("exe_deleted"):
@@ -68,12 +41,18 @@ class SuspiciousExecutable(Check):
                 why = ("Its program was started from a temporary folder and then deleted: attackers do this to "
                        "hide their tools." if in_temp else "Its program file was deleted while running; after a "
                        "software update this is harmless (restart the service), otherwise it hides a tool.")
-                found.append(self.finding(host, f"{_proc_label(proc)} runs a deleted program ({real})", why, sev,
+                found.append(self.finding(host, f"{proc_label(proc)} runs a deleted program ({real})", why, sev,
                                           **ev))
             elif in_temp or proc.get("exe_dir_world_writable"):
-                found.append(self.finding(host, f"{_proc_label(proc)} runs from {os.path.dirname(real)}",
+                found.append(self.finding(host, f"{proc_label(proc)} runs from {os.path.dirname(real)}",
                                           "Anyone can write to that folder; real services are not installed "
                                           "there, but dropped attack tools are.", **ev))
+            elif "/." in real or real.startswith(("/home/", "/root/")):
+                hidden = "/." in real
+                found.append(self.finding(host, f"{proc_label(proc)} runs from a {'hidden' if hidden else 'home'} "
+                                          f"folder ({os.path.dirname(real)})", "Services are installed in system "
+                                          "folders; a program started from a hidden or home folder is often a "
+                                          "dropped tool.", None if hidden else Severity.MEDIUM, **ev))
         return found
 
 
@@ -104,14 +83,14 @@ class HiddenProcess(Check):
     """Processes present in /proc that ps does not show."""
 
     name, severity = "hidden-process", Severity.CRITICAL
-    about = "processes in /proc that ps does not list (a rootkit hides them)"
+    about = "processes that ps or the /proc listing does not show but that answer by number (rootkits hide them)"
 
     def run(self, host: HostFacts) -> list[Finding]:
         """One finding listing the hidden PIDs."""
         hidden = [int(p) for p in host.facts.get("hidden_pids") or []]
         if not hidden:
             return []
-        return [self.finding(host, f"{len(hidden)} process(es) hidden from ps: PIDs {hidden[:20]}",
+        return [self.finding(host, f"{len(hidden)} process(es) hidden from ps or the /proc listing: PIDs {hidden[:20]}",
                              "Only a rootkit makes the process list lie; the host's own tools cannot be trusted.",
                              pids=hidden)]
 
@@ -127,16 +106,40 @@ class LdPreload(Check):
         found = []
         content = str(host.facts.get("ld_so_preload") or "").strip()
         if content:
-            found.append(self.finding(host, f"/etc/ld.so.preload loads {content.splitlines()[0][:120]}",
+            inside = host.facts.get("channel", {}).get("preload", {}).get("loaded_into_agent")
+            agent = ("; it was loaded into the sweep's own agent too (it could not be bypassed: not root, or no "
+                     "unshare), so this host's answers may be filtered" if inside else
+                     "; the sweep's agent ran without it" if inside is not None else "")
+            found.append(self.finding(host, f"/etc/ld.so.preload loads {content.splitlines()[0][:120]}{agent}",
                                       "Every program on the host loads that library first; user-space rootkits "
                                       "use it to hide files, processes and connections.", Severity.CRITICAL,
-                                      content=content[:2000]))
+                                      content=content[:2000], loaded_into_agent=inside))
         for proc in host.list("processes"):
             for value in proc.get("ld_preload") or []:
-                found.append(self.finding(host, f"{_proc_label(proc)} has {value[:160]}",
+                found.append(self.finding(host, f"{proc_label(proc)} has {value[:160]}",
                                           "The library named there runs inside the process and can change "
                                           "what it does.", pid=proc["pid"], value=value))
         return found
+
+
+class StrayOutput(Check):
+    """Bytes on the agent's channel that the agent did not write."""
+
+    name, severity = "stray-output", Severity.HIGH
+    about = "output the sweep's agent did not write (a preloaded library or a replaced python3 that prints)"
+
+    def run(self, host: HostFacts) -> list[Finding]:
+        """One finding with a sample of what was printed."""
+        channel = host.facts.get("channel") or {}
+        count = int(channel.get("stray_bytes") or 0)
+        if not count:
+            return []
+        sample = str(channel.get("stray", ""))[:120]
+        return [self.finding(host, f"{count} byte(s) reached the sweep's output that its agent did not write: "
+                             f"{sample!r}", "Something on this host runs code inside programs as they start (a "
+                             "library in /etc/ld.so.preload, a replaced python3 or shell start-up file) and it "
+                             "prints. The sweep set those bytes aside; find what wrote them.",
+                             stray_bytes=count, sample=channel.get("stray", ""))]
 
 
 class UnexpectedModule(Check):
@@ -231,15 +234,18 @@ class RecentPersistence(Check):
         "shell_profile": "Start-up files run their commands at every login.",
         "authorized_keys": "An added key lets its holder log in without a password, even after passwords change.",
         "ssh_config": "Changed SSH server settings can open new ways in.",
+        "init": "Boot scripts run as root every time the machine starts.",
+        "pam": "PAM rules decide who may log in; a changed rule can let anyone in or record passwords.",
+        "python_hook": "Python runs these at every start, so every Python program runs what they say.",
     }
 
     def run(self, host: HostFacts) -> list[Finding]:
         """A finding per recently changed file (the later of its modification and change times)."""
-        cutoff = host.now - host.since_days * 86400
+        cutoff = host.cutoff
         found = []
         for row in host.list("persistence"):
             changed = max(float(row["mtime"]), float(row["ctime"]))
-            if changed < cutoff:
+            if changed < cutoff or row.get("as_packaged"):  # installed or upgraded by the package manager, unchanged
                 continue
             kind = row.get("kind", "")
             days = max(0.0, (host.now - changed) / 86400)
@@ -323,7 +329,7 @@ class IocHash(Check):
     def run(self, host: HostFacts) -> list[Finding]:
         """A finding per matching file or running executable."""
         found, seen = [], set()
-        rows = [(f"running {_proc_label(p)}", p.get("exe_sha256"), p.get("exe_md5")) for p in host.list("processes")]
+        rows = [(f"running {proc_label(p)}", p.get("exe_sha256"), p.get("exe_md5")) for p in host.list("processes")]
         rows += [(r["path"], r.get("sha256"), r.get("md5")) for k in ("suid", "binaries", "scan") for r in host.list(k)]
         for label, sha, md5 in rows:
             hit = next((h for h in (sha, md5) if h and h in host.iocs.hashes), None)
@@ -336,6 +342,7 @@ class IocHash(Check):
 
 # The registry: every check the sweep runs, in the order findings are listed.
 CHECKS: list[Check] = [
-    SuspiciousExecutable(), FakeKernelThread(), HiddenProcess(), LdPreload(), UnexpectedModule(), UnknownListener(),
-    IocConnection(), RecentPersistence(), ExtraRootAccount(), PackageIntegrity(), WebShell(), IocHash(),
+    SuspiciousExecutable(), FakeKernelThread(), HiddenProcess(), LdPreload(), StrayOutput(), UnexpectedModule(),
+    UnknownListener(), IocConnection(), RecentPersistence(), ExtraRootAccount(), PackageIntegrity(), WebShell(),
+    IocHash(), *TECHNIQUES,
 ]

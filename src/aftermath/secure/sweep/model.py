@@ -85,6 +85,12 @@ class HostFacts:
         return float(self.facts.get("clock", {}).get("epoch", 0.0))
 
     @property
+    def cutoff(self) -> float:
+        """Where the --since window starts (epoch seconds): counted from when the command started."""
+        start = self.facts.get("window_start")
+        return float(start) if start is not None else self.now - self.since_days * 86400
+
+    @property
     def at(self) -> str:
         """The facts' time as ISO 8601 UTC."""
         return datetime.fromtimestamp(self.now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

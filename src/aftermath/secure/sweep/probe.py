@@ -21,10 +21,12 @@ from aftermath.secure.collect.agent import (  # agent-import
     listdir,  # agent-import
     modules,  # agent-import
     pids,  # agent-import
+    preload_seen,  # agent-import
     process,  # agent-import
     read_bytes,  # agent-import
     read_text,  # agent-import
     safe_hashes,  # agent-import
+    shadow_meta,  # agent-import
     sockets,  # agent-import
     users,  # agent-import
     walk,  # agent-import
@@ -35,9 +37,9 @@ BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/lo
 
 # -- package ownership (dpkg) -----------------------------------------------------------------------
 def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]:
-    """Paths owned by packages and their MD5 sums, with usr-merge aliases (/bin is /usr/bin)."""
+    """Paths owned by packages and their MD5 sums (conffiles' too), with usr-merge aliases (/bin is /usr/bin)."""
     owned: set[str] = set()
-    sums: dict[str, str] = {}
+    sums: dict[str, str] = conffile_sums(os.path.join(os.path.dirname(root), "status"))
     for name in listdir(root):
         text = read_text(os.path.join(root, name))
         if name.endswith(".list"):
@@ -46,6 +48,7 @@ def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]
             for line in text.splitlines():
                 digest, _, rel = line.partition("  ")
                 sums["/" + rel.strip()] = digest
+    diversions(os.path.join(os.path.dirname(root), "diversions"), owned, sums)
     for path in list(owned) + list(sums):
         for short in ("/bin/", "/sbin/", "/lib/", "/lib64/"):
             if path.startswith(short) and os.path.islink(short.rstrip("/")):
@@ -53,6 +56,39 @@ def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]
                 if path in sums:
                     sums["/usr" + path] = sums[path]
     return owned, sums
+
+
+def diversions(path: str, owned: set[str], sums: dict[str, str]) -> None:
+    """dpkg diversions: a package's file moved aside (pg_config to pg_config.libpq-dev) is still that package's.
+
+    Two packages ship the diverted path, so its sum is ambiguous: neither name is checked against one.
+    """
+    lines = read_text(path).splitlines()
+    for i in range(0, len(lines) - 2, 3):
+        original, moved = lines[i], lines[i + 1]
+        owned.update((original, moved))
+        sums.pop(original, None)
+
+
+def conffile_sums(status: str, ucf: str = "/var/lib/ucf/hashfile") -> dict[str, str]:
+    """The MD5 of each configuration file as its package installed it (dpkg's 'Conffiles:', and ucf's hashes
+    for files a package generates at install, such as sshd_config)."""
+    sums: dict[str, str] = {}
+    for line in read_text(ucf).splitlines():
+        digest, _, path = line.partition("  ")
+        if len(digest) == 32 and path.startswith("/"):
+            sums[path.strip()] = digest
+    inside = False
+    for line in read_text(status).splitlines():
+        if line.startswith("Conffiles:"):
+            inside = True
+        elif inside and line.startswith(" /"):
+            parts = line.split()
+            if len(parts) >= 2 and len(parts[1]) == 32:
+                sums[parts[0]] = parts[1]
+        else:
+            inside = False
+    return sums
 
 
 def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]]) -> str:
@@ -88,17 +124,22 @@ def bin_files() -> list[str]:
     return sorted(seen.values())
 
 
-def persistence(kinds: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Cron, systemd, shell start-up and SSH key files with their times; keys listed by comment."""
+def persistence(kinds: dict[str, list[str]], db: tuple[set[str], dict[str, str]]) -> list[dict[str, Any]]:
+    """Persistence files (cron, systemd, init, shell start-up, PAM, Python hooks, SSH) with their times,
+    text (the checks read what they run) and package state; keys listed by comment."""
     rows = []
     for kind, patterns in kinds.items():
         for path in expand(patterns):
             try:
                 if not stat.S_ISREG(os.stat(path).st_mode):
                     continue
-                row = {**file_meta(path), "kind": kind}
+                row = {**file_meta(path), "kind": kind, "text": read_text(path)[:MAX_TEXT]}
             except OSError:
                 continue
+            md5 = safe_hashes(path).get("md5")
+            row["package"] = package_state(path, md5, db)
+            expected = db[1].get(path) or db[1].get(os.path.realpath(path))
+            row["as_packaged"] = bool(md5) and expected == md5  # exactly what the package manager wrote
             if kind == "authorized_keys":
                 keys = [ln.split() for ln in read_text(path).splitlines() if ln.strip() and not ln.startswith("#")]
                 row["keys"] = [" ".join(k[2:]) or k[1][-12:] for k in keys if len(k) >= 2]
@@ -107,6 +148,85 @@ def persistence(kinds: dict[str, list[str]]) -> list[dict[str, Any]]:
 
 
 MAX_SCAN_ROWS = 50000
+MAX_TEXT = 1 << 16
+ELF = b"\x7fELF"
+LOGS = ("/var/log/auth.log", "/var/log/secure", "/var/log/syslog", "/var/log/messages", "/var/log/wtmp",
+        "/var/log/btmp", "/var/log/lastlog")
+CAP_XATTR = "security.capability"
+
+
+def capabilities(path: str) -> int | None:
+    """The permitted capability bits a file grants (its security.capability attribute), or None."""
+    try:
+        raw = os.getxattr(path, CAP_XATTR, follow_symlinks=False)
+    except OSError:
+        return None
+    if len(raw) < 12:
+        return None
+    low = int.from_bytes(raw[4:8], "little")
+    high = int.from_bytes(raw[12:16], "little") if len(raw) >= 20 else 0
+    return low | high << 32
+
+
+def privileged_files(roots: list[str], db: tuple[set[str], dict[str, str]]) -> tuple[list[dict[str, Any]],
+                                                                                    list[dict[str, Any]]]:
+    """SUID/SGID programs, and programs that carry file capabilities, in one walk."""
+    caps: dict[str, int] = {}
+
+    def keep(path: str, st: os.stat_result) -> bool:
+        if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
+            return True
+        if st.st_mode & 0o111 and (bits := capabilities(path)):
+            caps[path] = bits
+        return False
+    suid = executables(walk(roots, keep), db)
+    return suid, [{**row, "caps": caps[row["path"]]} for row in executables(sorted(caps), db)]
+
+
+def history_files(patterns: list[str]) -> list[dict[str, Any]]:
+    """Shell histories: where they point, their size and times, and their last lines."""
+    rows = []
+    for path in expand(patterns):
+        try:
+            row = {**file_meta(path), "link": os.readlink(path) if os.path.islink(path) else None}
+        except OSError:
+            continue
+        row["tail"] = read_text(path)[-8192:] if not row["link"] else ""
+        rows.append(row)
+    return rows
+
+
+def log_files() -> list[dict[str, Any]]:
+    """The main logs: present or not, size and times, and when their rotated copies last changed."""
+    rows = []
+    for path in LOGS:
+        rotated = [os.lstat(p).st_mtime for p in expand([path + ".*"])]
+        try:
+            rows.append({**file_meta(path), "exists": True, "rotated_mtime": max(rotated, default=None)})
+        except OSError:
+            rows.append({"path": path, "exists": False, "rotated_mtime": max(rotated, default=None)})
+    return rows
+
+
+def odd_folders(roots: list[str]) -> list[dict[str, Any]]:
+    """Folders in temp places named to be overlooked: only dots and spaces ('...', '. '), or a leading space."""
+    rows = []
+    for root in roots:
+        for folder, dirs, _files in os.walk(root):
+            for name in dirs:
+                if name.strip(". ") == "" or name.startswith(" ") or name.endswith(" "):
+                    rows.append(file_meta(os.path.join(folder, name)))
+    return rows
+
+
+def group_rows() -> list[dict[str, Any]]:
+    """/etc/group: name, GID and members."""
+    rows = []
+    for line in read_text("/etc/group").splitlines():
+        f = line.split(":")
+        if len(f) >= 4 and f[2].lstrip("-").isdigit():
+            rows.append({"name": f[0], "gid": int(f[2]), "members": [m for m in f[3].split(",") if m]})
+    return rows
 
 
 def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]]:
@@ -122,7 +242,7 @@ def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]
                   "the rest were not scanned"})
             break
         try:
-            row = {**file_meta(path), **safe_hashes(path)}
+            row = {**file_meta(path), **safe_hashes(path), "elf": read_bytes(path, 4) == ELF}
             row["sent"] = row["size"] <= min(limit, budget)
             if row["sent"]:
                 budget -= row["size"]
@@ -136,20 +256,22 @@ def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]
 def facts(params: dict[str, Any]) -> None:
     """Gather the sweep's facts and emit them as facts.json."""
     db = dpkg_db()
+    preload = preload_seen()
     procs = [p for p in (process(pid, False) for pid in pids()) if p]
     for proc in procs:
         exe = proc.get("exe") or ""
         if exe.startswith("/") and not proc["exe_deleted"]:
             proc["package"] = package_state(exe, proc.get("exe_md5"), db)
-    suid = walk(params["suid_roots"], lambda p, st: st.st_mode & (stat.S_ISUID | stat.S_ISGID))
+    suid, caps = privileged_files(params["suid_roots"], db)
     value = {
         "clock": clock(), "processes": procs, "hidden_pids": hidden_pids(), "sockets": sockets(),
-        "modules": modules(), "ld_so_preload": read_text("/etc/ld.so.preload"),
-        "ld_so_preload_exists": os.path.exists("/etc/ld.so.preload"),
+        "modules": modules(), "ld_so_preload": preload["text"], "ld_so_preload_exists": preload["exists"],
         "accounts": [{"user": u.pw_name, "uid": u.pw_uid, "gid": u.pw_gid, "home": u.pw_dir, "shell": u.pw_shell}
                      for u in users()],
-        "persistence": persistence(params["persistence"]), "dpkg": bool(db[0]),
-        "suid": executables(suid, db), "binaries": executables(bin_files(), db),
+        "persistence": persistence(params["persistence"], db), "dpkg": bool(db[0]),
+        "suid": suid, "capabilities": caps, "binaries": executables(bin_files(), db),
+        "groups": group_rows(), "shadow": shadow_meta(), "histories": history_files(params.get("history", [])),
+        "logs": log_files(), "odd_folders": odd_folders(params.get("temp_roots", [])),
         "scan": scan_files(params["scan_roots"], int(params.get("scan_max", 4 << 20)),
                            int(params.get("scan_total", 256 << 20))),
     }

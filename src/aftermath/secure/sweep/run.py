@@ -22,7 +22,8 @@ from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Receiver
 from aftermath.secure.hosts import Host, SshOptions, run_agent
 from aftermath.secure.sweep import indicators
-from aftermath.secure.sweep.checks import CHECKS, Check
+from aftermath.secure.sweep.check import Check
+from aftermath.secure.sweep.checks import CHECKS
 from aftermath.secure.sweep.model import Finding, HostFacts, Iocs, Severity
 from aftermath.secure.sweep.scoring import HostScore, rank
 
@@ -57,6 +58,7 @@ class SweepReport:
     ranking: list[HostScore]
     started_utc: str
     since_days: float
+    window_start_utc: str = ""
 
     @property
     def worst(self) -> Severity | None:
@@ -67,6 +69,7 @@ class SweepReport:
         """A JSON-ready report for scripts."""
         return {
             "started_utc": self.started_utc, "since_days": self.since_days,
+            "window_start_utc": self.window_start_utc,
             "ranking": [{"host": s.host, "score": s.score, "verdict": s.verdict, "findings": s.findings,
                          "worst": str(s.worst) if s.worst is not None else None, "complete": s.complete}
                         for s in self.ranking],
@@ -99,10 +102,13 @@ def probe_params(since_days: float, now: float, exclude: list[str], scan_roots: 
     persistence = {"cron": cat.by_name("cron").paths, "systemd": cat.by_name("systemd").paths,
                    "shell_profile": cat.by_name("shell_profiles").paths,
                    "authorized_keys": [p for p in keys if "authorized_keys" in p],
-                   "ssh_config": [p for p in keys if "authorized_keys" not in p]}
+                   "ssh_config": [p for p in keys if "authorized_keys" not in p],
+                   "init": cat.by_name("init_scripts").paths, "pam": cat.by_name("pam").paths,
+                   "python_hook": cat.by_name("python_hooks").paths}
     return {"mode": "facts", "since": now - since_days * 86400, "exclude": exclude,
             "suid_roots": cat.walk.suid_roots, "persistence": persistence,
-            "scan_roots": list(scan_roots or []) + cat.walk.web_roots + cat.walk.temp_roots}
+            "scan_roots": list(scan_roots or []) + cat.walk.web_roots + cat.walk.temp_roots,
+            "temp_roots": cat.walk.temp_roots, "history": cat.by_name("shell_history").paths}
 
 
 def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None = None,
@@ -124,12 +130,12 @@ def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None
     if case:
         case.write("secure.sweep.start", ", ".join(map(str, hosts)), {"since_days": since_days,
                                                                        "ioc_files": [str(p) for p in ioc_files or []]})
-    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, clock, scan_roots or [])
+    jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, started, scan_roots or [])
             for h in hosts]
     results = asyncio.run(_gather(jobs))
     report = SweepReport(results, rank({r.host: r.findings for r in results},
                                        [r.host for r in results if not r.complete]),
-                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), since_days)
+                         _iso(started), since_days, _iso(started - since_days * 86400))
     if case:
         _journal(case, report)
     return report
@@ -140,11 +146,12 @@ async def _gather(jobs: list[Any]) -> list[HostSweep]:
 
 
 async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: SshOptions,
-               progress: Progress | None, clock: Callable[[], float], scan_roots: list[str]) -> HostSweep:
+               progress: Progress | None, started: float, scan_roots: list[str]) -> HostSweep:
     folder = Path(tempfile.mkdtemp(prefix="aftermath-sweep-"))
     try:
         receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None)
-        params = probe_params(since_days, clock(), [str(folder)] if host.local else [], scan_roots)
+        params = {**probe_params(since_days, started, [str(folder)] if host.local else [], scan_roots),
+                  "marker": receiver.marker}
         try:
             async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
                 receiver.feed(chunk)
@@ -154,6 +161,8 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
         if not received.done or not (folder / "facts.json").is_file():
             return _failed(host, "the probe stopped before it finished", progress)
         facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+        facts["channel"] = received.channel()
+        facts["window_start"] = started - since_days * 86400  # from the command's start, not the probe's
         matches = tuple(await asyncio.to_thread(indicators.scan_folder, rules, folder))
         result = apply_checks(HostFacts(str(host), facts, since_days, iocs, matches))
         if progress:
@@ -161,6 +170,10 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
         return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _failed(host: Host, error: str, progress: Progress | None) -> HostSweep:

