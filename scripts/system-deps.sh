@@ -10,6 +10,9 @@ command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v age >/dev/null || need+=(age)  # tests prove the standard age tool opens hand-over packages
+ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint (PDF)
+ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1 || need+=(libharfbuzz-subset0)  # WeasyPrint font subsetting
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -90,18 +90,27 @@ def verify(
     ctx: typer.Context,
     head: Annotated[str | None, typer.Option(help="SEQ:HASH from an earlier 'aftermath case head'.")] = None,
 ) -> None:
-    """Recompute the journal's hash chain. Exit 0 when intact, 1 naming the first bad entry."""
+    """Recompute the journal's hash chain and re-hash every evidence file. Exit 0 when all is intact, 1 naming
+    the first bad entry and every evidence file that changed or vanished."""
+    from aftermath.consult.custody import check_files
+
     try:
         expected = journal.parse_head(head) if head else None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    verdict = open_case(ctx).verify(expected)
+    case = open_case(ctx)
+    verdict = case.verify(expected)
     if verdict.ok:
         console.print(f"Journal intact: {verdict.entries} entries verified"
                       + (f", head {expected[0]} matches." if expected else "."))
-        return
-    console.print(f"[bold red]Journal NOT intact[/]: {verdict.reason}.")
-    raise typer.Exit(1)
+    else:
+        console.print(f"[bold red]Journal NOT intact[/]: {verdict.reason}.")
+    checked, problems = check_files(case)
+    for p in problems:
+        console.print(f"[bold red]Evidence {p.evidence_id} {p.what}[/]: {p.name} ({p.path})", highlight=False)
+    console.print(f"Evidence files: {checked - len(problems)} of {checked} match their recorded SHA-256.")
+    if not verdict.ok or problems:
+        raise typer.Exit(1)
 
 
 @case_app.command("head")

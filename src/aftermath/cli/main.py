@@ -23,6 +23,7 @@ The steps of the response, in order:
 
   secure    sweep hosts for compromise, collect evidence, isolate, stop processes
   case      the tamper-evident case file experts work from
+  consult   who is engaged, tasks, decisions; then 'report', 'timeline' and 'package' for them
   review    scan every backup snapshot before restoring; find the last clean point
   restore   plan, apply, verify and promote a clean restore
   notify    who was affected, with which data; every legal duty and its deadline
@@ -37,7 +38,7 @@ app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_
 # One module per step; each defines ``register(app)``. A module not yet present is simply absent.
 COMMAND_MODULES = ["case", "protect", "review", "restore", "notify", "secure", "consult", "web", "demo"]
 # Top-level commands whose module has another name.
-MODULE_OF = {"init": "case"}
+MODULE_OF = {"init": "case", "report": "consult", "timeline": "consult", "package": "consult"}
 # Global options that take a value (the next argument, or after '=').
 VALUE_OPTIONS = ("--case",)
 FLAG_OPTIONS = ("--debug", "--version")
