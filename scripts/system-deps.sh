@@ -11,8 +11,10 @@ command -v ip >/dev/null || need+=(iproute2)
 [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v age >/dev/null || need+=(age)  # tests prove the standard age tool opens hand-over packages
-ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)  # WeasyPrint (PDF)
-ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1 || need+=(libharfbuzz-subset0)  # WeasyPrint font subsetting
+# WeasyPrint (consult report, notify letters: PDF) needs Pango and HarfBuzz; poppler-utils checks the PDFs in tests.
+ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1 || need+=(libharfbuzz-subset0)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

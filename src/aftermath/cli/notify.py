@@ -16,6 +16,7 @@ from aftermath.cli.common import (
     write_json,
     write_text,
 )
+from aftermath.cli.notify_letters import register_letters
 from aftermath.cli.notify_scope import register_scope
 from aftermath.notify import plan_report, planning
 from aftermath.notify.engine import Plan
@@ -82,6 +83,7 @@ def plan(
 def register(app: typer.Typer) -> None:
     """Add ``aftermath notify`` with ``scope`` (who was affected) and ``plan`` (every duty and deadline)."""
     register_scope(notify_app)
+    register_letters(notify_app)
     app.add_typer(notify_app, name="notify")
 
 

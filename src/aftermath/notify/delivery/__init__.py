@@ -1,0 +1,1 @@
+"""Delivery of notices: the outbox in the case store, SMTP sending exactly once, a local sink, tracking."""

@@ -1,0 +1,143 @@
+"""The outbox in the case store: notices stored once, claimed atomically, their server replies recorded.
+
+Storing notices and changing a notice's status by hand (``mark-sent``) go through ``Case.write``. The
+sender's per-message steps (claim, record the reply) are single-row transactions of their own, so that a
+kill at any moment leaves at most the message in flight ``claimed``; each send run is journaled with its
+counts and the SHA-256 of what it recorded (not one journal entry per message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from aftermath.errors import UsageError
+from aftermath.notify.delivery.store import NoticeRow, SuppressionRow
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
+
+SENDABLE = ("pending", "retry")
+
+
+def now_text(clock: dt.datetime | None = None) -> str:
+    """A UTC timestamp as stored."""
+    return (clock or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+
+
+def case_key(case: Case) -> str:
+    """A stable identity of the case: the hash of its first journal entry."""
+    first = next(case.iter_entries(), None)
+    return first.hash if first else str(case.root)
+
+
+def suppressed(case: Case) -> set[str]:
+    """Addresses never to mail again (lower case)."""
+    with Session(case.engine) as s:
+        return {a.lower() for a in s.scalars(select(SuppressionRow.address))}
+
+
+def store(case: Case, rows: Sequence[NoticeRow], methods: dict[str, int]) -> tuple[int, int]:
+    """Add the notices not already in the outbox, in one journaled transaction; return (added, kept)."""
+    with Session(case.engine) as s:
+        existing = set(s.scalars(select(NoticeRow.id)))
+    new = [r for r in rows if r.id not in existing]
+    digest = hashlib.sha256("".join(f"{r.id}:{r.sha256}\n" for r in sorted(new, key=lambda r: r.id)).encode())
+    case.write("notify.letters", f"{len(new)} notices stored in the outbox",
+               {"added": len(new), "already_stored": len(rows) - len(new), "methods": methods,
+                "notices_sha256": digest.hexdigest()}, rows=new)
+    return len(new), len(rows) - len(new)
+
+
+def recover(case: Case) -> int:
+    """Return the messages a killed sender left claimed to the queue, marked ambiguous; return how many.
+
+    Only called under the sender's lock, so a claimed row can only belong to a dead run. The server may
+    or may not have accepted such a message: it is sent again with the same Message-ID.
+    """
+    with Session(case.engine) as s, s.begin():
+        result = s.execute(update(NoticeRow).where(NoticeRow.status == "claimed")
+                           .values(status="retry", ambiguous=NoticeRow.ambiguous + 1, next_attempt_at=None))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def due(case: Case, at: str, limit: int = 500) -> list[tuple[str, str]]:
+    """The next notices to send: (id, recipient), oldest first."""
+    query = (select(NoticeRow.id, NoticeRow.recipient)
+             .where(NoticeRow.channel == "email", NoticeRow.status.in_(SENDABLE))
+             .where((NoticeRow.next_attempt_at.is_(None)) | (NoticeRow.next_attempt_at <= at))
+             .order_by(NoticeRow.created_at, NoticeRow.id).limit(limit))
+    with Session(case.engine) as s:
+        return [(r[0], r[1]) for r in s.execute(query)]
+
+
+def next_retry(case: Case) -> str | None:
+    """When the earliest postponed notice is due again (None when nothing waits)."""
+    with Session(case.engine) as s:
+        return s.scalar(select(func.min(NoticeRow.next_attempt_at))
+                        .where(NoticeRow.channel == "email", NoticeRow.status.in_(SENDABLE)))
+
+
+def claim(case: Case, nid: str, at: str) -> bytes | None:
+    """Atomically take one notice for sending; its bytes, or None when another state holds it."""
+    with Session(case.engine) as s, s.begin():
+        done = s.execute(update(NoticeRow).where(NoticeRow.id == nid, NoticeRow.status.in_(SENDABLE))
+                         .values(status="claimed", claimed_at=at, attempts=NoticeRow.attempts + 1))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return s.scalar(select(NoticeRow.body).where(NoticeRow.id == nid))
+
+
+def finish(case: Case, nid: str, status: str, reply: str, at: str, retry_at: str | None = None,
+           suppress: str | None = None) -> int:
+    """Record the outcome of one attempt (and suppress the address on a permanent failure); the attempts so far."""
+    with Session(case.engine) as s, s.begin():
+        s.execute(update(NoticeRow).where(NoticeRow.id == nid).values(
+            status=status, reply=reply[:2000], next_attempt_at=retry_at,
+            done_at=at if status not in SENDABLE else None))
+        if suppress and s.get(SuppressionRow, suppress.lower()) is None:
+            s.add(SuppressionRow(address=suppress.lower(), reason=reply[:500], at=at))
+        return int(s.scalar(select(NoticeRow.attempts).where(NoticeRow.id == nid)) or 0)
+
+
+def counts(case: Case) -> dict[str, int]:
+    """Email notices per status."""
+    with Session(case.engine) as s:
+        rows = s.execute(select(NoticeRow.status, func.count()).where(NoticeRow.channel == "email")
+                         .group_by(NoticeRow.status))
+        return {status: int(n) for status, n in rows}
+
+
+def notices(case: Case) -> list[NoticeRow]:
+    """Every notice (without loading the bodies' meaning; for status and reports)."""
+    with Session(case.engine, expire_on_commit=False) as s:
+        return list(s.scalars(select(NoticeRow).order_by(NoticeRow.created_at, NoticeRow.id)))
+
+
+def find(case: Case, ids: Iterable[str]) -> list[NoticeRow]:
+    """Notices by id, or by a unique prefix of one."""
+    out = []
+    with Session(case.engine, expire_on_commit=False) as s:
+        for nid in ids:
+            rows = list(s.scalars(select(NoticeRow).where(NoticeRow.id.startswith(nid)).limit(2)))
+            if len(rows) != 1:
+                raise UsageError(f"{'no' if not rows else 'more than one'} notice matches {nid!r}: "
+                                 "see 'aftermath notify status --json'")
+            out.append(rows[0])
+    return out
+
+
+def mark_sent(case: Case, nid: str, how: str, ref: str) -> NoticeRow:
+    """Mark a regulator, bureau or media notice sent by hand (journaled with how and the reference)."""
+    row = find(case, [nid])[0]
+    if row.channel == "email":
+        raise UsageError(f"notice {row.id[:12]} is an email notice: 'notify send' delivers it")
+    row.status, row.reply, row.done_at = "sent", f"{how}: {ref}".strip(), now_text()
+    case.write("notify.mark-sent", row.recipient, {"notice": row.id, "audience": row.audience, "how": how,
+                                                   "ref": ref, "sha256": row.sha256}, rows=[row])
+    return row

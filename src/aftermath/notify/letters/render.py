@@ -1,0 +1,118 @@
+"""Render composed notices: email messages (text and HTML parts, stable Message-ID), print files, drafts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from aftermath.notify.letters.incident import Incident
+from aftermath.notify.letters.wording import TITLE, Section, plain_text
+from aftermath.notify.people import Person
+
+_env = Environment(loader=PackageLoader("aftermath.notify.letters", "templates"),
+                   autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
+LETTERS_PER_PRINT_FILE = 500
+
+
+def notice_id(audience: str, key: str) -> str:
+    """A notice's stable identity: the same person (or duty) always gets the same id."""
+    return hashlib.sha256(f"{audience}\0{key}".encode()).hexdigest()[:32]
+
+
+def message_id(case_key: str, nid: str, domain: str) -> str:
+    """A stable Message-ID derived from the case and the notice: a resend carries the same one."""
+    digest = hashlib.sha256(f"{case_key}\0{nid}".encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def greeting(person: Person) -> str:
+    """The salutation."""
+    return f"Dear {person.name}," if person.name.strip() else "Dear customer,"
+
+
+def address_lines(person: Person) -> list[str]:
+    """The address block as a mail house prints it."""
+    place = " ".join(x for x in (f"{person.city}," if person.city else "", person.region, person.postal_code) if x)
+    lines = [person.name, person.street, place.strip()]
+    if person.country and person.country != "US":
+        lines.append(person.country)
+    return [x for x in lines if x]
+
+
+def letter_html(person: Person, secs: Sequence[Section], incident: Incident, with_address: bool) -> str:
+    """One notice as an HTML fragment (address block for a window envelope when printed)."""
+    return _env.get_template("letter.html.j2").render(
+        title=TITLE, greeting=greeting(person), sections=secs, business=incident.business,
+        address=address_lines(person) if with_address else None)
+
+
+def print_file(fragments: Sequence[str], batch: int) -> str:
+    """A print file: many letters, one page break after each, as mail houses take them."""
+    joined = Markup("\n".join(fragments))  # noqa: S704 - fragments come from our autoescaped template
+    return _env.get_template("print.html.j2").render(title=TITLE, batch=batch, letters=joined)
+
+
+def email_message(person: Person, secs: Sequence[Section], incident: Incident, mid: str,
+                  when: dt.datetime) -> EmailMessage:
+    """The email notice: a text part and an HTML part, with its stable Message-ID."""
+    msg = EmailMessage()
+    msg["Subject"] = f"{TITLE} - {incident.business.name}"
+    msg["From"] = incident.contact.email or "notices@aftermath.invalid"
+    msg["To"] = person.email
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = mid
+    msg.set_content(plain_text(secs, greeting(person)))
+    page = _env.get_template("email.html.j2").render(
+        title=TITLE, letter=Markup(letter_html(person, secs, incident, False)))  # noqa: S704 - autoescaped
+    msg.add_alternative(page, subtype="html")
+    return msg
+
+
+def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, int], today: dt.date) -> str:
+    """A draft notice to a regulator, credit bureaus or media, with the plan's figures filled in."""
+    ev = incident.incident
+    lines = [f"DRAFT - {ob['recipient']}", f"Duty: {ob['jurisdiction']} {ob['audience'].replace('_', ' ')}; "
+             f"{ob['citation']}", f"Due: {ob.get('deadline') or 'as soon as possible'} ({ob['deadline_text']})", "",
+             f"Date: {today.isoformat()}", f"Organisation: {incident.business.name}, {incident.business.address}",
+             f"Contact: {incident.contact.phone} {incident.contact.email} {incident.contact.website}".rstrip(), "",
+             f"Number of residents affected: {ob['people']}",
+             f"Breach dates: {ev.start or 'unknown'} to {ev.end or ev.start or 'unknown'}; "
+             f"discovered {ev.discovered or 'unknown'}",
+             f"Description: {ev.description.strip()}", f"Actions taken: {incident.response.done.strip()}",
+             f"Notices to individuals: {counts.get('email', 0)} by email, {counts.get('post', 0)} by post, "
+             f"{counts.get('substitute', 0)} by substitute notice",
+             f"Credit monitoring offered: {incident.credit_monitoring.months} months "
+             f"({incident.credit_monitoring.provider})" if incident.credit_monitoring.months else
+             "Credit monitoring offered: none", "", "Notes from the plan: " + (ob.get("notes") or "none"),
+             "", "A sample individual notice (without personal information) is attached: sample-notice.txt."]
+    return "\n".join(lines) + "\n"
+
+
+def substitute_texts(incident: Incident, people: int) -> dict[str, str]:
+    """Website posting and statewide-media text for substitute notice."""
+    ev, c = incident.incident, incident.contact
+    body = (f"{TITLE}: {incident.business.name}. {ev.description.strip()} The incident occurred "
+            f"{ev.start or ''}{' to ' + str(ev.end) if ev.end else ''}. We could not reach {people} affected "
+            f"people by post or email. If you are a customer, call {c.phone} or visit {c.website}.")
+    page = f"<!doctype html><html lang=en><meta charset=utf-8><title>{TITLE}</title><h1>{TITLE}</h1><p>{body}</p>"
+    return {"website.html": page + "\n", "media.txt": body + "\n"}
+
+
+def faq(incident: Incident) -> str:
+    """Questions and answers for the call centre."""
+    c, cm, ev = incident.contact, incident.credit_monitoring, incident.incident
+    qa = [("What happened?", ev.description.strip()),
+          ("When?", f"From {ev.start} to {ev.end or ev.start}; discovered {ev.discovered}."),
+          ("What are you doing?", f"{incident.response.done} {incident.response.doing}".strip()),
+          ("Is there credit monitoring?", f"Yes: {cm.months} months from {cm.provider}; enrol at {cm.enrol_url} "
+           f"or {cm.enrol_phone} with the code in the letter." if cm.months else "No offer was made."),
+          ("What should I do?", incident.response.you_can_do or "Review statements and credit reports."),
+          ("How do I reach you?", f"{c.phone} ({c.hours}), {c.email}, {c.website}.")]
+    return "# Call-centre FAQ\n\n" + "\n".join(f"**{q}**\n{a}\n" for q, a in qa)

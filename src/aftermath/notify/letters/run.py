@@ -1,0 +1,243 @@
+"""``notify letters`` at the edges: read the plan, people and incident; compose, render, write, fill the outbox.
+
+Everything is checked before anything is written: the plan must come from this people file, the
+incident file must hold every field a recipient's law needs, and there must be a code for every person
+owed credit monitoring. Output goes to a folder (the case's ``notices/`` by default); with a case, every
+notice is also stored in the outbox, once, with a stable Message-ID.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aftermath.case import hash_file
+from aftermath.errors import UsageError, from_os_error
+from aftermath.notify.letters import render
+from aftermath.notify.letters.codes import assign_codes
+from aftermath.notify.letters.content import (
+    Letter,
+    Method,
+    check_incident,
+    compose,
+    load_agencies,
+    load_blocks,
+    method,
+    rules_for,
+)
+from aftermath.notify.letters.incident import Incident, load_incident
+from aftermath.notify.letters.wording import TITLE, plain_text, sections
+from aftermath.notify.people import Person, read_people
+from aftermath.notify.planning import load_rules
+
+if TYPE_CHECKING:
+    from aftermath.case import Case
+    from aftermath.notify.delivery.store import NoticeRow
+
+
+@dataclass
+class Rendered:
+    """Everything ``letters`` produced, before it is written."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    methods: Counter[str] = field(default_factory=Counter)
+    not_covered: int = 0
+    mail_rows: list[list[str]] = field(default_factory=list)  # person, name, address lines, batch, index
+    print_files: list[str] = field(default_factory=list)
+
+
+def load_plan(plan_path: Path, people_path: Path) -> dict[str, Any]:
+    """The plan JSON, refused when it was made from another people file."""
+    try:
+        plan: dict[str, Any] = json.loads(plan_path.read_text(encoding="utf-8"))
+        digest, _ = hash_file(people_path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{plan_path} is not a plan (bad JSON at line {exc.lineno}): "
+                         "write one with 'notify plan --json'") from exc
+    made_from = plan.get("inputs", {}).get("people_file", {}).get("sha256")
+    if made_from != digest:
+        raise UsageError(f"the plan {plan_path} was made from another people file (SHA-256 {str(made_from)[:12]}…, "
+                         f"{people_path.name} is {digest[:12]}…): run 'notify plan' on this file again")
+    return plan
+
+
+def read_consent(people_path: Path) -> dict[str, bool]:
+    """The optional ``esign_consent`` column of people.csv (true/false), by person id."""
+    with people_path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "esign_consent" not in (reader.fieldnames or []):
+            return {}
+        return {row["id"].strip(): (row.get("esign_consent") or "").strip().lower() in ("true", "yes", "1")
+                for row in reader}
+
+
+def compose_all(plan: dict[str, Any], people: list[Person]) -> tuple[list[Letter], int]:
+    """One letter per person covered by a law with a duty to individuals in the plan."""
+    owed = {o["jurisdiction"] for o in plan["obligations"] if o["audience"] == "individuals"}
+    rules = [f.rule for f in load_rules() if f.rule.jurisdiction in owed]
+    blocks = load_blocks()
+    letters, skipped = [], 0
+    for person in people:
+        mine = rules_for(person, rules)
+        if mine:
+            letters.append(compose(person, mine, blocks))
+        else:
+            skipped += 1
+    return letters, skipped
+
+
+def produce(plan: dict[str, Any], people: list[Person], incident: Incident, consent: dict[str, bool],
+            codes: dict[str, str], suppressed: set[str], case_key: str, today: dt.date) -> Rendered:
+    """Compose and render every notice (pure apart from reading the package's data files)."""
+    letters, skipped = compose_all(plan, people)
+    check_incident(letters, incident, load_blocks())
+    agencies = load_agencies()
+    out = Rendered(not_covered=skipped)
+    domain = incident.contact.email.rpartition("@")[2] or "aftermath.invalid"
+    deadlines = {o["jurisdiction"]: o["deadline"] for o in plan["obligations"] if o["audience"] == "individuals"}
+    post: list[str] = []
+    substitute: list[str] = []
+    method_rows = [["person_id", "method", "reason", "jurisdictions", "monitoring_months"]]
+    when = dt.datetime.combine(today, dt.time(12), dt.UTC)
+    for letter in letters:
+        p = letter.person
+        how = method(p, consent.get(p.id, False), p.email.lower() in suppressed)
+        secs = sections(letter, incident, agencies, today, codes.get(p.id))
+        nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
+        mid = render.message_id(case_key, nid, domain)
+        out.methods[how.channel] += 1
+        method_rows.append([p.id, how.channel, how.reason, ";".join(letter.jurisdictions),
+                            str(letter.monitoring_months)])
+        duties = [[j, "individuals", deadlines.get(j)] for j in letter.jurisdictions]
+        if how.channel == "email":
+            body = render.email_message(p, secs, incident, mid, when).as_bytes()
+            out.files[f"email/{nid}.eml"] = body
+        else:
+            body = plain_text(secs, render.greeting(p)).encode()
+            if how.channel == "post":
+                batch, page = divmod(len(post), render.LETTERS_PER_PRINT_FILE)
+                post.append(render.letter_html(p, secs, incident, with_address=True))
+                out.mail_rows.append([*_mailhouse(p), f"post/print-{batch + 1:04d}", str(page)])
+            else:
+                substitute.append(p.id)
+        out.notices.append(_notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body))
+    _post_files(out, post)
+    _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain)
+    return out
+
+
+def _mailhouse(p: Person) -> list[str]:
+    lines = render.address_lines(p)[1:] + ["", ""]
+    return [p.id, p.name, lines[0], lines[1], lines[2] if len(lines) > 2 else ""]
+
+
+def _notice(nid: str, pid: str, audience: str, how: Method, recipient: str, duties: list[Any], mid: str,
+            body: bytes) -> dict[str, Any]:
+    status = {"email": "pending", "post": "printed"}.get(how.channel, "drafted")
+    return {"id": nid, "person_id": pid, "audience": audience, "channel": how.channel, "reason": how.reason,
+            "recipient": recipient, "duties": json.dumps(duties), "message_id": mid,
+            "subject": TITLE, "body": body, "sha256": hashlib.sha256(body).hexdigest(), "status": status}
+
+
+def _post_files(out: Rendered, post: list[str]) -> None:
+    size = render.LETTERS_PER_PRINT_FILE
+    for start in range(0, len(post), size):
+        name = f"post/print-{start // size + 1:04d}"
+        out.files[f"{name}.html"] = render.print_file(post[start:start + size], start // size + 1).encode()
+        out.print_files.append(name)
+
+
+def print_post(out_dir: Path, result: Rendered, pdf: bool) -> None:
+    """Render the print files to PDF (unless ``pdf`` is false) and write the mail-house CSV with pages."""
+    if not result.mail_rows:
+        return
+    starts: dict[str, list[int]] = {}
+    if pdf:
+        from aftermath.notify.letters.pdf import render_all
+
+        jobs = [((out_dir / f"{n}.html").read_text(encoding="utf-8"), out_dir / f"{n}.pdf") for n in result.print_files]
+        starts = dict(zip(result.print_files, render_all(jobs), strict=True))
+    rows = [[*row[:5], f"{row[5]}.pdf" if pdf else f"{row[5]}.html",
+             str(starts[row[5]][int(row[6])] if pdf else int(row[6]) + 1)] for row in result.mail_rows]
+    write_files(out_dir, {"post/mailhouse.csv": _csv([["person_id", "name", "address_1", "address_2", "address_3",
+                                                        "file", "page"], *rows])})
+
+
+def _other_files(out: Rendered, plan: dict[str, Any], incident: Incident, substitute: list[str],
+                 method_rows: list[list[str]], today: dt.date, case_key: str, domain: str) -> None:
+    for i, ob in enumerate(o for o in plan["obligations"] if o["audience"] != "individuals"):
+        text = render.regulator_draft(ob, incident, dict(out.methods), today).encode()
+        nid = render.notice_id(ob["audience"], f"{ob['jurisdiction']}\0{ob['recipient']}")
+        name = f"regulators/{i + 1:03d}-{ob['jurisdiction']}-{ob['audience']}.txt"
+        out.files[name] = text
+        duties = [[ob["jurisdiction"], ob["audience"], ob["deadline"]]]
+        out.notices.append(_notice(nid, "", ob["audience"], Method("draft", name), ob["recipient"], duties,
+                                   render.message_id(case_key, nid, domain), text))
+    if substitute:
+        for name, words in render.substitute_texts(incident, len(substitute)).items():
+            out.files[f"substitute/{name}"] = words.encode()
+        out.files["substitute/people.csv"] = _csv([["person_id"], *[[s] for s in substitute]])
+    out.files["faq.md"] = render.faq(incident).encode()
+    out.files["methods.csv"] = _csv(method_rows)
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue().encode()
+
+
+def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Write every output under ``out_dir``; each file atomically (a full disk leaves whole files only)."""
+    for name, data in sorted(files.items()):
+        target = out_dir / name
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise from_os_error(exc, f"writing {target} ({len(files)} files; the ones already written are whole, "
+                                     "run again to finish)") from exc
+
+
+def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Path, case: Case | None,
+            codes_path: Path | None, today: dt.date, pdf: bool = True) -> Rendered:
+    """The whole ``notify letters`` command, apart from printing."""
+    from aftermath.notify.delivery import outbox
+
+    plan = load_plan(plan_path, people_path)
+    people = read_people(people_path)
+    incident = load_incident(incident_path)
+    consent = read_consent(people_path)
+    suppressed = outbox.suppressed(case) if case else set()
+    case_key = outbox.case_key(case) if case else plan["inputs"]["people_file"]["sha256"]
+    letters_, _ = compose_all(plan, people)
+    eligible = sorted(lt.person.id for lt in letters_ if lt.monitoring_months)
+    codes = assign_codes(out_dir / "codes-assigned.csv", codes_path, eligible)
+    result = produce(plan, people, incident, consent, codes, suppressed, case_key, today)
+    if codes:
+        result.files["codes-assigned.csv"] = _csv([["person_id", "code"], *sorted(map(list, codes.items()))])
+    write_files(out_dir, result.files)
+    print_post(out_dir, result, pdf)
+    if case:
+        outbox.store(case, [_row(n) for n in result.notices], dict(result.methods))
+    return result
+
+
+def _row(n: dict[str, Any]) -> NoticeRow:
+    from aftermath.notify.delivery.store import NoticeRow
+
+    return NoticeRow(**n, attempts=0, ambiguous=0, created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                     reply="")
