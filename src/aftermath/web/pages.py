@@ -1,0 +1,143 @@
+"""What each dashboard page shows, read from the case store; nothing here writes.
+
+Privilege is applied here, once: a reader who may not see privileged material gets lists without it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aftermath.case import journal
+from aftermath.case.core import Case
+from aftermath.case.store import EvidenceRow, JournalRow
+from aftermath.consult import records, report, status
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class ChainState:
+    """The journal verified so far: later requests only check the entries after it."""
+
+    last: journal.Entry | None = None
+    verdict: journal.Verdict | None = None
+
+
+def verify_chain(case: Case, state: ChainState) -> journal.Verdict:
+    """Verify the entries written since the last call (the whole chain the first time)."""
+    if state.verdict is not None and not state.verdict.ok:
+        return state.verdict
+    after = state.last.seq if state.last else 0
+    query = select(JournalRow).where(JournalRow.seq > after).order_by(JournalRow.seq)
+    prev, count = state.last, after
+    with Session(case.engine) as session:
+        for row in session.scalars(query.execution_options(yield_per=2000)):
+            entry = _entry(row)
+            expected = journal.make_entry(prev, entry.at, entry.actor, entry.action, entry.subject, entry.data)
+            count += 1
+            if entry != expected:
+                why = f"entry {entry.seq} does not match the chain: run 'aftermath case verify'"
+                state.verdict = journal.Verdict(False, count, entry.seq, why)
+                return state.verdict
+            prev = entry
+    state.last, state.verdict = prev, journal.Verdict(True, count)
+    return state.verdict
+
+
+def action_counts(case: Case) -> dict[str, int]:
+    """How many journal entries each action has."""
+    with Session(case.engine) as session:
+        rows = session.execute(select(JournalRow.action, func.count()).group_by(JournalRow.action)).all()
+    return {action: int(n) for action, n in rows}
+
+
+def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[str, Any]]:
+    """The four steps of the response and what is done in each (from the journal's actions)."""
+    def has(*prefixes: str) -> int:
+        return sum(n for a, n in counts.items() if a.startswith(prefixes))
+
+    return [
+        {"name": "Secure", "items": [("sweep done", has("secure.sweep")), ("hosts isolated", has("secure.isolate")),
+                                     ("evidence collected", has("evidence.register", "secure.collect"))]},
+        {"name": "Consult", "items": [("experts engaged", engaged), ("open tasks", tasks_open),
+                                      ("decisions", has("consult.decision"))]},
+        {"name": "Recover", "items": [("backups reviewed", has("review")), ("restore approved", has("restore.approve")),
+                                      ("restore verified", has("restore.verify")),
+                                      ("promoted", has("restore.promote"))]},
+        {"name": "Notify", "items": [("people in scope", has("notify.scope")), ("duties planned", has("notify.plan")),
+                                     ("notices sent", has("notify.send", "notify.deliver"))]},
+    ]
+
+
+def deadlines(case: Case, file: records.File, keep: bool, now: datetime) -> list[dict[str, Any]]:
+    """Legal, insurer and task deadlines, soonest first."""
+    incidents = case.incidents()
+    found: list[dict[str, Any]] = []
+    if incidents:
+        discovered = datetime.fromisoformat(incidents[0].discovered_at.replace("Z", "+00:00"))
+        found = report._obligations(case, file, discovered, now, keep)  # noqa: SLF001 - the report's own reading
+    for task in file.of("task", keep):
+        if status.task_state(task) == "open" and task.body.get("due"):
+            found.append({"due": str(task.body["due"]), "what": f"task: {task.title}", "to": task.body.get("owner")
+                          or "", "people": "", "state": "due", "citation": ""})
+    return sorted(found, key=lambda d: str(d["due"]))
+
+
+def journal_page(case: Case, file: records.File, keep: bool, page: int, action: str = "",
+                 who: str = "") -> tuple[list[journal.Entry], int]:
+    """One page of entries, newest first, and the number of matching entries (privileged ones left out)."""
+    query = select(JournalRow)
+    count = select(func.count()).select_from(JournalRow)
+    conditions = ([JournalRow.action.startswith(action)] if action else []) + ([JournalRow.actor == who] if who else [])
+    query, count = query.where(*conditions), count.where(*conditions)
+    query = query.order_by(JournalRow.seq.desc()).offset(max(page - 1, 0) * PAGE_SIZE).limit(PAGE_SIZE)
+    with Session(case.engine) as session:
+        entries = [_entry(r) for r in session.scalars(query)]
+        total = int(session.scalar(count) or 0)
+    return [e for e in entries if keep or not records.is_privileged(e.seq, e.action, e.data, file)], total
+
+
+def evidence(case: Case, file: records.File, keep: bool) -> list[dict[str, Any]]:
+    """Evidence items and case documents with their hashes and custody hand-overs."""
+    custody: dict[str, list[journal.Entry]] = {}
+    for e in case.entries("evidence.custody"):
+        custody.setdefault(e.subject, []).append(e)
+    with Session(case.engine) as session:
+        rows = session.execute(select(*EvidenceRow.__table__.columns).order_by(EvidenceRow.id)).mappings().all()
+    return [{**row, "custody": custody.get(f"evidence {row['id']}", [])} for row in rows
+            if keep or row["id"] not in file.privileged_evidence]
+
+
+def restore_plans(case: Case) -> list[dict[str, Any]]:
+    """Saved restore plans with their approvals, verifications and promotions."""
+    approvals = {e.subject: e for e in case.entries("restore.approve")}
+    verified = [e for e in case.entries("restore.verify") if e.data.get("ok")]
+    promoted = case.entries("restore.promote")
+    out = []
+    for item in case.evidence_items("restore-plan"):
+        try:
+            totals = json.loads(item.path.read_bytes()).get("entries", [])
+        except (OSError, ValueError):
+            totals = []
+        sha = item.sha256
+        out.append({"id": item.id, "name": item.name, "sha256": sha, "at": item.collected_at,
+                    "entries": len(totals), "approval": approvals.get(sha),
+                    "verified": any(e.data.get("plan") == sha for e in verified),
+                    "promoted": any(e.data.get("plan") == sha for e in promoted)})
+    return out
+
+
+def now() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)
+
+
+def _entry(row: JournalRow) -> journal.Entry:
+    return journal.Entry(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.data), row.prev,
+                         row.hash)
