@@ -93,10 +93,15 @@ def snapshot_timeline(case: Case) -> list[dict[str, Any]]:
         doc = json.loads(reviews[-1].path.read_bytes())
     except (OSError, ValueError):
         return []
-    first: dict[str, list[str]] = {}
+    first: dict[str, dict[str, list[str]]] = {}
     for f in doc.get("findings", []):
-        first.setdefault(f.get("first_seen", ""), []).append(f"{f.get('kind')}: {f.get('path')}")
+        first.setdefault(f.get("first_seen", ""), {}).setdefault(str(f.get("kind")), []).append(str(f.get("path")))
     snaps = sorted(doc.get("snapshots", []), key=lambda s: s.get("time", ""))
     return [{"id": s["id"][:8], "time": s.get("time", "")[:16], "verdict": s.get("verdict", "?"),
-             "paths": ", ".join(s.get("paths", [])), "first": first.get(s["id"], []),
+             "paths": ", ".join(s.get("paths", [])), "first": [_summary(kind, paths) for kind, paths in first.get(s["id"], {}).items()],
              "last_clean": s["id"] == doc.get("last_clean")} for s in snaps]
+
+
+def _summary(kind: str, paths: list[str]) -> str:
+    shown = ", ".join(p.rsplit("/", 1)[-1] for p in paths[:3])
+    return f"{kind}: {len(paths)} file{'s' if len(paths) != 1 else ''} ({shown}{', ...' if len(paths) > 3 else ''})"
