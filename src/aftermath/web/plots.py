@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-COLOURS = {"clean": "#2e7d32", "suspicious": "#f9a825", "infected": "#c62828", "encrypted": "#4a148c", "unreadable": "#6d4c41"}
+COLOURS = {"clean": "#2e7d32", "suspicious": "#f9a825", "infected": "#c62828", "encrypted": "#4a148c",
+           "unreadable": "#6d4c41"}
 # Rough tile-grid positions of the US states (column, row), as newsrooms draw them.
 TILES = {
     "AK": (0, 0), "ME": (11, 0), "VT": (10, 1), "NH": (11, 1), "WA": (1, 2), "ID": (2, 2), "MT": (3, 2),
