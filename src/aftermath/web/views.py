@@ -97,7 +97,8 @@ def snapshot_timeline(case: Case) -> list[dict[str, Any]]:
     for f in doc.get("findings", []):
         first.setdefault(f.get("first_seen", ""), {}).setdefault(str(f.get("kind")), []).append(str(f.get("path")))
     snaps = sorted(doc.get("snapshots", []), key=lambda s: s.get("time", ""))
-    return [{"id": s["id"][:8], "first": [_summary(kind, paths) for kind, paths in first.get(s["id"], {}).items()], "time": s.get("time", "")[:16], "verdict": s.get("verdict", "?"),
+    return [{"id": s["id"][:8], "first": [_summary(k, paths) for k, paths in first.get(s["id"], {}).items()],
+             "time": s.get("time", "")[:16], "verdict": s.get("verdict", "?"),
              "paths": ", ".join(s.get("paths", [])),
              "last_clean": s["id"] == doc.get("last_clean")} for s in snaps]
 
