@@ -6,7 +6,7 @@ What each role may do is one pure table (:data:`PERMISSIONS`), checked on the se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -52,7 +52,7 @@ class User:
     name: str
     role: str
     disabled: bool
-    password_hash: str
+    password_hash: str = field(repr=False)
 
     def may(self, what: str) -> bool:
         """Whether this user's role allows ``what`` (read, change, privileged, approve, users)."""
