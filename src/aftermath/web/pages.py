@@ -19,6 +19,7 @@ from aftermath.case.store import EvidenceRow, JournalRow
 from aftermath.consult import records, report, status
 
 PAGE_SIZE = 50
+EVIDENCE_PAGE = 100
 
 
 @dataclass
@@ -103,15 +104,23 @@ def journal_page(case: Case, file: records.File, keep: bool, page: int, action: 
     return [e for e in entries if keep or not records.is_privileged(e.seq, e.action, e.data, file)], total
 
 
-def evidence(case: Case, file: records.File, keep: bool) -> list[dict[str, Any]]:
-    """Evidence items and case documents with their hashes and custody hand-overs."""
-    custody: dict[str, list[journal.Entry]] = {}
-    for e in case.entries("evidence.custody"):
-        custody.setdefault(e.subject, []).append(e)
+def evidence(case: Case, file: records.File, keep: bool, page: int = 1) -> tuple[list[dict[str, Any]], int]:
+    """One page of evidence items and case documents, with hashes and custody hand-overs; and the page count."""
+    hidden = [] if keep else sorted(file.privileged_evidence)
+    query = select(*EvidenceRow.__table__.columns).where(EvidenceRow.id.not_in(hidden)).order_by(EvidenceRow.id)
     with Session(case.engine) as session:
-        rows = session.execute(select(*EvidenceRow.__table__.columns).order_by(EvidenceRow.id)).mappings().all()
-    return [{**row, "custody": custody.get(f"evidence {row['id']}", [])} for row in rows
-            if keep or row["id"] not in file.privileged_evidence]
+        total = int(session.scalar(select(func.count()).select_from(EvidenceRow).where(EvidenceRow.id.not_in(hidden)))
+                    or 0)
+        rows = session.execute(query.offset(max(page - 1, 0) * EVIDENCE_PAGE).limit(EVIDENCE_PAGE)).mappings().all()
+        subjects = [f"evidence {row['id']}" for row in rows]
+        handovers = session.execute(select(JournalRow.subject, JournalRow.at, JournalRow.data)
+                                    .where(JournalRow.action == "evidence.custody", JournalRow.subject.in_(subjects))
+                                    .order_by(JournalRow.seq)).all()
+    custody: dict[str, list[dict[str, Any]]] = {}
+    for subject, at, data in handovers:
+        custody.setdefault(subject, []).append({"at": at, **json.loads(data)})
+    pages = max((total + EVIDENCE_PAGE - 1) // EVIDENCE_PAGE, 1)
+    return [{**row, "custody": custody.get(f"evidence {row['id']}", [])} for row in rows], pages
 
 
 def restore_plans(case: Case) -> list[dict[str, Any]]:

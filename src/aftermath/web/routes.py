@@ -56,10 +56,11 @@ def _journal(app: FastAPI, web: Web) -> None:
 
 def _evidence(app: FastAPI, web: Web) -> None:
     @app.get("/evidence")
-    def evidence(request: Request) -> Response:
+    def evidence(request: Request, page: int = 1) -> Response:
         session, user = web.allowed(request, "read")
         file, keep = web.privileged_file(user)
-        return web.render(request, "evidence.html", user, session, items=pages.evidence(web.case, file, keep))
+        items, last = pages.evidence(web.case, file, keep, page)
+        return web.render(request, "evidence.html", user, session, items=items, page=page, last=last)
 
     @app.post("/evidence/{item_id}/download")
     async def download(request: Request, item_id: int) -> Response:
