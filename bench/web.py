@@ -32,7 +32,9 @@ from aftermath.web.app import create_app
 
 PAGES = ["/", "/journal", "/journal?page=1000", "/journal?action=notify", "/evidence", "/consult", "/backups",
          "/secure", "/notify"]
-ACTIONS = ["notify.send", "evidence.custody", "review.finding", "consult.note", "secure.collect.item"]
+# What a long response's journal is made of; one hand-over in fifty entries (four per evidence item).
+ACTIONS = ["notify.send", "review.finding", "consult.note", "secure.collect.item", "notify.bounce"] * 10
+ACTIONS[0] = "evidence.custody"
 STATES = ["TX", "CA", "NY", "FL", "VT", "CO", "WA", "IL", "OH", "GA"]
 PASSWORD = "bench password 123"
 

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from aftermath.case import Case
 from aftermath.consult import records
+from aftermath.recover.plan import Plan
+from aftermath.recover.workflow import plan_bytes
 from aftermath.web import users
 from aftermath.web.app import create_app
 
@@ -21,7 +23,8 @@ def web_case(tmp_path: Path) -> Case:
         users.add(case, name, role, PASSWORD)
     records.add(case, "task", "Rotate the VPN keys", {"owner": "rae", "due": "2026-12-03"})
     records.add(case, "note", "Counsel's view on the SEC filing: hold", {}, privileged=True)
-    case.save_document("restore-plan", "plan-surgical.json", b'{"entries": [], "strategy": "surgical"}')
+    plan = Plan("surgical", "/srv/backups", "2026-12-01T10:00:00+00:00")
+    case.save_document("restore-plan", "plan-surgical.json", plan_bytes(plan))
     return case
 
 

@@ -6,11 +6,12 @@ Privilege is applied here, once: a reader who may not see privileged material ge
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from aftermath.case import journal
@@ -28,6 +29,7 @@ class ChainState:
 
     last: journal.Entry | None = None
     verdict: journal.Verdict | None = None
+    counts: Counter[str] = field(default_factory=Counter)  # entries per action, counted while verifying
 
 
 def verify_chain(case: Case, state: ChainState) -> journal.Verdict:
@@ -42,6 +44,7 @@ def verify_chain(case: Case, state: ChainState) -> journal.Verdict:
             entry = _entry(row)
             expected = journal.make_entry(prev, entry.at, entry.actor, entry.action, entry.subject, entry.data)
             count += 1
+            state.counts[entry.action] += 1
             if entry != expected:
                 why = f"entry {entry.seq} does not match the chain: run 'aftermath case verify'"
                 state.verdict = journal.Verdict(False, count, entry.seq, why)
@@ -49,13 +52,6 @@ def verify_chain(case: Case, state: ChainState) -> journal.Verdict:
             prev = entry
     state.last, state.verdict = prev, journal.Verdict(True, count)
     return state.verdict
-
-
-def action_counts(case: Case) -> dict[str, int]:
-    """How many journal entries each action has."""
-    with Session(case.engine) as session:
-        rows = session.execute(select(JournalRow.action, func.count()).group_by(JournalRow.action)).all()
-    return {action: int(n) for action, n in rows}
 
 
 def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[str, Any]]:
@@ -95,13 +91,17 @@ def journal_page(case: Case, file: records.File, keep: bool, page: int, action: 
     """One page of entries, newest first, and the number of matching entries (privileged ones left out)."""
     query = select(JournalRow)
     count = select(func.count()).select_from(JournalRow)
-    conditions = ([JournalRow.action.startswith(action)] if action else []) + ([JournalRow.actor == who] if who else [])
+    conditions = ([starts(JournalRow.action, action)] if action else []) + ([JournalRow.actor == who] if who else [])
     query, count = query.where(*conditions), count.where(*conditions)
-    query = query.order_by(JournalRow.seq.desc()).offset(max(page - 1, 0) * PAGE_SIZE).limit(PAGE_SIZE)
+    skip = max(page - 1, 0) * PAGE_SIZE
     with Session(case.engine) as session:
-        entries = [_entry(r) for r in session.scalars(query)]
         total = int(session.scalar(count) or 0)
-    return [e for e in entries if keep or not records.is_privileged(e.seq, e.action, e.data, file)], total
+        if conditions:
+            query = query.order_by(JournalRow.seq.desc()).offset(skip).limit(PAGE_SIZE)
+        else:  # sequence numbers have no gaps: a page is a range of them, found through the primary key
+            query = query.where(JournalRow.seq <= total - skip).order_by(JournalRow.seq.desc()).limit(PAGE_SIZE)
+        found = [_entry(r) for r in session.scalars(query)]
+    return [e for e in found if keep or not records.is_privileged(e.seq, e.action, e.data, file)], total
 
 
 def evidence(case: Case, file: records.File, keep: bool, page: int = 1) -> tuple[list[dict[str, Any]], int]:
@@ -125,9 +125,9 @@ def evidence(case: Case, file: records.File, keep: bool, page: int = 1) -> tuple
 
 def restore_plans(case: Case) -> list[dict[str, Any]]:
     """Saved restore plans with their approvals, verifications and promotions."""
-    approvals = {e.subject: e for e in case.entries("restore.approve")}
-    verified = [e for e in case.entries("restore.verify") if e.data.get("ok")]
-    promoted = case.entries("restore.promote")
+    approvals = {e.subject: e for e in entries(case, "restore.approve")}
+    verified = [e for e in entries(case, "restore.verify") if e.data.get("ok")]
+    promoted = entries(case, "restore.promote")
     out = []
     for item in case.evidence_items("restore-plan"):
         try:
@@ -140,6 +140,18 @@ def restore_plans(case: Case) -> list[dict[str, Any]]:
                     "verified": any(e.data.get("plan") == sha for e in verified),
                     "promoted": any(e.data.get("plan") == sha for e in promoted)})
     return out
+
+
+def starts(column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``, as a range the column's index serves (LIKE would scan the table)."""
+    return and_(column >= prefix, column < prefix + "\uffff")
+
+
+def entries(case: Case, prefix: str) -> list[journal.Entry]:
+    """Journal entries whose action starts with ``prefix``, in order, through the action index."""
+    with Session(case.engine) as session:
+        rows = session.scalars(select(JournalRow).where(starts(JournalRow.action, prefix)).order_by(JournalRow.seq))
+        return [_entry(row) for row in rows]
 
 
 def now() -> datetime:

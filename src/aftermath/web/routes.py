@@ -35,10 +35,11 @@ def _overview(app: FastAPI, web: Web) -> None:
         engaged = sum(1 for c in file.of("contact", keep) if c.body.get("engaged"))
         open_tasks = sum(1 for t in tasks if status.task_state(t) == "open")
         latest, total = pages.journal_page(web.case, file, keep, 1)
+        verdict = pages.verify_chain(web.case, web.chain)
         return web.render(request, "overview.html", user, session,
-                          steps=pages.steps(pages.action_counts(web.case), open_tasks, engaged),
+                          steps=pages.steps(web.chain.counts, open_tasks, engaged),
                           deadlines=pages.deadlines(web.case, file, keep, web.clock())[:8],
-                          latest=latest[:10], total=total, verdict=pages.verify_chain(web.case, web.chain),
+                          latest=latest[:10], total=total, verdict=verdict,
                           head=web.case.head(), now=web.clock())
 
 

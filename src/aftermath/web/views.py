@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -12,10 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aftermath.case.core import Case
+from aftermath.case.store import EvidenceRow
 from aftermath.notify.delivery import status as delivery_status
 from aftermath.notify.delivery.store import NoticeRow
 from aftermath.secure.contain import state as containment
-from aftermath.web import plots
+from aftermath.web import pages, plots
 
 if TYPE_CHECKING:
     from aftermath.web.app import Web
@@ -27,7 +32,7 @@ def register(app: FastAPI, web: Web) -> None:
     def secure(request: Request) -> Response:
         session, user = web.allowed(request, "read")
         return web.render(request, "secure.html", user, session, hosts=hosts(web.case),
-                          collected=Counter(e.data.get("source", "?") for e in web.case.entries("evidence.register")))
+                          collected=collected(web.case))
 
     @app.get("/notify")
     def notify(request: Request) -> Response:
@@ -48,14 +53,37 @@ def hosts(case: Case) -> list[dict[str, Any]]:
         doc = json.loads(reports[-1].path.read_bytes())
     except (OSError, ValueError):
         return []
-    contain = [e for e in case.entries("secure.") if e.action != "secure.sweep"]
+    contain = [e for e in pages.entries(case, "secure.") if e.action != "secure.sweep"]
     findings = {h["host"]: h["findings"] for h in doc.get("hosts", [])}
     return [{**r, "details": findings.get(r["host"], []), "isolation": containment.state_of(contain, r["host"])}
             for r in doc.get("ranking", [])]
 
 
-def delivery(case: Case) -> tuple[list[delivery_status.Line], dict[str, int], list[tuple[str, int]]]:
-    """Notice duties by deadline, counts by status, and notices done per day."""
+def collected(case: Case) -> Counter[str]:
+    """Evidence items registered per source (host or tool)."""
+    with Session(case.engine) as session:
+        rows = session.execute(select(EvidenceRow.source, func.count()).where(EvidenceRow.kind == "evidence")
+                               .group_by(EvidenceRow.source)).all()
+    return Counter({str(source): int(n) for source, n in rows})
+
+
+Delivery = tuple[list[delivery_status.Line], dict[str, int], list[tuple[str, int]]]
+_DELIVERY: dict[tuple[str, Any], Delivery] = {}
+
+
+def delivery(case: Case) -> Delivery:
+    """Notice duties by deadline, counts by status, and notices done per day (kept while the outbox is unchanged)."""
+    with Session(case.engine) as session:
+        key = (str(case.root), tuple(session.execute(
+            select(NoticeRow.status, func.count(), func.max(NoticeRow.done_at), func.sum(NoticeRow.attempts))
+            .group_by(NoticeRow.status).order_by(NoticeRow.status)).all()))
+    if key not in _DELIVERY:
+        _DELIVERY.clear()
+        _DELIVERY[key] = _delivery(case)
+    return _DELIVERY[key]
+
+
+def _delivery(case: Case) -> Delivery:
     with Session(case.engine) as session:
         rows = list(session.execute(select(NoticeRow.duties, NoticeRow.status, NoticeRow.channel,
                                            NoticeRow.audience, NoticeRow.person_id)).all())
@@ -70,13 +98,14 @@ def delivery(case: Case) -> tuple[list[delivery_status.Line], dict[str, int], li
 def people_by_state(case: Case) -> dict[str, int]:
     """People in scope per US state, from the latest scope's people list (counts only)."""
     items = case.evidence_items("notify-people")
-    if not items:
-        return {}
-    import csv
-    import io
+    return _states_in(items[-1].path, items[-1].sha256) if items else {}
 
+
+@lru_cache(maxsize=8)
+def _states_in(path: Path, sha256: str) -> dict[str, int]:
+    # A case document never changes (its hash is its name), so its counts are read once.
     try:
-        text = items[-1].path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return {}
     reader = csv.DictReader(io.StringIO(text))

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from aftermath.case import Case
+from aftermath.consult import records
+from aftermath.web import plots
+from tests.web.conftest import csrf_of, login
+
+SECRET = "view on the SEC filing"
+
+
+def test_every_page_renders_for_the_lead(client: TestClient):
+    login(client, "lee")
+    for path in ("/", "/journal", "/journal?page=2&action=consult&actor=lee", "/evidence", "/consult", "/backups",
+                 "/secure", "/notify"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "lee (lead)" in response.text
+
+
+def test_responder_adds_and_completes_a_task_journaled_under_their_name(client: TestClient, web_case: Case):
+    login(client, "rae")
+    token = csrf_of(client, "/consult")
+    assert client.post("/consult/task", data={"title": "Reset every admin password", "csrf": token},
+                       follow_redirects=False).status_code == 303
+    task = next(r for r in records.load(web_case).of("task") if r.title == "Reset every admin password")
+    assert client.post(f"/consult/task/{task.id}/state", data={"state": "done", "csrf": token},
+                       follow_redirects=False).status_code == 303
+    assert records.get(web_case, task.id).state["state"] == "done"
+    assert [(e.action, e.actor) for e in web_case.entries("consult.")][-2:] == \
+        [("consult.task", "rae"), ("consult.update.state", "rae")]
+    assert task.actor == "rae"
+
+
+def test_a_post_without_its_token_is_refused_and_changes_nothing(client: TestClient, web_case: Case):
+    login(client, "lee")
+    before = web_case.head()
+    for data in ({"title": "x"}, {"title": "x", "csrf": "forged"}):
+        response = client.post("/consult/decision", data=data)
+        assert response.status_code == 403 and "security token" in response.text
+    assert web_case.head() == before
+
+
+def test_a_viewer_changes_nothing_even_with_a_valid_token(client: TestClient, web_case: Case):
+    login(client, "vic")
+    token = csrf_of(client, "/consult")
+    before = web_case.head()
+    for url in ("/consult/task", "/consult/decision", "/consult/task/1/state", "/backups/plan/1/approve"):
+        assert client.post(url, data={"title": "x", "csrf": token}).status_code == 403, url
+    assert web_case.head() == before
+    assert "Add task" not in client.get("/consult").text
+
+
+def test_only_the_lead_approves_a_restore_plan(client: TestClient, web_case: Case):
+    plan = web_case.evidence_items("restore-plan")[0]
+    login(client, "rae")
+    assert client.post(f"/backups/plan/{plan.id}/approve", data={"csrf": csrf_of(client)}).status_code == 403
+    assert "Approve" not in client.get("/backups").text
+    client.cookies.clear()
+    login(client, "lee")
+    token = csrf_of(client, "/backups")
+    assert client.post(f"/backups/plan/{plan.id}/approve", data={"csrf": token, "note": "ok"},
+                       follow_redirects=False).status_code == 303
+    [approval] = web_case.entries("restore.approve")
+    assert approval.subject == plan.sha256 and approval.actor == "lee"
+    assert "by lee" in client.get("/backups").text
+
+
+def test_privileged_records_and_entries_are_hidden_from_viewers_and_responders(client: TestClient):
+    for name, sees in (("vic", False), ("rae", False), ("cora", True), ("lee", True)):
+        client.cookies.clear()
+        login(client, name)
+        pages = [client.get(p).text for p in ("/", "/consult", "/journal", "/journal?action=consult")]
+        assert any(SECRET in text for text in pages) is sees, name
+
+
+def test_a_refusal_has_one_shape(client: TestClient, web_case: Case):
+    login(client, "lee")
+    response = client.post("/consult/task/999/state", data={"state": "done", "csrf": csrf_of(client)})
+    assert response.status_code == 400
+    assert "<h1>400: refused</h1>" in response.text and "no task 999" in response.text
+
+
+def test_plots_escape_text_and_mark_the_last_clean_point():
+    svg = plots.timeline_svg([{"id": "<x>", "time": "2026-11-20T23:00", "verdict": "clean", "first": [],
+                               "last_clean": True},
+                              {"id": "b", "time": "2026-11-21T23:00", "verdict": "infected", "first": ["a"],
+                               "last_clean": False}])
+    assert "<x>" not in svg and "&lt;x&gt;" in svg
+    assert svg.count("#1565c0") == 1 and "#c62828" in svg and "<circle" in svg
+    assert 'TX: 3' in plots.states_svg({"TX": 3})
+    assert plots.bars_svg([], "none") == ""
