@@ -27,7 +27,7 @@ from aftermath.case import Case, journal
 from aftermath.case.store import JournalRow
 from aftermath.consult import records
 from aftermath.notify.delivery.store import NoticeRow
-from aftermath.web import users
+from aftermath.web import pages, users
 from aftermath.web.app import create_app
 
 PAGES = ["/", "/journal", "/journal?page=1000", "/journal?action=notify", "/evidence", "/consult", "/backups",
@@ -87,10 +87,14 @@ def _notices(case: Case, people: int) -> None:
 def measure(case: Case, rounds: int) -> None:
     client = TestClient(create_app(case))
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore
-    client.post("/login", data={"username": "lee", "password": PASSWORD, "csrf": token})
+    client.post("/login", data={"username": "lee", "password": PASSWORD, "csrf": token}, follow_redirects=False)
     started = time.perf_counter()
     assert client.get("/").status_code == 200
-    print(f"first overview (verifies the whole chain): {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(f"first overview (the chain still being verified in the background): "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    verdict = pages.verify_chain(case, client.app.state.web.chain)  # type: ignore[attr-defined]  # waits for it
+    print(f"background verification of {verdict.entries:,} entries done after "  # type: ignore[union-attr]
+          f"{time.perf_counter() - started:.1f} s")
     print("| page | median (ms) | p95 (ms) | bytes |\n|---|---|---|---|")
     for page in PAGES:
         times, size = [], 0

@@ -91,3 +91,28 @@ def test_plots_escape_text_and_mark_the_last_clean_point():
     assert svg.count("#1565c0") == 1 and "#c62828" in svg and "<circle" in svg
     assert 'TX: 3' in plots.states_svg({"TX": 3})
     assert plots.bars_svg([], "none") == ""
+
+
+def test_chain_is_verified_once_then_only_new_entries(web_case: Case):
+    from aftermath.web import pages
+
+    state = pages.ChainState()
+    first = pages.verify_chain(web_case, state)
+    assert first is not None and first.ok and first.entries == web_case.head().seq  # type: ignore[union-attr]
+    records.add(web_case, "note", "one more", {})
+    again = pages.verify_chain(web_case, state)
+    assert again is not None and again.ok and again.entries == first.entries + 1
+    assert state.counts["consult.note"] == 2
+    assert web_case.verify().entries == again.entries
+
+
+def test_verify_after_an_entry_catches_a_bad_link(web_case: Case):
+    import dataclasses
+
+    from aftermath.case import journal
+
+    entries = web_case.entries()
+    assert journal.verify(entries[3:], after=entries[2]).ok
+    forged = [dataclasses.replace(entries[3], prev="0" * 64), *entries[4:]]
+    verdict = journal.verify(forged, after=entries[2])
+    assert not verdict.ok and verdict.bad_seq == entries[3].seq

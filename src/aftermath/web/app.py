@@ -7,6 +7,7 @@ inside :func:`acting_as`, so the journal names the logged-in person.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,9 @@ class Web:
         self.secure_cookie = secure_cookie
         self.clock = clock
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        # The first full check of a long chain takes seconds: done in the background, pages say so meanwhile.
+        threading.Thread(target=pages.verify_chain, args=(case, self.chain), daemon=True,
+                         name="verify-journal").start()
 
     def user(self, request: Request) -> tuple[auth.Session, users.User]:
         """The logged-in session and user, or a redirect to the login page."""

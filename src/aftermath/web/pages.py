@@ -6,7 +6,9 @@ Privilege is applied here, once: a reader who may not see privileged material ge
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,33 +27,47 @@ EVIDENCE_PAGE = 100
 
 @dataclass
 class ChainState:
-    """The journal verified so far: later requests only check the entries after it."""
+    """The journal verified so far: after the first full pass, only entries written since are checked."""
 
     last: journal.Entry | None = None
     verdict: journal.Verdict | None = None
     counts: Counter[str] = field(default_factory=Counter)  # entries per action, counted while verifying
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def verify_chain(case: Case, state: ChainState) -> journal.Verdict:
-    """Verify the entries written since the last call (the whole chain the first time)."""
-    if state.verdict is not None and not state.verdict.ok:
-        return state.verdict
-    after = state.last.seq if state.last else 0
-    query = select(JournalRow).where(JournalRow.seq > after).order_by(JournalRow.seq)
-    prev, count = state.last, after
+def verify_chain(case: Case, state: ChainState, wait: bool = True) -> journal.Verdict | None:
+    """Verify the entries written since the last call; None when another thread is verifying and not ``wait``."""
+    if not state.lock.acquire(blocking=wait):
+        return None
+    try:
+        if state.verdict is not None and not state.verdict.ok:
+            return state.verdict
+        after = state.last.seq if state.last else 0
+        query = select(JournalRow).where(JournalRow.seq > after).order_by(JournalRow.seq)
+        with Session(case.engine) as session:
+            verdict = journal.verify(_counted(session.scalars(query.execution_options(yield_per=2000)), state),
+                                     after=state.last)
+        state.verdict = verdict
+        return verdict
+    finally:
+        state.lock.release()
+
+
+def _counted(rows: Iterable[JournalRow], state: ChainState) -> Iterator[journal.Entry]:
+    for row in rows:
+        entry = _entry(row)
+        yield entry
+        state.counts[entry.action] += 1
+        state.last = entry
+
+
+def action_counts(case: Case, state: ChainState) -> Counter[str]:
+    """Entries per action: from the verified chain, or counted by the store while it is being verified."""
+    if state.verdict is not None and state.verdict.ok and not state.lock.locked():
+        return state.counts
     with Session(case.engine) as session:
-        for row in session.scalars(query.execution_options(yield_per=2000)):
-            entry = _entry(row)
-            expected = journal.make_entry(prev, entry.at, entry.actor, entry.action, entry.subject, entry.data)
-            count += 1
-            state.counts[entry.action] += 1
-            if entry != expected:
-                why = f"entry {entry.seq} does not match the chain: run 'aftermath case verify'"
-                state.verdict = journal.Verdict(False, count, entry.seq, why)
-                return state.verdict
-            prev = entry
-    state.last, state.verdict = prev, journal.Verdict(True, count)
-    return state.verdict
+        rows = session.execute(select(JournalRow.action, func.count()).group_by(JournalRow.action)).all()
+    return Counter({str(action): int(n) for action, n in rows})
 
 
 def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[str, Any]]:

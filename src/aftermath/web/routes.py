@@ -35,9 +35,9 @@ def _overview(app: FastAPI, web: Web) -> None:
         engaged = sum(1 for c in file.of("contact", keep) if c.body.get("engaged"))
         open_tasks = sum(1 for t in tasks if status.task_state(t) == "open")
         latest, total = pages.journal_page(web.case, file, keep, 1)
-        verdict = pages.verify_chain(web.case, web.chain)
+        verdict = pages.verify_chain(web.case, web.chain, wait=False)
         return web.render(request, "overview.html", user, session,
-                          steps=pages.steps(web.chain.counts, open_tasks, engaged),
+                          steps=pages.steps(pages.action_counts(web.case, web.chain), open_tasks, engaged),
                           deadlines=pages.deadlines(web.case, file, keep, web.clock())[:8],
                           latest=latest[:10], total=total, verdict=verdict,
                           head=web.case.head(), now=web.clock())
@@ -51,7 +51,8 @@ def _journal(app: FastAPI, web: Web) -> None:
         entries, total = pages.journal_page(web.case, file, keep, page, action, actor)
         last = max((total + pages.PAGE_SIZE - 1) // pages.PAGE_SIZE, 1)
         return web.render(request, "journal.html", user, session, entries=entries, total=total, page=page,
-                          last=last, action=action, actor=actor, verdict=pages.verify_chain(web.case, web.chain),
+                          last=last, action=action, actor=actor,
+                          verdict=pages.verify_chain(web.case, web.chain, wait=False),
                           head=web.case.head())
 
 
