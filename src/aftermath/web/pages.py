@@ -83,7 +83,7 @@ def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[st
         {"name": "Recover", "items": [("backups reviewed", has("review")), ("restore approved", has("restore.approve")),
                                       ("restore verified", has("restore.verify")),
                                       ("promoted", has("restore.promote"))]},
-        {"name": "Notify", "items": [("people in scope", has("notify.scope")), ("duties planned", has("notify.plan")),
+        {"name": "Notify", "items": [("scope runs", has("notify.scope")), ("duties planned", has("notify.plan")),
                                      ("notices sent", has("notify.send", "notify.deliver"))]},
     ]
 

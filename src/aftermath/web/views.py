@@ -31,8 +31,8 @@ def register(app: FastAPI, web: Web) -> None:
     @app.get("/secure")
     def secure(request: Request) -> Response:
         session, user = web.allowed(request, "read")
-        return web.render(request, "secure.html", user, session, hosts=hosts(web.case),
-                          collected=collected(web.case))
+        found = collected(web.case)
+        return web.render(request, "secure.html", user, session, hosts=hosts(web.case, found), collected=found)
 
     @app.get("/notify")
     def notify(request: Request) -> Response:
@@ -44,8 +44,8 @@ def register(app: FastAPI, web: Web) -> None:
                           delivery_svg=plots.bars_svg(by_day, "notices done per day"))
 
 
-def hosts(case: Case) -> list[dict[str, Any]]:
-    """Hosts from the latest sweep report, ranked, with their isolation state."""
+def hosts(case: Case, collected: Counter[str]) -> list[dict[str, Any]]:
+    """Hosts from the latest sweep report, ranked, with their isolation state and evidence collected there."""
     reports = case.evidence_items("sweep-report")
     if not reports:
         return []
@@ -55,7 +55,8 @@ def hosts(case: Case) -> list[dict[str, Any]]:
         return []
     contain = [e for e in pages.entries(case, "secure.") if e.action != "secure.sweep"]
     findings = {h["host"]: h["findings"] for h in doc.get("hosts", [])}
-    return [{**r, "details": findings.get(r["host"], []), "isolation": containment.state_of(contain, r["host"])}
+    return [{**r, "details": findings.get(r["host"], []), "isolation": containment.state_of(contain, r["host"]),
+             "evidence": sum(n for source, n in collected.items() if source.startswith(f"{r['host']}:"))}
             for r in doc.get("ranking", [])]
 
 
@@ -109,7 +110,8 @@ def _states_in(path: Path, sha256: str) -> dict[str, int]:
     except OSError:
         return {}
     reader = csv.DictReader(io.StringIO(text))
-    column = next((c for c in (reader.fieldnames or []) if c.lower() in ("state", "residence", "jurisdiction")), None)
+    names = ("state", "region", "residence", "jurisdiction")
+    column = next((c for c in (reader.fieldnames or []) if c.lower() in names), None)
     return dict(Counter((row.get(column) or "?").upper()[:2] for row in reader)) if column else {}
 
 
