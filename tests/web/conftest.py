@@ -18,7 +18,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture()
 def web_case(tmp_path: Path) -> Case:
-    case = Case.init(tmp_path / "case")
+    return build_case(tmp_path / "case")
+
+
+def build_case(root: Path, db: str | None = None) -> Case:
+    """Four users (one per role), a task, a privileged note and an unapproved restore plan."""
+    case = Case.init(root, db=db)
     for name, role in [("lee", "lead"), ("rae", "responder"), ("cora", "counsel"), ("vic", "viewer")]:
         users.add(case, name, role, PASSWORD)
     records.add(case, "task", "Rotate the VPN keys", {"owner": "rae", "due": "2026-12-03"})

@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from aftermath.case import Case
 from aftermath.consult import records
 from aftermath.web import plots
-from tests.web.conftest import csrf_of, login
+from tests.web.conftest import build_case, csrf_of, login
 
 SECRET = "view on the SEC filing"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def web_case(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
+    """The same pages on both stores: SQLite, and PostgreSQL as a team shares a case."""
+    if request.param == "sqlite":
+        return build_case(tmp_path / "case")
+    postgres = request.getfixturevalue("postgres")
+    url = postgres.createdb(f"web_{uuid.uuid4().hex[:8]}").replace("postgresql://", "postgresql+psycopg://")
+    return build_case(tmp_path / "case", db=url)
 
 
 def test_every_page_renders_for_the_lead(client: TestClient):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from aftermath.case.core import Case
@@ -88,8 +88,8 @@ def _delivery(case: Case) -> Delivery:
     with Session(case.engine) as session:
         rows = list(session.execute(select(NoticeRow.duties, NoticeRow.status, NoticeRow.channel,
                                            NoticeRow.audience, NoticeRow.person_id)).all())
-        per_day = session.execute(select(func.substr(NoticeRow.done_at, 1, 10), func.count())
-                                  .where(NoticeRow.done_at.is_not(None)).group_by(func.substr(NoticeRow.done_at, 1, 10))
+        day = func.substr(NoticeRow.done_at, literal_column("1"), literal_column("10")).label("day")
+        per_day = session.execute(select(day, func.count()).where(NoticeRow.done_at.is_not(None)).group_by(day)
                                   ).all()
     lines = delivery_status.summarise(rows)  # type: ignore[arg-type]  # rows carry the fields it reads
     counts = Counter(r.status for r in rows)
