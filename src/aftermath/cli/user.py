@@ -11,7 +11,6 @@ from rich.table import Table
 
 from aftermath.cli.common import console, open_case
 from aftermath.errors import UsageError
-from aftermath.web import users
 
 user_app = typer.Typer(help="Dashboard users: add, list, disable.", no_args_is_help=True)
 
@@ -36,6 +35,8 @@ def add(
 
     Example: aftermath user add dana --role lead
     """
+    from aftermath.web import users  # the case store only when a command runs, not for --help
+
     case = open_case(ctx)
     user = users.add(case, name, role, read_password(sys.stdin.isatty()))
     console.print(f"user {user.name} added with role {user.role}")
@@ -44,6 +45,8 @@ def add(
 @user_app.command("list")
 def list_users(ctx: typer.Context) -> None:
     """List users with their role and whether they are disabled."""
+    from aftermath.web import users
+
     table = Table("name", "role", "state")
     for user in users.users(open_case(ctx)):
         table.add_row(user.name, user.role, "disabled" if user.disabled else "active")
@@ -53,6 +56,8 @@ def list_users(ctx: typer.Context) -> None:
 @user_app.command("disable")
 def disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User to disable.")]) -> None:
     """Disable a user: they can no longer log in (sessions end at their next request)."""
+    from aftermath.web import users
+
     users.disable(open_case(ctx), name)
     console.print(f"user {name} disabled")
 
