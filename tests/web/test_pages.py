@@ -130,3 +130,27 @@ def test_verify_after_an_entry_catches_a_bad_link(web_case: Case):
     forged = [dataclasses.replace(entries[3], prev="0" * 64), *entries[4:]]
     verdict = journal.verify(forged, after=entries[2])
     assert not verdict.ok and verdict.bad_seq == entries[3].seq
+
+
+def test_a_regulator_notice_is_marked_sent_on_the_web_under_the_users_name(client: TestClient, web_case: Case):
+    import json
+
+    from aftermath.notify.delivery.store import NoticeRow
+
+    row = NoticeRow(id="a" * 64, person_id="regulator:US-VT", audience="regulator", channel="post", reason="",
+                    recipient="Vermont Attorney General", duties=json.dumps([["US-VT", "regulator", "2026-12-21"]]),
+                    message_id="<a@x>", subject="Notice", body=b"x", sha256="0" * 64, status="drafted", attempts=0,
+                    ambiguous=0, created_at="2026-12-01T00:00:00Z", reply="")
+    web_case.write("notify.store", "test", {}, rows=[row])
+    login(client, "vic")
+    assert "Mark sent" not in client.get("/notify").text
+    client.cookies.clear()
+    login(client, "rae")
+    page = client.get("/notify").text
+    assert "Vermont Attorney General" in page and "Mark sent" in page
+    response = client.post(f"/notify/{'a' * 64}/mark-sent", data={"how": "portal", "ref": "VT-123",
+                                                                 "csrf": csrf_of(client)}, follow_redirects=False)
+    assert response.status_code == 303
+    [entry] = web_case.entries("notify.mark-sent")
+    assert entry.actor == "rae" and entry.data["ref"] == "VT-123"
+    assert "Mark sent" not in client.get("/notify").text

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from aftermath.case.core import Case
 from aftermath.case.store import EvidenceRow
+from aftermath.notify.delivery import outbox
 from aftermath.notify.delivery import status as delivery_status
 from aftermath.notify.delivery.store import NoticeRow
 from aftermath.secure.contain import state as containment
@@ -39,9 +40,26 @@ def register(app: FastAPI, web: Web) -> None:
         session, user = web.allowed(request, "read")
         lines, counts, by_day = delivery(web.case)
         states = people_by_state(web.case)
-        return web.render(request, "notify.html", user, session, lines=lines, counts=counts,
+        return web.render(request, "notify.html", user, session, lines=lines, counts=counts, manual=manual(web.case),
                           today=web.clock().date(), states=states, map_svg=plots.states_svg(states),
                           delivery_svg=plots.bars_svg(by_day, "notices done per day"))
+
+    @app.post("/notify/{notice_id}/mark-sent")
+    async def mark_sent(request: Request, notice_id: str) -> Response:
+        user, form = await web.form(request, "change")
+        web.write(user, lambda: outbox.mark_sent(web.case, notice_id, form.get("how", ""), form.get("ref", "")))
+        return RedirectResponse("/notify", 303)
+
+
+def manual(case: Case) -> list[dict[str, Any]]:
+    """Notices to regulators, bureaus and media not yet sent: someone sends them by hand and marks them here."""
+    with Session(case.engine) as session:
+        rows = session.execute(select(NoticeRow.id, NoticeRow.audience, NoticeRow.recipient, NoticeRow.channel,
+                                      NoticeRow.status)
+                               .where(NoticeRow.audience != "individuals", NoticeRow.channel != "email",
+                                      NoticeRow.status.not_in(delivery_status.DONE)).order_by(NoticeRow.id)
+                               ).mappings().all()
+    return [dict(row) for row in rows]
 
 
 def hosts(case: Case, collected: Counter[str]) -> list[dict[str, Any]]:
