@@ -112,4 +112,4 @@ def test_the_whole_story_breach_secure_review_recover_notify(tmp_path: Path):
     assert secret.stat().st_mode & 0o777 == 0o600
     assert f"aftermath --case {world.case_dir} serve" in story.replace("\n", "")
     lead = users.authenticate(case, "lead", secret.read_text().strip())
-    assert lead is not None and lead.role == "lead"
+    assert lead is not None and lead.role == "lead" and lead.must_change

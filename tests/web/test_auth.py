@@ -130,3 +130,23 @@ def test_user_cli_adds_from_stdin_lists_and_disables(tmp_path: Path):
     assert "dana" in listed.out and "disabled" in listed.out
     assert users.authenticate(case, "dana", "a long enough secret") is None
     assert [e.action for e in case.entries("web.user")] == ["web.user.add", "web.user.disable"]
+
+
+def test_a_one_time_password_must_be_replaced_before_anything_else(web_case: Case):
+    users.add(web_case, "dana", "lead", "one time password 1", one_time=True)
+    client = TestClient(create_app(web_case))
+    login(client, "dana", "one time password 1")
+    response = client.get("/backups", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/password"
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/password").text).group(1)  # type: ignore
+    bad = client.post("/password", data={"csrf": token, "current": "one time password 1", "new": "short",
+                                         "again": "short"})
+    assert bad.status_code == 400 and "too short" in bad.text
+    ok = client.post("/password", data={"csrf": token, "current": "one time password 1",
+                                        "new": "my own long password", "again": "my own long password"},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    assert client.get("/backups").status_code == 200
+    assert users.authenticate(web_case, "dana", "one time password 1") is None
+    assert users.authenticate(web_case, "dana", "my own long password") is not None
+    assert [e.actor for e in web_case.entries("web.user.password")] == ["dana"]

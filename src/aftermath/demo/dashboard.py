@@ -15,7 +15,7 @@ LEAD = "lead"
 
 
 def act_dashboard(world: World, console: Console) -> None:
-    """Create the lead user with a generated password kept in a mode-600 file; print how to open the dashboard."""
+    """Create the lead user with a one-time password kept in a mode-600 file; print how to open the dashboard."""
     case = Case.open(world.case_dir)
     password = secrets.token_urlsafe(18)
     path = case.root / ".aftermath" / "dashboard-lead-password"
@@ -24,9 +24,10 @@ def act_dashboard(world: World, console: Console) -> None:
     with os.fdopen(fd, "w") as fh:
         fh.write(password + "\n")
     os.chmod(path, 0o600)
-    users.add(case, LEAD, "lead", password)
+    users.add(case, LEAD, "lead", password, one_time=True)
     world.facts["dashboard_password_file"] = path
     console.rule("[bold]The dashboard")
     console.print(f"Open the whole response in a browser:\n  aftermath --case {case.root} serve\n"
                   f"then http://127.0.0.1:8000/ and log in as [bold]{LEAD}[/] with the password in {path} "
-                  "(readable only by you; add your own users with 'aftermath user add').", soft_wrap=True)
+                  "(readable only by you, valid once: you choose your own at the first log-in; add users with "
+                  "'aftermath user add').", soft_wrap=True)

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 
 from aftermath.case.core import Case, acting_as
 from aftermath.consult import records
-from aftermath.errors import AftermathError
+from aftermath.errors import AftermathError, UsageError
 from aftermath.web import auth, pages, users
 from aftermath.web import routes as page_routes
 from aftermath.web.auth import Denied
@@ -51,6 +51,8 @@ class Web:
         user = users.get(self.case, session.user) if session else None
         if session is None or user is None or user.disabled:
             raise HTTPException(303, "log in first", headers={"Location": "/login"})
+        if user.must_change and request.url.path != "/password":
+            raise HTTPException(303, "set your own password first", headers={"Location": "/password"})
         return session, user
 
     def allowed(self, request: Request, what: str) -> tuple[auth.Session, users.User]:
@@ -139,6 +141,21 @@ def _login_routes(app: FastAPI, web: Web) -> None:
         _cookie(web, response, COOKIE, session.token)
         response.delete_cookie(LOGIN_COOKIE)
         return response
+
+    @app.get("/password")
+    def password_page(request: Request) -> Response:
+        session, user = web.user(request)
+        return web.render(request, "password.html", user, session, error="")
+
+    @app.post("/password")
+    async def password(request: Request) -> Response:
+        user, form = await web.form(request, "read")
+        if form.get("new", "") != form.get("again", ""):
+            raise UsageError("the two new passwords differ: type the same one twice")
+        if users.authenticate(web.case, user.name, form.get("current", "")) is None:
+            raise Denied("the current password is wrong")
+        web.write(user, lambda: users.change_password(web.case, user, form.get("new", "")))
+        return RedirectResponse("/", 303)
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:

@@ -41,6 +41,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean)
+    must_change: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(200))
 
@@ -53,6 +54,7 @@ class User:
     role: str
     disabled: bool
     password_hash: str = field(repr=False)
+    must_change: bool = False  # a one-time password: the user sets their own before anything else
 
     def may(self, what: str) -> bool:
         """Whether this user's role allows ``what`` (read, change, privileged, approve, users)."""
@@ -71,16 +73,28 @@ def check_name(name: str) -> str:
     return name
 
 
-def add(case: Case, name: str, role: str, password: str) -> User:
+def add(case: Case, name: str, role: str, password: str, one_time: bool = False) -> User:
     """Add a user (or replace an existing one's role and password); journaled as ``web.user.add``."""
     check_name(name)
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    row = _row(name, role, _HASHER.hash(_checked(password)), False, one_time)
+    case.write("web.user.add", name, {"role": role, "one_time_password": one_time}, rows=[row])
+    return User(name, role, False, row.password_hash, one_time)
+
+
+def change_password(case: Case, user: User, new: str) -> None:
+    """Set a user's own password (ends a one-time password); journaled as ``web.user.password``."""
+    if authenticate(case, user.name, new) is not None:
+        raise UsageError("the new password is the old one: choose another")
+    row = _row(user.name, user.role, _HASHER.hash(_checked(new)), False, False)
+    case.write("web.user.password", user.name, {"role": user.role}, rows=[row])
+
+
+def _checked(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"the password is too short: use at least {MIN_PASSWORD} characters")
-    row = _row(name, role, _HASHER.hash(password), False)
-    case.write("web.user.add", name, {"role": role}, rows=[row])
-    return User(name, role, False, row.password_hash)
+    return password
 
 
 def disable(case: Case, name: str) -> None:
@@ -89,7 +103,7 @@ def disable(case: Case, name: str) -> None:
     if user is None:
         raise UsageError(f"no user {name!r}: see 'aftermath user list'")
     case.write("web.user.disable", name, {"role": user.role},
-               rows=[_row(name, user.role, user.password_hash, True)])
+               rows=[_row(name, user.role, user.password_hash, True, user.must_change)])
 
 
 def users(case: Case) -> list[User]:
@@ -97,7 +111,7 @@ def users(case: Case) -> list[User]:
     with Session(case.engine) as session:
         rows = list(session.scalars(select(UserRow).order_by(UserRow.id)))
     latest = {row.name: row for row in rows}
-    return [User(r.name, r.role, r.disabled, r.password_hash) for _, r in sorted(latest.items())]
+    return [_user(r) for _, r in sorted(latest.items())]
 
 
 def get(case: Case, name: str) -> User | None:
@@ -105,7 +119,7 @@ def get(case: Case, name: str) -> User | None:
     with Session(case.engine) as session:
         row = session.scalars(select(UserRow).where(UserRow.name == name).order_by(UserRow.id.desc())
                               .limit(1)).first()
-    return User(row.name, row.role, row.disabled, row.password_hash) if row else None
+    return _user(row) if row else None
 
 
 def authenticate(case: Case, name: str, password: str) -> User | None:
@@ -119,6 +133,10 @@ def authenticate(case: Case, name: str, password: str) -> User | None:
     return user if ok and user is not None and not user.disabled else None
 
 
-def _row(name: str, role: str, password_hash: str, disabled: bool) -> UserRow:
-    return UserRow(name=name, role=role, password_hash=password_hash, disabled=disabled,
+def _row(name: str, role: str, password_hash: str, disabled: bool, must_change: bool) -> UserRow:
+    return UserRow(name=name, role=role, password_hash=password_hash, disabled=disabled, must_change=must_change,
                    at=journal.timestamp(), actor=actor())
+
+
+def _user(row: UserRow) -> User:
+    return User(row.name, row.role, row.disabled, row.password_hash, row.must_change)

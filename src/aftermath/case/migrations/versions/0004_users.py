@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``web_users`` (one row per change of a user: added, disabled, new password)."""
+    """Create ``web_users``: one row per change of a user (added, disabled, new password, one-time or not)."""
     op.create_table(
         "web_users",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("password_hash", sa.Text, nullable=False),
         sa.Column("disabled", sa.Boolean, nullable=False),
+        sa.Column("must_change", sa.Boolean, nullable=False),
         sa.Column("at", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
     )
