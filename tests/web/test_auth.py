@@ -150,3 +150,36 @@ def test_a_one_time_password_must_be_replaced_before_anything_else(web_case: Cas
     assert users.authenticate(web_case, "dana", "one time password 1") is None
     assert users.authenticate(web_case, "dana", "my own long password") is not None
     assert [e.actor for e in web_case.entries("web.user.password")] == ["dana"]
+
+
+def test_serve_answers_on_loopback_and_sends_pages_to_the_login(web_case: Case):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    proc = subprocess.Popen([sys.executable, "-m", "aftermath", "--case", str(web_case.root), "serve", "--port",
+                             str(port)], env={**os.environ, "PYTHONPATH": src}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as response:  # follows to /login
+                    body = response.read().decode()
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()  # type: ignore
+                time.sleep(0.2)
+        assert response.url.endswith("/login") and 'name="username"' in body
+        assert "htmx" in urllib.request.urlopen(f"http://127.0.0.1:{port}/static/htmx.min.js").read(200).decode()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
