@@ -105,3 +105,11 @@ def test_the_whole_story_breach_secure_review_recover_notify(tmp_path: Path):
     assert people.count("\n") == world.facts["dumped_customers"] + 1
     assert "does not replace" in story and "Breach" in story
     assert case.verify().ok
+    # the dashboard: a lead user whose generated password only the owner can read, and the command to serve
+    from aftermath.web import users
+
+    secret = world.facts["dashboard_password_file"]
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert f"aftermath --case {world.case_dir} serve" in story.replace("\n", "")
+    lead = users.authenticate(case, "lead", secret.read_text().strip())
+    assert lead is not None and lead.role == "lead" and lead.must_change

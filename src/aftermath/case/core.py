@@ -15,6 +15,7 @@ import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +44,23 @@ from aftermath.errors import IntegrityError, UsageError, from_os_error
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# Who acts in this thread or task when it is not the process's user (the dashboard's logged-in person).
+_ACTING: ContextVar[str | None] = ContextVar("aftermath_acting", default=None)
+
+
 def actor() -> str:
-    """Who is acting: $AFTERMATH_ACTOR, else user@host."""
-    return os.environ.get("AFTERMATH_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+    """Who is acting: the person set by :func:`acting_as`, else $AFTERMATH_ACTOR, else user@host."""
+    return _ACTING.get() or os.environ.get("AFTERMATH_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Journal every write made inside the block under ``name`` (one request of one web user)."""
+    token = _ACTING.set(name)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 def migrate(engine: Engine) -> None:

@@ -79,9 +79,15 @@ class Verdict:
     reason: str = ""
 
 
-def verify(entries: Iterable[Entry], head: tuple[int, str] | None = None) -> Verdict:
-    """Recompute the chain in stored order and name the first entry that does not match."""
+def verify(entries: Iterable[Entry], head: tuple[int, str] | None = None, after: Entry | None = None) -> Verdict:
+    """Recompute the chain in stored order and name the first entry that does not match.
+
+    ``after`` is an entry already verified: ``entries`` then start right after it (a dashboard re-checks only
+    what was written since), and the count includes it and those before it.
+    """
     prev_hash, expected_seq, count, head_seen = GENESIS, 1, 0, head is None
+    if after is not None:
+        prev_hash, expected_seq, count = after.hash, after.seq + 1, after.seq
     for entry in entries:
         count += 1
         if entry.seq != expected_seq:

@@ -36,7 +36,7 @@ app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_
                   context_settings={"help_option_names": ["-h", "--help"]})
 
 # One module per step; each defines ``register(app)``. A module not yet present is simply absent.
-COMMAND_MODULES = ["case", "protect", "review", "restore", "notify", "secure", "consult", "web", "demo"]
+COMMAND_MODULES = ["case", "protect", "review", "restore", "notify", "secure", "consult", "serve", "user", "demo"]
 # Top-level commands whose module has another name.
 MODULE_OF = {"init": "case", "report": "consult", "timeline": "consult", "package": "consult"}
 # Global options that take a value (the next argument, or after '=').

@@ -106,10 +106,11 @@ def act_attacker(world: World, console: Console) -> None:
 def _response_acts() -> list[Act]:
     from aftermath.demo import response
     from aftermath.demo.consult import act_consult
+    from aftermath.demo.dashboard import act_dashboard
     from aftermath.demo.notices import act_letters
 
     return [response.act_breach_found, response.act_secure, response.act_review, response.act_recover,
-            response.act_notify, act_letters, act_consult]
+            response.act_notify, act_letters, act_consult, act_dashboard]
 
 
 ACTS: list[Act] = [act_business, act_attacker, act_two_weeks, act_server_dies, act_restore, act_drill,

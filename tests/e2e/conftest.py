@@ -1,0 +1,91 @@
+"""A dashboard served on loopback over a case the demo built, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from rich.console import Console
+
+from aftermath.case import Case
+from aftermath.demo.story import play
+from aftermath.demo.world import World
+from aftermath.web import users
+from aftermath.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORD = "a long demo password"
+ROLES = {"lee": "lead", "rae": "responder", "cora": "counsel", "vic": "viewer"}
+
+
+@pytest.fixture(scope="session")
+def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """The demo's whole story, played once for the browser tests.
+
+    $AFTERMATH_E2E_DEMO names the folder of a demo already played ('aftermath demo --dir DIR'): a copy of it is
+    used instead, which saves the minutes the story takes when working on the dashboard.
+    """
+    played = os.environ.get("AFTERMATH_E2E_DEMO")
+    root = tmp_path_factory.mktemp("demo") / "riverside"
+    if played:
+        shutil.copytree(played, root, symlinks=True)
+        case = Case.open(root / "case")
+    else:
+        case = Case.open(play(World(root), Console(file=io.StringIO())).case_dir)
+    for name, role in ROLES.items():
+        users.add(case, name, role, PASSWORD)
+    return case
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(demo_case: Case) -> Iterator[str]:
+    """The dashboard on a free loopback port, in a thread of the test process."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(demo_case), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser(server: str) -> Iterator[object]:
+    # After the server: Playwright's sync API keeps an event loop in this thread, and the demo's sweep needs one.
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run scripts/system-deps.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: $AFTERMATH_SCREENSHOTS (docs/ when refreshing them), else a temporary folder."""
+    folder = Path(os.environ.get("AFTERMATH_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
