@@ -356,8 +356,8 @@ rule php_eval_spelled_by_letters
         reference = "https://www.php.net/manual/en/language.operators.string.php ; MITRE ATT&CK T1027"
         severity = "infected"
     strings:
-        $eval = /["'][eE]["']\s*\.\s*["'][vV]["']\s*\.\s*["'][aA]["']\s*\.\s*["'][lL]["']/
-        $assert = /["'][aA]["']\s*\.\s*["'][sS]["']\s*\.\s*["'][sS]["']\s*\.\s*["'][eE]["']\s*\.\s*["'][rR]["']/
+        $eval = /["'][eE]["']\.["'][vV]["']\.["'][aA]["']\.["'][lL]["']/
+        $assert = /["'][aA]["']\.["'][sS]["']\.["'][sS]["']\.["'][eE]["']\.["'][rR]["']/
     condition:
         $eval or $assert
 }
@@ -383,9 +383,9 @@ rule php_mysql_plants_system_file
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $dumpfile = /into\s+dumpfile/ nocase
+        $dumpfile = /dumpfile\s+["']/ nocase
         $mof = /wbem[\\\/]{1,4}mof|#pragma\s+namespace/ nocase
-        $soname = /returns\s+(string|integer|int)\s+soname/ nocase
+        $soname = /soname\s+["']/ nocase
         $dll = /0x4d5a[0-9a-f]{64}/ nocase
     condition:
         $php and (($dumpfile and $mof) or ($soname and $dll)) and filesize < 2MB

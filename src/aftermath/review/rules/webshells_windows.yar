@@ -210,9 +210,8 @@ rule asp_execute_decoded_session_code
     strings:
         $store = /session\s*\(\s*"[a-zA-Z_]{1,20}"\s*\)\s*=\s*[a-zA-Z_]{1,20}\s*\(/ nocase
         $run = /\bexecute\s*\(?\s*[a-zA-Z_]{1,20}\s*\)?\s*:/ nocase
-        $loop = /for\s+[a-z]{1,5}\s*=\s*1\s+to\s+len\s*\(/ nocase
     condition:
-        $store and $run and $loop and filesize < 1MB
+        $store and $run and filesize < 1MB
 }
 
 rule asp_execute_request_into_variables
