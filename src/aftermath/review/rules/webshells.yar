@@ -430,3 +430,34 @@ rule php_upload_to_requested_path
     condition:
         $copy
 }
+
+rule php_safe_mode_bypass_reader
+{
+    meta:
+        description = "PHP page that reads files past safe_mode/open_basedir through a wrapper trick (copy from compress.zlib:// to a temporary file, cURL on a file: URL) or lists them from safe_mode's own error messages: an intruder's file reader"
+        reference = "https://www.php.net/manual/en/wrappers.compression.php ; https://www.php.net/manual/en/ini.core.php#ini.open-basedir"
+        severity = "infected"
+    strings:
+        $zlib = /copy\s*\(\s*["']compress\.zlib:\/\/["']\s*\.\s*\$[a-zA-Z_]/
+        $curl = /CURLOPT_URL\s*,\s*["']file:(file:)?\/\/\/?["']\s*\.\s*\$[a-zA-Z_]/
+        $errors = /whose\\?\s{0,2}uid\\?\s{0,2}is/ nocase
+        $handler = /set_error_handler\s*\(/
+        $glob = /\bglob\s*\(\s*\$[a-zA-Z_]{1,20}\s*\.\s*["']\*["']\s*\)/
+    condition:
+        $zlib or $curl or ($errors and $handler and $glob)
+}
+
+rule php_config_harvester
+{
+    meta:
+        description = "PHP page that reads /etc/passwd to learn the server's users and goes through their public_html for application configuration files (wp-config.php, configuration.php): a harvester of other sites' database passwords on shared hosting"
+        reference = "https://attack.mitre.org/techniques/T1552/001/"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $passwd = "/etc/passwd"
+        $home = "public_html"
+        $config = /wp-config\.php|configuration\.php/
+    condition:
+        $php and $passwd and $home and $config and filesize < 300KB
+}
