@@ -5,6 +5,8 @@
 DIR_OF_SHELLS holds public web shells (any layout); DIR_OF_BENIGN holds stock applications, one folder
 each. Both are fetched for local evaluation and never committed (docs/benchmarks.md says from where).
 Files are sorted into languages by extension; shells are counted once per distinct content (SHA-256).
+Files of the collections that are not web shells (exploits, attacker-side clients, command-line tools) are
+listed with the reason in bench/rules_quality_excluded.tsv and left out (``--all-samples`` counts them).
 
 Measured in one run, for Aftermath's default rules and for each ``--compare`` rule set (for example a
 public rule set's generic web-shell rules, compiled with the external variables LOKI and THOR define):
@@ -78,10 +80,22 @@ def language_of(path: Path) -> str | None:
     return LANGUAGES.get(path.suffix.lower())
 
 
-def samples(root: Path, distinct: bool, not_code: list[str] | None = None) -> Iterator[Sample]:
+EXCLUDED = Path(__file__).with_name("rules_quality_excluded.tsv")
+
+
+def excluded_list(path: Path = EXCLUDED) -> dict[str, str]:
+    """The collections' files that are not web shells (path below DIR_OF_SHELLS -> why), read from ``path``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def samples(root: Path, distinct: bool, not_code: list[str] | None = None,
+            excluded: dict[str, str] | None = None) -> Iterator[Sample]:
     """Script files below ``root`` (each distinct content once when ``distinct``); with ``not_code``, files
-    that hold no code of their language are left out and named there."""
-    seen: set[str] = set()
+    that hold no code of their language are left out and named there; files named in ``excluded`` (and any
+    other copy of their content) are left out too."""
+    seen = {hashlib.sha256(Path(root, rel.lstrip("/")).read_bytes()).hexdigest()
+            for rel in excluded or {} if Path(root, rel.lstrip("/")).is_file()}
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
@@ -232,9 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every result (with the missed shells) here")
     parser.add_argument("--missed", action="store_true", help="list the shells our rules miss")
     parser.add_argument("--restore-point", metavar="APP", help="also: review APP with shells added in later snapshots")
+    parser.add_argument("--all-samples", action="store_true",
+                        help=f"count the files {EXCLUDED.name} classifies as not web shells too")
     args = parser.parse_args(argv)
     not_code: list[str] = []
-    shells = list(samples(args.shells, distinct=True, not_code=not_code))
+    excluded = {} if args.all_samples else excluded_list()
+    shells = list(samples(args.shells, distinct=True, not_code=not_code, excluded=excluded))
     benign = list(samples(args.benign, distinct=False))
     results = [evaluate("aftermath", ours(), shells, benign)]
     if args.compare:
@@ -245,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render(results, shells, benign))
     print(f"\nleft out of the shells, no code of their language: {len(not_code)}")
     print("\n".join(f"  - {path}" for path in not_code))
+    print(f"\nleft out of the shells, not web shells ({EXCLUDED.name}): {len(excluded)}")
+    print("\n".join(f"  - {path}: {why}" for path, why in excluded.items()))
     placed = placement_flags(args.benign)
     print(f"\nplacement on the stock applications: {len(placed)} findings")
     print("\n".join(f"  - {path}: {rule}" for path, rule in placed))

