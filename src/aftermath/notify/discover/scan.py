@@ -19,7 +19,7 @@ from aftermath.notify.discover.kinds import THRESHOLD
 from aftermath.notify.discover.sources import Chunk, Unit, read, reason, skippable
 
 ROLES = ("customer_id", "email", "name", "first_name", "last_name", "address", "address2", "city", "region",
-         "postal_code", "country", "residence_note")
+         "postal_code", "country", "residence_note", "phone")
 # Kinds that tell who the row is about rather than what was exposed.
 IDENTITY_KINDS = frozenset({"email"})
 
@@ -100,8 +100,10 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
             ranked[h.role].append((stats, values))
         elif h.role:
             slot = ROLES.index(h.role)
+            keep = h.role == "phone"  # of several phone columns (home, mobile), the first filled one
             for i, v in enumerate(values):
-                identity[i][slot] = v.strip()
+                if not (keep and identity[i][slot]):
+                    identity[i][slot] = v.strip()
         for i, det in detectors.scan_column(values, h):
             if det.confidence < THRESHOLD:
                 stats.below[det.kind] += 1
