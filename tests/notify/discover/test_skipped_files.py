@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from aftermath.errors import UsageError
+from aftermath.notify.discover.files import LocalFiles
 from aftermath.notify.discover.run import scope
 
 GOOD = "name,email,ssn\nAna Diaz,ana@example.org,123-45-6789\n"
@@ -81,6 +83,23 @@ def test_a_file_without_read_permission_is_skipped(tmp_path: Path) -> None:
     r = scope([str(tmp_path)], workers=1)
     assert [p.email for p in r.people] == ["ana@example.org"]
     assert r.skipped_files == [(str(tmp_path / "b.csv"), f"cannot read {tmp_path / 'b.csv'}: Permission denied")]
+
+
+class _Denied(LocalFiles):
+    """The local disk, where one file is gone between the listing and the opening: it fails to open as a
+    file of mode 000 does for a user (root reads those, so the real thing is tested only as another user)."""
+
+    def open(self, path: str) -> IO[bytes]:
+        return super().open(path + ".gone" if path.endswith("b.csv") else path)
+
+
+def test_a_file_that_cannot_be_opened_is_skipped_even_as_root(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(GOOD)
+    (tmp_path / "b.csv").write_text(GOOD)
+    r = scope([str(tmp_path)], _Denied(), workers=1)
+    assert [p.email for p in r.people] == ["ana@example.org"]
+    [(path, why)] = r.skipped_files
+    assert path == str(tmp_path / "b.csv") and why.startswith("cannot read ") and "No such file" in why
 
 
 def test_a_file_named_on_its_own_is_still_an_error(tmp_path: Path) -> None:
