@@ -142,3 +142,20 @@ def test_territories_written_as_countries_have_their_law_and_exit_0(tmp_path):
         "US-PR", "US-GU", "US-VI"}
     assert data["people_by_place"] == {"US-GU": 1, "US-PR": 1, "US-VI": 1}
     assert all("relation" in o and "condition" in o for o in data["obligations"])
+
+
+def test_a_people_file_with_the_phone_column_plans_the_same_as_without(tmp_path):
+    (tmp_path / "with").mkdir()
+    without = texas_and_germany(tmp_path)
+    lines = without.read_text().splitlines()
+    phoned = tmp_path / "with/people.csv"
+    phoned.write_text("\n".join([lines[0] + ",phone"] + [f"{line},+1512555{i:04d}" for i, line in enumerate(lines[1:])])
+                      + "\n")
+    plans = []
+    for people in (without, phoned):
+        out = run_cli("notify", "plan", "--people", str(people), "--discovered", "2026-11-25T10:00", "--json", "-",
+                      cwd=tmp_path)
+        assert out.code in (0, 1), out.err
+        data = json.loads(out.out)
+        plans.append([(o["jurisdiction"], o["audience"], o["people"], o["deadline"]) for o in data["obligations"]])
+    assert plans[0] == plans[1] and len(plans[0]) == 4

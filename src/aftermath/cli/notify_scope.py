@@ -17,6 +17,8 @@ from aftermath.notify.discover.run import ScopeResult, scope
 if TYPE_CHECKING:
     from aftermath.case import Case
 
+SHOWN_FILES = 10  # skipped files named on the console; the report and --json name them all
+
 
 def scope_command(
     ctx: typer.Context,
@@ -96,6 +98,10 @@ def _show(result: ScopeResult, data: dict[str, object], out: Path, json_out: boo
     skipped = len(result.skipped_rows) + len(result.merged.unattributed) + len(result.skipped_files)
     if skipped:
         console.print(f"[yellow]{skipped} rows or files skipped[/] (see the report for why).")
+    for path, why in result.skipped_files[:SHOWN_FILES]:
+        console.print(f"  skipped {path}: {why}", markup=False, highlight=False, soft_wrap=True)
+    if len(result.skipped_files) > SHOWN_FILES:
+        console.print(f"  ... and {len(result.skipped_files) - SHOWN_FILES} more files (see the report).")
     if journaled:
         console.print("Recorded in the case journal (notify.scope) with the outputs' SHA-256.")
 

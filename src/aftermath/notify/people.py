@@ -1,8 +1,11 @@
 """The people file, ``people.csv``: one row per affected person. A contract that scripts rely on.
 
-Columns: ``id,name,street,city,region,postal_code,country,email,elements,encrypted,key_compromised``.
-``elements`` is a ``;``-separated set from :data:`aftermath.notify.laws.schema.ELEMENTS`; ``region`` is a
-state or province code; ``country`` is ISO 3166-1 alpha-2; the last two are ``true``/``false``.
+Columns: ``id,name,street,city,region,postal_code,country,email,elements,encrypted,key_compromised``,
+then the optional ``phone``. ``elements`` is a ``;``-separated set from
+:data:`aftermath.notify.laws.schema.ELEMENTS`; ``region`` is a state or province code; ``country`` is
+ISO 3166-1 alpha-2; ``encrypted`` and ``key_compromised`` are ``true``/``false``. ``phone`` is contact
+information for a notice by telephone (E.164, ``+15125550100``; a national form is read in the person's
+country), never an exposed element. Files without ``phone`` are read as before; Aftermath always writes it.
 The file may be written by Aftermath or by hand; a malformed one is rejected with its line and column.
 """
 
@@ -14,11 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phonenumbers
+
 from aftermath.errors import UsageError
 from aftermath.notify.laws.schema import ELEMENTS
 
 COLUMNS = ("id", "name", "street", "city", "region", "postal_code", "country", "email", "elements",
            "encrypted", "key_compromised")
+OPTIONAL = ("phone",)  # may be missing from the header (files written before it existed)
+WRITTEN = COLUMNS + OPTIONAL
 BOOLEAN = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False, "": False}
 
 
@@ -37,11 +44,25 @@ class Person:
     elements: frozenset[str] = field(default_factory=frozenset)
     encrypted: bool = False
     key_compromised: bool = False
+    phone: str = ""  # contact information (E.164), not an element
 
     @property
     def subdivision(self) -> str:
         """ISO 3166-2 code of the person's state or province (``US-TX``), or the country alone."""
         return f"{self.country}-{self.region}" if self.region else self.country
+
+
+def e164(text: str, country: str) -> str:
+    """A telephone number in E.164 (``+15125550100``), read in ``country`` when it has no ``+``; "" when it
+    is not a possible number there (or has no ``+`` and the country is unknown)."""
+    region = country.upper() if len(country) == 2 and country.upper() != "ZZ" else None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class PeopleFileError(UsageError):
@@ -54,7 +75,7 @@ def _fail(path: str, line: int, column: str, why: str) -> PeopleFileError:
 
 def parse_row(row: dict[str, str], path: str, line: int) -> Person:
     """Validate one CSV row into a Person."""
-    values = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    values = {k: (row.get(k) or "").strip() for k in WRITTEN}
     if not values["id"]:
         raise _fail(path, line, "id", "empty: every person needs an id")
     country = values["country"].upper() or "US"
@@ -73,8 +94,12 @@ def parse_row(row: dict[str, str], path: str, line: int) -> Person:
     region = values["region"].upper()
     if region and not (1 <= len(region) <= 3 and region.isalnum()):
         raise _fail(path, line, "region", f"{values['region']!r} is not a state or province code (TX, CA, ON)")
+    phone = e164(values["phone"], country) if values["phone"] else ""
+    if values["phone"] and not phone:
+        raise _fail(path, line, "phone", f"{values['phone']!r} is not a telephone number in {country}: "
+                                         "write it with its country code (+15125550100)")
     return Person(values["id"], values["name"], values["street"], values["city"], region, values["postal_code"],
-                  country, values["email"], elements, flags["encrypted"], flags["key_compromised"])
+                  country, values["email"], elements, flags["encrypted"], flags["key_compromised"], phone)
 
 
 def read_people(path: Path) -> list[Person]:
@@ -119,8 +144,9 @@ def format_people(people: Iterable[Person]) -> str:
     """The people file's text for ``people`` (stable order of columns and elements)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(WRITTEN)
     for p in people:
         writer.writerow([p.id, p.name, p.street, p.city, p.region, p.postal_code, p.country, p.email,
-                         ";".join(sorted(p.elements)), str(p.encrypted).lower(), str(p.key_compromised).lower()])
+                         ";".join(sorted(p.elements)), str(p.encrypted).lower(), str(p.key_compromised).lower(),
+                         p.phone])
     return out.getvalue()

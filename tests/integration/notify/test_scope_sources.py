@@ -55,7 +55,8 @@ def test_folder_merges_people_across_sources_and_skips_other_files(breach: Path)
     assert people["2"].name == "Bob Roe" and people["2"].region == "CA"
     assert people["3"].elements == {"ssn"}
     assert r.merged.flags["2"] == ("ZIP 97201 is in OR, the address says CA",)
-    assert [f.endswith("README.txt: not a CSV, JSON lines, XLSX or SQLite file") for f in r.skipped_files] == [True]
+    assert [(f.endswith("README.txt"), why) for f, why in r.skipped_files] == [
+        (True, "not a CSV, JSON lines, XLSX or SQLite file")]
     text = people_csv(r)
     assert parse_people(text) == sorted(r.people, key=lambda p: p.id)
     for _, _, _, ssn, *_ in [(c[0], c[1], c[2], c[7]) for c in CUSTOMERS if c[7]]:

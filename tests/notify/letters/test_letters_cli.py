@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from aftermath.case import Case
 from aftermath.notify.delivery.store import NoticeRow
+from aftermath.notify.planning import make_plan, plan_json_bytes
 from tests.conftest import run_cli
 from tests.notify.letters.helpers import PEOPLE, write_inputs
 
@@ -81,3 +82,19 @@ def test_person_without_any_address_gets_substitute_notice_and_is_counted(tmp_pa
     assert result.code == 0, result.err
     assert "substitute" in result.out and "nothing stored in an outbox" in result.out
     assert (tmp_path / "out/substitute/people.csv").read_text() == "person_id\n5\n"
+
+
+def test_a_people_file_with_the_phone_column_gives_the_same_notices(tmp_path: Path) -> None:
+    paths = write_inputs(tmp_path / "in", people=PEOPLE[:3])
+    lines = paths["people"].read_text().splitlines()
+    paths["people"].write_text("\n".join([lines[0] + ",phone"] + [f"{line},+1860555010{i}" for i, line in
+                                                                   enumerate(lines[1:])]) + "\n")
+    paths["plan"].write_bytes(plan_json_bytes(make_plan(paths["people"], "2026-11-28")))
+    plain = write_inputs(tmp_path / "plain", people=PEOPLE[:3])
+    outs = []
+    for p, out in ((paths, tmp_path / "out"), (plain, tmp_path / "out-plain")):
+        result = run_cli("notify", "letters", "--plan", str(p["plan"]), "--people", str(p["people"]),
+                         "--incident", str(p["incident"]), "--out", str(out), cwd=tmp_path)
+        assert result.code == 0, result.err
+        outs.append((out / "methods.csv").read_text())
+    assert outs[0] == outs[1] and outs[0].count("\n") == 4

@@ -55,6 +55,11 @@ ROLE_HINTS: dict[str, str] = {
 }
 # A table whose name says it holds people: its plain ``id`` column is the customer id.
 PEOPLE_TABLES = re.compile(r"customer|client|crm|contact|people|person|patient|member|user|account|subscriber")
+# A telephone number column is contact information (the "phone" role), unless it holds only a part of
+# the number (a dialling code, an extension) or something about it (type, verified).
+PHONE = re.compile(r"phone|mobile|(^|_)(tel|cell|msisdn)($|_)|(^|_)(tel|cell)_?(no|num|number)$")
+NOT_PHONE = re.compile(r"code|dial|country|prefix|(^|_)ext|extension|type|kind|verified|valid|opt|consent|fax|"
+                       r"count|carrier|imei|(^|_)id($|_)")
 # Residence roles a column loses when its name says telephone: a dialling code is never a country.
 RESIDENCE_ROLES = frozenset({"address", "address2", "city", "region", "postal_code", "country"})
 # Ignore words (as Macie's): bare numbers in these columns are not taken for cards or accounts.
@@ -106,6 +111,8 @@ def hint(column: str, table: str = "") -> ColumnHint:
     negative = bool(NEGATIVE.search(norm))
     if negative and role in RESIDENCE_ROLES:
         role = ""  # "TelephoneCountryCode": a dialling code, "phone_zip"...
+    if not role and not kinds and PHONE.search(norm) and not NOT_PHONE.search(norm):
+        role, negative = "phone", True  # a phone number is never a card or an account
     if norm == "id" and PEOPLE_TABLES.search(normalise(table)):
         role = "customer_id"
     return ColumnHint(column, kinds, role, negative and not kinds, bool(DESCRIPTIVE.search(norm)) and not kinds)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from aftermath.notify.discover.kinds import elements_of
 from aftermath.notify.discover.residence import resolve
 from aftermath.notify.discover.scan import ROLES, RowRecord
-from aftermath.notify.people import Person
+from aftermath.notify.people import Person, e164
 
 R = {name: i for i, name in enumerate(ROLES)}
 _SPACES = re.compile(r"[^a-z0-9]+")
@@ -146,8 +146,10 @@ def _person(members: list[tuple[str, RowRecord]], result: Merged) -> None:
     email = _best(members, "email").strip().lower()
     pid = ids[0] if ids else (email or "p-" + hashlib.sha256(f"{norm(name)}|{norm(home.street)}".encode())
                               .hexdigest()[:12])
+    phones = [p for p in (e164(rec[2][R["phone"]], home.country) for _, rec in members if rec[2][R["phone"]]) if p]
+    phone = max(set(phones), key=lambda p: (phones.count(p), p)) if phones else ""
     person = Person(pid, name, home.street, home.city, home.region, home.postal_code, home.country, email,
-                    frozenset(elements))
+                    frozenset(elements), phone=phone)
     result.people.append(person)
     result.locations[pid] = locations
     flags = home.flags + tuple(n for n in addr_row[R["residence_note"]].split("; ") if n)

@@ -54,6 +54,7 @@ def summary(result: ScopeResult, texts: dict[str, str]) -> dict[str, Any]:
         "rows_skipped": len(result.skipped_rows),
         "rows_unattributed": len(result.merged.unattributed),
         "files_skipped": len(result.skipped_files),
+        "skipped_files": [{"path": path, "why": why} for path, why in result.skipped_files],
         "seconds": round(result.seconds, 2),
         "sha256": {name: sha256(text) for name, text in texts.items()},
     }

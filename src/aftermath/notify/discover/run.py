@@ -36,7 +36,7 @@ class ScopeResult:
     merged: Merged
     columns: list[ColumnStats]
     skipped_rows: list[tuple[str, str, int, str]]   # source, table, row, why
-    skipped_files: list[str]
+    skipped_files: list[tuple[str, str]]             # path, why
     rows_scanned: int
     cells: int
     seconds: float
@@ -88,7 +88,7 @@ def scope(sources: list[str], files: Files | None = None, *, snapshot: str = "",
     local = isinstance(files, LocalFiles)
     workers = workers or (os.cpu_count() or 1)
     units: list[Unit] = []
-    skipped_files: list[str] = []
+    skipped_files: list[tuple[str, str]] = []
     for spec in sources:
         planned, notes = plan(spec, files, SPLIT_ROWS if local and workers > 1 else 0)
         units += planned
@@ -96,6 +96,7 @@ def scope(sources: list[str], files: Files | None = None, *, snapshot: str = "",
     with quiet_gc():
         results = _scan_all(units, files, workers if local else 1, progress)
         merged = merge((r.unit.source, r.rows) for r in results)
+    skipped_files += dict.fromkeys((r.unit.locator, r.failed) for r in results if r.failed)  # a split file once
     columns: dict[tuple[str, str, str], ColumnStats] = {}
     per_source: Counter[str] = Counter()
     for r in results:

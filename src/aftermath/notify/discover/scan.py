@@ -16,10 +16,10 @@ from aftermath.notify.discover import detectors, national, residence
 from aftermath.notify.discover.columns import hint
 from aftermath.notify.discover.files import Files, LocalFiles
 from aftermath.notify.discover.kinds import THRESHOLD
-from aftermath.notify.discover.sources import Chunk, Unit, read
+from aftermath.notify.discover.sources import Chunk, Unit, read, reason, skippable
 
 ROLES = ("customer_id", "email", "name", "first_name", "last_name", "address", "address2", "city", "region",
-         "postal_code", "country", "residence_note")
+         "postal_code", "country", "residence_note", "phone")
 # Kinds that tell who the row is about rather than what was exposed.
 IDENTITY_KINDS = frozenset({"email"})
 
@@ -57,15 +57,24 @@ class UnitResult:
     skipped: list[tuple[str, int, str]] = field(default_factory=list)
     scanned: int = 0
     cells: int = 0
+    failed: str = ""  # why a file found in a folder could not be read ("" when it was)
 
 
 def scan_unit(unit: Unit, files: Files | None = None) -> UnitResult:
-    """Read and scan one unit (from the local disk unless ``files`` says otherwise)."""
+    """Read and scan one unit (from the local disk unless ``files`` says otherwise).
+
+    A file found in a folder that cannot be read is skipped as a whole: nothing it gave counts, and
+    ``failed`` says why, so that the scan goes on with the other files."""
     result = UnitResult(unit)
     skipped: list[tuple[int, str]] = []
     table = unit.table or unit.locator
-    for chunk in read(unit, files or LocalFiles(), skipped):
-        scan_chunk(chunk, chunk.table or table, result)
+    try:
+        for chunk in read(unit, files or LocalFiles(), skipped):
+            scan_chunk(chunk, chunk.table or table, result)
+    except Exception as exc:
+        if not (unit.found and skippable(exc)):
+            raise
+        return UnitResult(unit, failed=reason(exc))
     result.skipped += [(table, n, why) for n, why in skipped]
     return result
 
@@ -91,8 +100,10 @@ def scan_chunk(chunk: Chunk, table: str, result: UnitResult) -> None:
             ranked[h.role].append((stats, values))
         elif h.role:
             slot = ROLES.index(h.role)
+            keep = h.role == "phone"  # of several phone columns (home, mobile), the first filled one
             for i, v in enumerate(values):
-                identity[i][slot] = v.strip()
+                if not (keep and identity[i][slot]):
+                    identity[i][slot] = v.strip()
         for i, det in detectors.scan_column(values, h):
             if det.confidence < THRESHOLD:
                 stats.below[det.kind] += 1

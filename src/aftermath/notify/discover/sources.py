@@ -14,10 +14,11 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
-from aftermath.errors import UsageError
+from aftermath.errors import AftermathError, IntegrityError, UsageError
 from aftermath.notify.discover import sql
 from aftermath.notify.discover.files import Files
 
@@ -36,6 +37,7 @@ class Unit:
     table: str = ""  # table name (sql, sqlite) or sheet ("" for the whole file)
     start: int = 0
     stop: int | None = None
+    found: bool = False  # found in a folder: a file that cannot be read is skipped, not the end of the scan
 
     @property
     def where(self) -> str:
@@ -74,8 +76,28 @@ def sheet_text(value: Any) -> str:
     return text(value)
 
 
-def plan(spec: str, files: Files, split_rows: int = 0) -> tuple[list[Unit], list[str]]:
-    """Units for one ``--source``, and notes about files skipped (unsupported kinds)."""
+# A file in a folder that cannot be read is listed as skipped with its reason and the scan goes on; a
+# damaged repository (integrity) or an interruption still stops it.
+SKIPPABLE: tuple[type[BaseException], ...] = (AftermathError, OSError, UnicodeDecodeError)
+
+
+def skippable(exc: BaseException) -> bool:
+    """Whether a failure to read one file found in a folder only skips that file."""
+    return isinstance(exc, SKIPPABLE) and not isinstance(exc, IntegrityError) and getattr(exc, "exit_code", 0) != 130
+
+
+def reason(exc: BaseException) -> str:
+    """The one-line reason a file was skipped."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError):
+        return f"cannot read it: {exc.strerror or exc}"
+    return str(exc)
+
+
+def plan(spec: str, files: Files, split_rows: int = 0) -> tuple[list[Unit], list[tuple[str, str]]]:
+    """Units for one ``--source``, and the files of a folder skipped, each with why (unsupported kind,
+    not a regular file, not readable)."""
     base, _, table = spec.partition("#")
     if "://" in base:
         return sql.units(base, table, split_rows, Unit), []
@@ -83,15 +105,24 @@ def plan(spec: str, files: Files, split_rows: int = 0) -> tuple[list[Unit], list
     if kind == "":
         raise UsageError(f"source {base} does not exist in {files.label}: check the path")
     paths = list(files.walk(base)) if kind == "dir" else [base]
-    units, skipped = [], []
+    found = kind == "dir"
+    units: list[Unit] = []
+    skipped: list[tuple[str, str]] = []
     for path in paths:
         file_kind = FILE_KINDS.get(PurePosixPath(path).suffix.lower())
         if file_kind is None:
-            skipped.append(f"{path}: not a CSV, JSON lines, XLSX or SQLite file")
+            skipped.append((path, "not a CSV, JSON lines, XLSX or SQLite file"))
+        elif found and files.kind(path) != "file":
+            skipped.append((path, "not a regular file (a pipe, device or broken link)"))
         elif file_kind == "sqlite":
-            units.extend(sql.sqlite_units(path, files, table, split_rows, Unit))
+            try:
+                units.extend(sql.sqlite_units(path, files, table, split_rows, partial(Unit, found=found)))
+            except Exception as exc:
+                if not (found and skippable(exc)):
+                    raise
+                skipped.append((path, reason(exc)))
         else:
-            units.append(Unit(path, file_kind, path, table))
+            units.append(Unit(path, file_kind, path, table, found=found))
     return units, skipped
 
 
@@ -156,15 +187,20 @@ def _jsonl(path: str, files: Files, skipped: list[tuple[int, str]]) -> Iterator[
     records: list[dict[str, str]] = []
     numbers: list[int] = []
     with files.open(path) as raw:
-        for n, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8-sig"), start=1):
+        lines = enumerate(io.TextIOWrapper(raw, encoding="utf-8-sig"), start=1)
+        while True:
+            try:
+                n, line = next(lines, (0, ""))
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"{path} is not UTF-8 text: save it as UTF-8") from exc
+            if not n:
+                break
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"{path}: line {n}: not valid JSON ({exc.msg}): one JSON object per line") from exc
-            except UnicodeDecodeError as exc:
-                raise UsageError(f"{path} is not UTF-8 text") from exc
             if not isinstance(value, dict):
                 skipped.append((n, "not a JSON object"))
                 continue
