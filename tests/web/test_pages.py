@@ -148,9 +148,11 @@ def test_a_regulator_notice_is_marked_sent_on_the_web_under_the_users_name(clien
     login(client, "rae")
     page = client.get("/notify").text
     assert "Vermont Attorney General" in page and "Mark sent" in page
+    assert "notices sent or printed: <b>0</b>" in client.get("/").text
     response = client.post(f"/notify/{'a' * 64}/mark-sent", data={"how": "portal", "ref": "VT-123",
                                                                  "csrf": csrf_of(client)}, follow_redirects=False)
     assert response.status_code == 303
     [entry] = web_case.entries("notify.mark-sent")
     assert entry.actor == "rae" and entry.data["ref"] == "VT-123"
     assert "Mark sent" not in client.get("/notify").text
+    assert "notices sent or printed: <b>1</b>" in client.get("/").text  # the outbox, not the journal's runs

@@ -70,8 +70,8 @@ def action_counts(case: Case, state: ChainState) -> Counter[str]:
     return Counter({str(action): int(n) for action, n in rows})
 
 
-def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[str, Any]]:
-    """The four steps of the response and what is done in each (from the journal's actions)."""
+def steps(counts: dict[str, int], tasks_open: int, engaged: int, notices_done: int = 0) -> list[dict[str, Any]]:
+    """The four steps of the response and what is done in each (from the journal's actions and the outbox)."""
     def has(*prefixes: str) -> int:
         return sum(n for a, n in counts.items() if a.startswith(prefixes))
 
@@ -84,7 +84,7 @@ def steps(counts: dict[str, int], tasks_open: int, engaged: int) -> list[dict[st
                                       ("restore verified", has("restore.verify")),
                                       ("promoted", has("restore.promote"))]},
         {"name": "Notify", "items": [("scope runs", has("notify.scope")), ("duties planned", has("notify.plan")),
-                                     ("notices sent", has("notify.send", "notify.deliver"))]},
+                                     ("notices sent or printed", notices_done)]},
     ]
 
 

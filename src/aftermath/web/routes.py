@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from aftermath.consult import records, status
+from aftermath.notify.delivery.status import DONE
 from aftermath.recover import workflow
 from aftermath.web import pages, plots, users, views
 from aftermath.web.auth import Denied
@@ -36,8 +37,9 @@ def _overview(app: FastAPI, web: Web) -> None:
         open_tasks = sum(1 for t in tasks if status.task_state(t) == "open")
         latest, total = pages.journal_page(web.case, file, keep, 1)
         verdict = pages.verify_chain(web.case, web.chain, wait=False)
+        done = sum(n for state, n in views.delivery(web.case)[1].items() if state in DONE)
         return web.render(request, "overview.html", user, session,
-                          steps=pages.steps(pages.action_counts(web.case, web.chain), open_tasks, engaged),
+                          steps=pages.steps(pages.action_counts(web.case, web.chain), open_tasks, engaged, done),
                           deadlines=pages.deadlines(web.case, file, keep, web.clock())[:8],
                           latest=latest[:10], total=total, verdict=verdict,
                           head=web.case.head(), now=web.clock())
