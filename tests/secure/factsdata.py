@@ -22,7 +22,8 @@ def proc(pid: int, exe: str | None = "/usr/sbin/cron", cmd: list[str] | None = N
 
 def clean_facts(**changes: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {
-        "clock": {"epoch": NOW}, "dpkg": True, "hidden_pids": [], "ld_so_preload": "",
+        "clock": {"epoch": NOW}, "dpkg": True, "config_drift": {"checked": 240, "drifted": []}, "hidden_pids": [],
+        "ld_so_preload": "",
         "processes": [proc(1, "/usr/lib/systemd/systemd"), proc(2, None, [], ppid=0),
                       proc(40, None, [], ppid=2), proc(300, "/usr/sbin/sshd")],
         "sockets": [{"proto": "tcp", "local": "0.0.0.0", "lport": 22, "remote": "0.0.0.0", "rport": 0,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
-from aftermath.secure.sweep.probe import dpkg_db, package_state
+from aftermath.secure.sweep.model import Severity
+from aftermath.secure.sweep.probe import config_drift, dpkg_db, package_state
+from aftermath.secure.sweep.run import apply_checks
+from tests.secure.factsdata import clean_facts, host
 
 
 def test_package_state_tells_owned_modified_and_unowned(tmp_path: Path) -> None:
@@ -22,3 +26,56 @@ def test_package_state_tells_owned_modified_and_unowned(tmp_path: Path) -> None:
     assert package_state(str(bad), md5[bad], db) == "modified"
     assert package_state(str(stray), md5[stray], db) == "unowned"
     assert package_state(str(good), md5[good], (set(), {})) == "no-dpkg"
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def test_config_drift_reports_changed_conffiles_whatever_their_age_with_diversions_and_obsolete_ones(
+        tmp_path: Path) -> None:
+    etc, dpkg, ucf = tmp_path / "etc", tmp_path / "dpkg", tmp_path / "ucf"
+    for folder in (etc / "pam.d", etc / "ssh", dpkg, ucf):
+        folder.mkdir(parents=True)
+    shipped = b"as the package wrote it\n"
+    files = {name: etc / name for name in ("motd", "pam.d/sshd", "gone.conf", "old.conf", "kept.conf",
+                                           "diverted.conf", "diverted.conf.distrib", "half.conf", "ssh/sshd_config")}
+    for name, path in files.items():
+        path.write_bytes(shipped if name in ("kept.conf", "diverted.conf.distrib") else b"changed\n")
+    files["gone.conf"].unlink()  # deleted on purpose: dpkg keeps it deleted, not drift
+    for path in (files["motd"], files["pam.d/sshd"]):
+        os.utime(path, (1e9, 1e9))  # changed years ago: still reported
+    sum_ = _md5(shipped)
+    (dpkg / "status").write_text(
+        "Package: base-files\nStatus: install ok installed\nConffiles:\n"
+        f" {files['motd']} {sum_}\n {files['gone.conf']} {sum_}\n {files['old.conf']} {sum_} obsolete\n"
+        f" {files['kept.conf']} {sum_}\n {files['diverted.conf']} {sum_}\nDescription: x\n\n"
+        "Package: libpam-runtime\nStatus: install ok installed\nConffiles:\n"
+        f" {files['pam.d/sshd']} {sum_}\n\n"
+        "Package: upgrading\nStatus: install ok half-configured\nConffiles:\n"
+        f" {files['half.conf']} {sum_}\n")
+    # base-files' diverted.conf was moved aside by another package: the shipped version lives at .distrib
+    (dpkg / "diversions").write_text(f"{files['diverted.conf']}\n{files['diverted.conf.distrib']}\nlocal-pkg\n")
+    (ucf / "hashfile").write_text(f"{sum_}  {files['ssh/sshd_config']}\n")
+    (ucf / "registry").write_text(f"openssh-server {files['ssh/sshd_config']}\n")
+
+    drift = config_drift(str(dpkg), str(ucf), under=f"{etc}/")
+
+    got = {Path(r["path"]).relative_to(etc).as_posix(): r["package"] for r in drift["drifted"]}
+    assert got == {"motd": "base-files", "pam.d/sshd": "libpam-runtime", "ssh/sshd_config": "openssh-server"}
+    assert drift["checked"] == 5  # motd, kept, diverted (.distrib), pam.d/sshd, sshd_config
+    facts = {**clean_facts(), "config_drift": {**drift, "drifted": [
+        {**r, "path": r["path"].replace(str(tmp_path), ""), "conffile": r["conffile"].replace(str(tmp_path), "")}
+        for r in drift["drifted"]]}}
+    findings = {f.evidence["path"]: f for f in apply_checks(host(facts)).findings if f.check == "config-drift"}
+    assert findings["/etc/motd"].severity == Severity.MEDIUM
+    assert findings["/etc/pam.d/sshd"].severity == Severity.HIGH
+    assert findings["/etc/ssh/sshd_config"].severity == Severity.HIGH
+    assert "differs from what package libpam-runtime installed" in findings["/etc/pam.d/sshd"].what
+
+
+def test_config_drift_does_not_apply_without_dpkg() -> None:
+    result = apply_checks(host({**clean_facts(), "dpkg": False, "config_drift": None}))
+    assert "config-drift" in result.not_applicable
+    clean = apply_checks(host({**clean_facts(), "config_drift": {"checked": 200, "drifted": []}}))
+    assert "config-drift" in clean.ran and not [f for f in clean.findings if f.check == "config-drift"]

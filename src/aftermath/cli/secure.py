@@ -107,7 +107,8 @@ def sweep(
         "--scan-root", help="Also scan this folder on the hosts for web shells (a web root in an unusual place).")
     ] = None,
 ) -> None:
-    """Check hosts for signs of compromise and rank them; exit 1 when anything high or critical is found.
+    """Check hosts for signs of compromise and rank them; exit 1 when anything high or critical is found or a host
+    could not be swept, 7 when no host could be reached.
 
     Example: aftermath secure sweep --host root@web1 --host root@db1 --ioc iocs.txt --json sweep.json
     """

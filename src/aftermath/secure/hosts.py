@@ -10,12 +10,14 @@ preloaded rootkit does not run inside it; the agent reports whether that worked.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from aftermath.errors import SourceError, ToolError, UsageError
 
@@ -122,7 +124,7 @@ async def _run_ssh(host: Host, script: bytes, options: SshOptions) -> AsyncItera
             known_hosts=str(options.known_hosts) if options.known_hosts else (),
             agent_path=None if options.identity else (), ), options.connect_timeout)
     except (OSError, asyncssh.Error, TimeoutError) as exc:
-        raise SourceError(f"cannot reach {host}: {_why(exc)}") from exc
+        raise await _unreachable(host, exc, options.connect_timeout) from exc
     async with conn:
         command = f"sudo -n sh -c {shlex.quote(launcher())}" if options.sudo else launcher()
         try:
@@ -139,9 +141,68 @@ async def _run_ssh(host: Host, script: bytes, options: SshOptions) -> AsyncItera
             raise ToolError(f"agent on {host} exited {proc.exit_status}: {_tail(err)}")
 
 
+class Unreachable(SourceError):
+    """The host could not be reached or is no SSH server: nothing was run on it."""
+
+
+async def _unreachable(host: Host, exc: BaseException, timeout: float) -> Unreachable:
+    """The one line for a failed connection: a port that answers with something other than SSH is named."""
+    import asyncssh
+
+    if not isinstance(exc, (OSError, asyncssh.PermissionDenied, asyncssh.HostKeyNotVerifiable)) \
+            and await speaks_ssh(host.host.strip("[]"), host.port, min(timeout, 5.0)) is False:
+        return Unreachable(f"{host.host}:{host.port} answers but is not an SSH server: check the port")
+    return Unreachable(f"cannot reach {host}: {_why(exc)}: check the address, the port and that sshd runs there")
+
+
+async def speaks_ssh(address: str, port: int, timeout: float) -> bool | None:
+    """Whether the service on ``address:port`` greets as SSH does; None when it says nothing or cannot be reached.
+
+    The client sends its own version line first (a web server answers only then), and reads what comes back.
+    An SSH server may send other lines before its ``SSH-`` line (RFC 4253, 4.2).
+    """
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+    except (OSError, TimeoutError):
+        return None
+    try:
+        writer.write(b"SSH-2.0-aftermath_probe\r\n")
+        data = await asyncio.wait_for(reader.read(1024), timeout)
+    except (OSError, TimeoutError):
+        data = b""
+    finally:
+        writer.close()
+    if not data:
+        return None
+    return any(line.startswith(b"SSH-") for line in data.splitlines())
+
+
+def all_unreachable(results: Sequence[Outcome]) -> None:
+    """Raise the one-line source error (exit 7) when no host given could be reached at all.
+
+    When only some could not, the run goes on: each unreachable host is listed with its reason and the
+    command exits 1.
+    """
+    if not results or not all(r.unreachable for r in results):
+        return
+    if len(results) == 1:
+        raise SourceError(results[0].error or "the host could not be reached")
+    reasons = "; ".join(f"{r.error}" for r in results)
+    raise SourceError(f"no host could be reached ({reasons})")
+
+
+class Outcome(Protocol):
+    """One host's outcome of a sweep or a collection."""
+
+    error: str | None
+    unreachable: bool
+
+
 def _why(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer (timed out)"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()  # "connection refused", not asyncio's "Connect call failed (...)"
     return str(exc) or type(exc).__name__
 
 

@@ -46,6 +46,10 @@ TECHNIQUES = [
     ("T1059.004", "history of a script run from /tmp", "cover-tracks", "runs a downloaded or temp-folder script"),
     ("T1070.002", "auth.log emptied", "cover-tracks", "/var/log/auth.log was emptied"),
     ("T1070.002", "syslog deleted", "cover-tracks", "/var/log/syslog is missing"),
+    ("T1556.003", "PAM file changed from its package's", "config-drift",
+     "/etc/pam.d/su differs from what package util-linux installed"),
+    ("T1565.001", "conffile edited and back-dated a year", "config-drift",
+     "/etc/issue differs from what package base-files installed"),
 ]
 
 
@@ -95,6 +99,7 @@ def plant_all(host: LabHost, build: Path) -> None:
     host.write("/var/log/auth.log", "Dec  1 sshd[2]: Accepted password for evil_user\n", mtime=old)
     host.run("sh", "-c", ": > /var/log/auth.log")
     host.write("/var/log/syslog.1", "Nov  1 cron[1]: started\n", mtime=old)
+    host.run("sh", "-c", "echo 'Authorized use only' >> /etc/issue && touch -d '1 year ago' /etc/issue")
 
 
 def sweep(lab: Lab, host: LabHost, out: Path) -> dict[str, object]:
@@ -137,3 +142,13 @@ def test_the_host_with_every_technique_is_likely_compromised_and_the_untouched_o
     loud = [f"{f['check']}: {f['what']}" for f in findings(clean) if f["severity"] in ("high", "critical")]
     assert loud == [], '\n'.join(loud)
     assert clean["ranking"][0]["verdict"] == "no strong signs", findings(clean)  # type: ignore[index]
+
+
+def test_config_drift_is_high_for_pam_and_medium_for_a_banner_and_silent_on_the_untouched_host(
+        swept: tuple[dict[str, object], dict[str, object]]) -> None:
+    clean, owned = swept
+    drift = {f["evidence"]["path"]: f["severity"] for f in findings(owned) if f["check"] == "config-drift"}  # type: ignore[index]
+    assert drift["/etc/pam.d/su"] == "high" and drift["/etc/pam.d/sshd"] == "high", drift
+    assert drift["/etc/issue"] == "medium", drift  # a year old by its times: drift is reported whatever its age
+    assert [f["what"] for f in findings(clean) if f["check"] == "config-drift"] == []
+    assert "config-drift" in clean["hosts"][0]["checks_ran"]  # type: ignore[index]

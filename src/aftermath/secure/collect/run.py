@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tarfile
 import time
 from collections.abc import Callable
@@ -20,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from aftermath import __version__
 from aftermath.case import hash_file
-from aftermath.errors import AftermathError, StorageError, UsageError
+from aftermath.errors import AftermathError, SourceError, StorageError, UsageError
 from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Received, Receiver
-from aftermath.secure.hosts import Host, SshOptions, run_agent
+from aftermath.secure.hosts import Host, SshOptions, Unreachable, all_unreachable, run_agent
 
 if TYPE_CHECKING:
     from aftermath.case import Case
@@ -44,6 +45,7 @@ class HostCollection:
     files: int = 0
     artifacts: dict[str, int] = field(default_factory=dict)  # status -> count
     missing: list[str] = field(default_factory=list)
+    unreachable: bool = False
 
     def line(self) -> str:
         """One line for people."""
@@ -73,15 +75,21 @@ def collect(hosts: list[Host], out: Path, *, profile: str = "quick", since_days:
     for folder in folders.values():
         if folder.exists() and any(folder.iterdir()):
             raise UsageError(f"{folder} already holds a collection: choose another --out")
+    out_existed = out.exists()
     try:
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create {out}: {exc.strerror}") from exc
+    results = asyncio.run(_all(hosts, folders, cat, profile, since_days, options or SshOptions(), progress, clock))
+    try:
+        all_unreachable(results)
+    except SourceError:
+        _remove(results, out if not out_existed else None)  # nothing was collected: leave nothing behind
+        raise
     if case:
         case.write("secure.collect.start", ", ".join(map(str, hosts)), {"profile": profile, "out": str(out.resolve()),
                                                                          "since_days": since_days})
-    results = asyncio.run(_all(hosts, folders, cat, profile, since_days, options or SshOptions(), progress, clock))
     for result in results:
         _custody(result, case)
     return results
@@ -101,9 +109,12 @@ async def _one(host: Host, folder: Path, cat: catalogue_mod.Catalogue, profile: 
     receiver = Receiver(folder, (lambda e: progress(host, e)) if progress else None, clock)
     params = {**agent_params(cat, profile, since_days, started, exclude), "marker": receiver.marker}
     error: str | None = None
+    unreachable = False
     try:
         async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
             receiver.feed(chunk)
+    except Unreachable as exc:
+        error, unreachable = exc.message, True
     except (AftermathError, ProtocolError) as exc:
         error = getattr(exc, "message", None) or str(exc)
     except OSError as exc:
@@ -113,6 +124,7 @@ async def _one(host: Host, folder: Path, cat: catalogue_mod.Catalogue, profile: 
     wanted = [a.name for a in cat.select(profile)]
     manifest = build_manifest(host, received, cat, wanted, profile, started, finished, error)
     result = _result(host, folder, received, wanted, error, manifest["status"])
+    result.unreachable = unreachable
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
     result.manifest_sha256 = hash_file(path)[0]
@@ -168,6 +180,16 @@ def seal(folder: Path) -> Path:
             tar.add(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}", recursive=False)
     archive.chmod(0o440)
     return archive
+
+
+def _remove(results: list[HostCollection], out: Path | None) -> None:
+    """Remove the folders and archives of a collection that reached no host (and ``out`` when it made it)."""
+    for result in results:
+        shutil.rmtree(result.folder, ignore_errors=True)
+        if result.archive:
+            result.archive.unlink(missing_ok=True)
+    if out is not None:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _custody(result: HostCollection, case: Case | None) -> None:

@@ -73,22 +73,85 @@ def diversions(path: str, owned: set[str], sums: dict[str, str]) -> None:
 def conffile_sums(status: str, ucf: str = "/var/lib/ucf/hashfile") -> dict[str, str]:
     """The MD5 of each configuration file as its package installed it (dpkg's 'Conffiles:', and ucf's hashes
     for files a package generates at install, such as sshd_config)."""
-    sums: dict[str, str] = {}
-    for line in read_text(ucf).splitlines():
+    sums = {path: digest for path, (digest, _) in ucf_sums(ucf).items()}
+    sums.update((row["path"], row["md5"]) for row in conffile_rows(status))
+    return sums
+
+
+def ucf_sums(hashfile: str = "/var/lib/ucf/hashfile", registry: str = "/var/lib/ucf/registry"
+             ) -> dict[str, tuple[str, str]]:
+    """ucf's hashes of the files packages generate at install (sshd_config): path -> (MD5, package)."""
+    owners = {}
+    for line in read_text(registry).splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            owners[parts[1]] = parts[0]
+    sums = {}
+    for line in read_text(hashfile).splitlines():
         digest, _, path = line.partition("  ")
         if len(digest) == 32 and path.startswith("/"):
-            sums[path.strip()] = digest
-    inside = False
+            sums[path.strip()] = (digest, owners.get(path.strip(), "ucf"))
+    return sums
+
+
+def conffile_rows(status: str) -> list[dict[str, Any]]:
+    """Each live conffile of each package in dpkg's status: package, package state, path, MD5.
+
+    Obsolete conffiles (no longer shipped; dpkg leaves them) and ones not yet hashed ('newconffile') are left out.
+    """
+    rows: list[dict[str, Any]] = []
+    package, state, inside = "", "", False
     for line in read_text(status).splitlines():
+        if line.startswith("Package:"):
+            package, state = line.split(":", 1)[1].strip(), ""
+        elif line.startswith("Status:"):
+            state = line.split()[-1]
         if line.startswith("Conffiles:"):
             inside = True
         elif inside and line.startswith(" /"):
             parts = line.split()
-            if len(parts) >= 2 and len(parts[1]) == 32:
-                sums[parts[0]] = parts[1]
+            if len(parts) >= 2 and len(parts[1]) == 32 and "obsolete" not in parts[2:]:
+                rows.append({"package": package, "state": state, "path": parts[0], "md5": parts[1]})
         else:
             inside = False
-    return sums
+    return rows  # dpkg writes Status before Conffiles, so each row has its package's state
+
+
+def config_drift(root: str = "/var/lib/dpkg", ucf: str = "/var/lib/ucf", under: str = "/etc/") -> dict[str, Any]:
+    """Configuration files under /etc that differ from what their package installed, whatever their age.
+
+    dpkg's conffile MD5s (installed packages only: during a dpkg run the status holds the old sums) and ucf's.
+    A diverted conffile is looked for where the diversion moved it, unless the package is the diversion's holder.
+    A deleted conffile is not drift (dpkg keeps it deleted on purpose). Returns the count checked and the drifted.
+    """
+    moved: dict[str, tuple[str, str]] = {}
+    lines = read_text(os.path.join(root, "diversions")).splitlines()
+    for i in range(0, len(lines) - 2, 3):
+        moved[lines[i]] = (lines[i + 1], lines[i + 2])
+    wanted = [r for r in conffile_rows(os.path.join(root, "status")) if r["state"] == "installed"]
+    known = {r["path"] for r in wanted}
+    wanted += [{"package": pkg, "state": "installed", "path": path, "md5": digest, "ucf": True}
+               for path, (digest, pkg) in ucf_sums(os.path.join(ucf, "hashfile"), os.path.join(ucf, "registry")).items()
+               if path not in known]
+    checked, drifted = 0, []
+    for row in wanted:
+        if not row["path"].startswith(under):
+            continue
+        path = row["path"]
+        divert = moved.get(path)
+        if divert and divert[1] != row["package"]:
+            path = divert[0]
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                continue
+        except OSError:
+            continue
+        checked += 1
+        now = safe_hashes(path).get("md5")
+        if now and now != row["md5"]:
+            drifted.append({**file_meta(path), "package": row["package"], "conffile": row["path"],
+                            "expected_md5": row["md5"], "md5": now, "ucf": bool(row.get("ucf"))})
+    return {"checked": checked, "drifted": drifted}
 
 
 def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]]) -> str:
@@ -269,6 +332,7 @@ def facts(params: dict[str, Any]) -> None:
         "accounts": [{"user": u.pw_name, "uid": u.pw_uid, "gid": u.pw_gid, "home": u.pw_dir, "shell": u.pw_shell}
                      for u in users()],
         "persistence": persistence(params["persistence"], db), "dpkg": bool(db[0]),
+        "config_drift": config_drift() if db[0] else None,
         "suid": suid, "capabilities": caps, "binaries": executables(bin_files(), db),
         "groups": group_rows(), "shadow": shadow_meta(), "histories": history_files(params.get("history", [])),
         "logs": log_files(), "odd_folders": odd_folders(params.get("temp_roots", [])),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aftermath.errors import AftermathError, UsageError
 from aftermath.secure.collect import artifacts as catalogue_mod
 from aftermath.secure.collect.receiver import Event, ProtocolError, Receiver
-from aftermath.secure.hosts import Host, SshOptions, run_agent
+from aftermath.secure.hosts import Host, SshOptions, Unreachable, all_unreachable, run_agent
 from aftermath.secure.sweep import indicators
 from aftermath.secure.sweep.check import Check
 from aftermath.secure.sweep.checks import CHECKS
@@ -43,6 +43,7 @@ class HostSweep:
     not_applicable: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    unreachable: bool = False
 
     @property
     def complete(self) -> bool:
@@ -127,12 +128,13 @@ def sweep(hosts: list[Host], *, since_days: float = 14, rules: list[Path] | None
     compiled = indicators.compile_rules(indicators.rule_files(rules or []))
     iocs = indicators.load_iocs(ioc_files or [])
     started = clock()
-    if case:
-        case.write("secure.sweep.start", ", ".join(map(str, hosts)), {"since_days": since_days,
-                                                                       "ioc_files": [str(p) for p in ioc_files or []]})
     jobs = [_one(h, since_days, compiled, iocs, options or SshOptions(), progress, started, scan_roots or [])
             for h in hosts]
     results = asyncio.run(_gather(jobs))
+    all_unreachable(results)
+    if case:
+        case.write("secure.sweep.start", ", ".join(map(str, hosts)), {"since_days": since_days,
+                                                                       "ioc_files": [str(p) for p in ioc_files or []]})
     report = SweepReport(results, rank({r.host: r.findings for r in results},
                                        [r.host for r in results if not r.complete]),
                          _iso(started), since_days, _iso(started - since_days * 86400))
@@ -155,6 +157,8 @@ async def _one(host: Host, since_days: float, rules: Any, iocs: Iocs, options: S
         try:
             async for chunk in run_agent(host, catalogue_mod.agent_script(params), options):
                 receiver.feed(chunk)
+        except Unreachable as exc:
+            return _failed(host, exc.message, progress, unreachable=True)
         except (AftermathError, ProtocolError) as exc:
             return _failed(host, getattr(exc, "message", None) or str(exc), progress)
         received = receiver.close()
@@ -176,10 +180,11 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _failed(host: Host, error: str, progress: Progress | None) -> HostSweep:
+def _failed(host: Host, error: str, progress: Progress | None, *, unreachable: bool = False) -> HostSweep:
     if progress:
         progress(host, {"t": "finished", "status": "failed", "error": error})
-    return HostSweep(str(host), error=error)
+    return HostSweep(str(host), error=error, unreachable=unreachable)
+
 
 
 def _journal(case: Case, report: SweepReport) -> None:

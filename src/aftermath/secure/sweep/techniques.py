@@ -18,6 +18,7 @@ TEMP_REF = re.compile(r"(?<![\w.])(/tmp|/var/tmp|/dev/shm)/[^\s'\";|&)]+")
 NO_HISTORY = re.compile(r"HISTFILE=/dev/null|HISTFILE=\s*$|unset\s+HISTFILE|HIST(FILE)?SIZE=0\b|set\s+\+o\s+history",
                         re.MULTILINE)
 PRELOAD_SET = re.compile(r"\bLD_PRELOAD=\S+")
+SENSITIVE = re.compile(r"^/etc/(ssh/sshd_config|pam\.d/|pam\.conf$|security/|sudoers|ld\.so\.(preload|conf))")
 
 
 def _runs(host: HostFacts, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -333,7 +334,36 @@ class RenamedProcess(Check):
         return found
 
 
+class ConfigDrift(Check):
+    """Configuration files under /etc that differ from the version their package installed, whatever their age."""
+
+    name, severity = "config-drift", Severity.MEDIUM
+    about = ("files under /etc whose MD5 differs from the one dpkg (or ucf) recorded when the package installed "
+             "them; high for sshd, PAM, sudo and the dynamic loader's files")
+
+    def applies_to(self, host: HostFacts) -> bool:
+        """Where dpkg is present (its status lists each conffile's MD5)."""
+        return bool(host.facts.get("dpkg")) and isinstance(host.facts.get("config_drift"), dict)
+
+    def run(self, host: HostFacts) -> list[Finding]:
+        """A finding per changed configuration file."""
+        found = []
+        for row in host.facts["config_drift"].get("drifted", []):
+            path, package = row["path"], row.get("package", "?")
+            key = SENSITIVE.search(row.get("conffile") or path) or SENSITIVE.search(path)
+            why = ("It decides who may log in or become root, or which libraries every program loads: an "
+                   "attacker who changes it keeps a way in. Compare it with the package's version." if key else
+                   "Often an administrator's own change; compare it with the package's version and ask who made "
+                   "it.")
+            moved = f" (diverted from {row['conffile']})" if row.get("conffile") not in (None, path) else ""
+            found.append(self.finding(host, f"{path}{moved} differs from what package {package} installed", why,
+                                      Severity.HIGH if key else None, path=path, package=package,
+                                      expected_md5=row.get("expected_md5"), md5=row.get("md5"),
+                                      mtime=row.get("mtime")))
+        return found
+
+
 TECHNIQUES: list[Check] = [
     StartupPointsToTemp(), InitScript(), PamBackdoor(), AccountBackdoor(), FileCapability(), PythonStartupHook(),
-    StartupPreload(), DroppedProgram(), VanishedScript(), CoverTracks(), RenamedProcess(),
+    StartupPreload(), DroppedProgram(), VanishedScript(), CoverTracks(), RenamedProcess(), ConfigDrift(),
 ]
