@@ -8,12 +8,14 @@ import csv
 import io
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from aftermath.case import Case
 from aftermath.consult import records, timeline
 from aftermath.errors import StateError
+from aftermath.secure.collect.run import seal
 
 MANDATORY = ("message", "datetime", "timestamp_desc")
 
@@ -73,3 +75,22 @@ def test_documents_add_their_own_dated_events(worked: Case):
 def test_empty_case_has_no_timeline(case: Case):
     with pytest.raises(StateError, match="no events yet"):
         next(timeline.events(case))
+
+
+def test_process_starts_from_a_collection_archive_are_events(worked: Case, tmp_path: Path):
+    folder = tmp_path / "web01"
+    (folder / "proc").mkdir(parents=True)
+    procs = [{"pid": 1, "comm": "systemd", "exe": "/usr/lib/systemd/systemd", "start_ticks": 10,
+              "start_utc": "2026-11-01T06:00:00Z", "exe_sha256": "aa"},
+             {"pid": 4242, "comm": "kworkerds", "exe": "/tmp/.x/kworkerds", "start_ticks": 9_000,
+              "start_utc": "2026-11-19T03:14:15Z", "cmdline": ["/tmp/.x/kworkerds", "-o", "pool"]},
+             {"pid": 77, "comm": "old-agent", "start_ticks": 5}]  # written before start_utc existed: no event
+    (folder / "proc/processes.json").write_text(json.dumps(procs))
+    archive = seal(folder)
+    worked.register_evidence(archive, source="root@web01", kind="collection", copy=False)
+    found = [e for e in timeline.events(worked) if e["timestamp_desc"] == "Process started"]
+    assert [(e["datetime"], e["message"]) for e in found] == [
+        ("2026-11-01T06:00:00+00:00", "process 1 systemd (/usr/lib/systemd/systemd) on root@web01"),
+        ("2026-11-19T03:14:15+00:00", "process 4242 kworkerds (/tmp/.x/kworkerds) on root@web01")]
+    assert json.loads(found[1]["detail"])["cmdline"] == ["/tmp/.x/kworkerds", "-o", "pool"]
+    check_timesketch(found)

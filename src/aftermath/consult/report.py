@@ -22,6 +22,8 @@ from aftermath.case.core import Case
 from aftermath.case.store import EvidenceRow, JournalRow
 from aftermath.consult import records, status
 from aftermath.errors import StateError
+from aftermath.notify.delivery import outbox
+from aftermath.notify.delivery import status as delivery
 
 # Routine entries that would drown the narrative; they stay in the timeline export.
 ROUTINE = ("protect.snapshot", "protect.check", "protect.forget", "consult.update.")
@@ -62,6 +64,7 @@ def gather(case: Case, include_privileged: bool = False, now: datetime | None = 
         "hosts": journal["hosts"], "sources": [s.model_dump() for s in case.config.protect.sources],
         "people": journal["people"], "evidence": _evidence(case, file, journal["custody"], keep),
         "review": journal["review"], "restore": journal["restore"], "obligations": obligations,
+        "notices": _notices(case),
         "decisions": [_plain(d) for d in file.of("decision", keep)],
         "tasks": [{**_plain(t), "state": status.task_state(t), "overdue": t in status.overdue(tasks, now)}
                   for t in tasks if status.task_state(t) == "open"],
@@ -132,6 +135,13 @@ def _obligations(case: Case, file: records.File, discovered: datetime, now: date
                           "to": f"{o['jurisdiction']} {o.get('recipient') or ''}".strip(), "people": o["people"],
                           "state": _due_state(due, now), "citation": o.get("citation", "")})
     return sorted(found, key=lambda o: o["due"])
+
+
+def _notices(case: Case) -> list[dict[str, Any]]:
+    """Notices sent, bounced and moved to post, per jurisdiction and audience (from the notices outbox)."""
+    return [{"jurisdiction": ln.jurisdiction, "audience": ln.audience,
+             **{s: ln.counts.get(s, 0) for s in outbox.OUTCOMES}}
+            for ln in delivery.summarise(outbox.outcomes(case))]
 
 
 def _due_state(due: str | None, now: datetime) -> str:

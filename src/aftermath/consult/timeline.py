@@ -4,7 +4,8 @@ Each event has Timesketch's three required fields, ``message``, ``datetime`` (IS
 and ``timestamp_desc``, plus ``timestamp`` (microseconds since the epoch) and our own fields. Sources
 are merged by time: the journal (read from the store sorted by time, in batches), and the events inside
 case documents (review findings first and last seen, sweep findings, files collected from hosts with
-their modification times, process records). Memory stays flat in the journal's length.
+their modification times, process records), notices sent, bounced or moved to post (from the outbox, at the
+server's reply), and process starts recorded by triage collections. Memory stays flat in the journal's length.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import heapq
 import io
 import json
+import tarfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +26,7 @@ from aftermath.case.core import Case, Evidence
 from aftermath.case.store import JournalRow
 from aftermath.consult import records
 from aftermath.errors import StateError
+from aftermath.notify.delivery import outbox
 
 FIELDS = ("datetime", "timestamp", "timestamp_desc", "message", "source", "actor", "action", "ref", "detail")
 MAX_FIELD = 32_000  # Timesketch caps keyword fields at 32,766 bytes
@@ -62,7 +65,8 @@ def events(case: Case, include_privileged: bool = False) -> Iterator[Event]:
     yield event(datetime.now(UTC), "Exported", f"timeline export: {withheld} privileged entries left out"
                 + ("" if withheld == 0 else " (export again with --include-privileged, at counsel's direction)"),
                 "aftermath", action="export")
-    from_docs = sorted(_document_events(case, file, include_privileged), key=lambda e: e["timestamp"])
+    from_docs = sorted([*_document_events(case, file, include_privileged), *_notice_events(case),
+                        *_process_starts(case, file, include_privileged)], key=lambda e: e["timestamp"])
     yield from heapq.merge(_journal_events(case, file, include_privileged), from_docs,
                            key=lambda e: e["timestamp"])
 
@@ -153,3 +157,36 @@ def _process(item: Evidence, doc: dict[str, Any]) -> Iterator[Event]:
         yield event(doc["collected_at"], "Process recorded", f"process {doc.get('pid')} {doc.get('name')} "
                     f"({doc.get('exe')}) on {doc.get('host')}", "process", ref=f"evidence:{item.id}",
                     detail={"cmdline": doc.get("cmdline"), "exe_sha256": doc.get("exe_sha256")})
+
+
+NOTICE_DESC = {"sent": "Notice sent", "bounced": "Notice bounced", "moved_to_post": "Notice moved to post"}
+
+
+def _notice_events(case: Case) -> Iterator[Event]:
+    """One event per notice sent, bounced or moved to post, at the time the reply that settled it came."""
+    for row in outbox.outcomes(case):
+        if row.done_at:
+            yield event(row.done_at, NOTICE_DESC[row.status], f"{row.audience} notice by {row.channel} to "
+                        f"{row.recipient}: {row.status}", "notify", action=f"notify.{row.status}",
+                        ref=f"notice:{row.id[:12]}", detail={"reply": row.reply, "attempts": row.attempts,
+                                                            "message_id": row.message_id, "sha256": row.sha256})
+
+
+def _process_starts(case: Case, file: records.File, include_privileged: bool) -> Iterator[Event]:
+    """One event per process start recorded by a triage collection (``proc/processes.json`` in its archive)."""
+    for item in case.evidence_items("collection"):
+        if not include_privileged and item.id in file.privileged_evidence:
+            continue
+        try:
+            with tarfile.open(item.path) as tar:
+                member = next((m for m in tar if m.isfile() and m.name.endswith("/proc/processes.json")), None)
+                data = tar.extractfile(member).read() if member else b"[]"  # type: ignore[union-attr]
+            procs = json.loads(data)
+        except (OSError, ValueError, tarfile.TarError):
+            continue  # named by 'aftermath case verify'
+        for p in procs:
+            if p.get("start_utc"):
+                yield event(p["start_utc"], "Process started", f"process {p.get('pid')} {p.get('comm')} "
+                            f"({p.get('exe')}) on {item.source}", "process", ref=f"evidence:{item.id}",
+                            detail={"cmdline": p.get("cmdline"), "ppid": p.get("ppid"), "uid": p.get("uid"),
+                                    "exe_sha256": p.get("exe_sha256")})

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from aftermath.errors import UsageError
 from aftermath.notify.delivery.store import NoticeRow, SuppressionRow
@@ -117,6 +117,17 @@ def notices(case: Case) -> list[NoticeRow]:
     """Every notice (without loading the bodies' meaning; for status and reports)."""
     with Session(case.engine, expire_on_commit=False) as s:
         return list(s.scalars(select(NoticeRow).order_by(NoticeRow.created_at, NoticeRow.id)))
+
+
+OUTCOMES = ("sent", "bounced", "moved_to_post")
+
+
+def outcomes(case: Case) -> list[NoticeRow]:
+    """Notices sent, bounced or moved to post, in the order of the reply that settled them (bodies not loaded)."""
+    query = (select(NoticeRow).options(defer(NoticeRow.body)).where(NoticeRow.status.in_(OUTCOMES))
+             .order_by(NoticeRow.done_at, NoticeRow.id))
+    with Session(case.engine, expire_on_commit=False) as s:
+        return list(s.scalars(query))
 
 
 def find(case: Case, ids: Iterable[str]) -> list[NoticeRow]:

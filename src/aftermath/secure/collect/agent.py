@@ -205,6 +205,7 @@ def process(pid: int, full: bool) -> dict[str, Any] | None:
     proc: dict[str, Any] = {
         "pid": pid, "ppid": int(fields[1]), "comm": head.partition("(")[2], "state": fields[0],
         "uid": int(status.get("Uid", "-1").split()[0]), "start_ticks": int(fields[19]),
+        "start_utc": start_utc(int(fields[19]), boot_time(), os.sysconf("SC_CLK_TCK")),
         "cmdline": [a for a in read_bytes_safe(f"{base}/cmdline").decode(errors="replace").split("\0") if a],
         "exe": exe, "cwd": readlink(f"{base}/cwd"),
         "exe_deleted": bool(exe and exe.endswith(" (deleted)")), "memfd": bool(exe and exe.startswith("/memfd:")),
@@ -224,6 +225,24 @@ def process(pid: int, full: bool) -> dict[str, Any] | None:
         proc["open_files"] = open_files
         proc["maps"] = maps_summary(read_text(f"{base}/maps"))
     return proc
+
+
+def start_utc(ticks: int, btime: int | None, hz: int) -> str | None:
+    """A process's start as UTC ISO 8601: boot time plus its start in clock ticks after boot (None unknown)."""
+    if btime is None or hz <= 0:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(btime + ticks // hz))
+
+
+_BTIME: list[int | None] = []
+
+
+def boot_time() -> int | None:
+    """The host's boot time in epoch seconds, from the ``btime`` line of /proc/stat (read once)."""
+    if not _BTIME:
+        found = [ln.split()[1] for ln in read_text("/proc/stat").splitlines() if ln.startswith("btime ")]
+        _BTIME.append(int(found[0]) if found and found[0].isdigit() else None)
+    return _BTIME[0]
 
 
 TEMP_DIRS = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108 - folders examined, not used
