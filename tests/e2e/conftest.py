@@ -28,7 +28,7 @@ PASSWORD = "a long demo password"
 ROLES = {"lee": "lead", "rae": "responder", "cora": "counsel", "vic": "viewer"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
     """The demo's whole story, played once for the browser tests.
 
@@ -53,7 +53,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(demo_case: Case) -> Iterator[str]:
     """The dashboard on a free loopback port, in a thread of the test process."""
     port = _free_port()
@@ -70,9 +70,10 @@ def server(demo_case: Case) -> Iterator[str]:
     thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(server: str) -> Iterator[object]:
     # After the server: Playwright's sync API keeps an event loop in this thread, and the demo's sweep needs one.
+    # Package scope: the loop ends with the browser tests, so later tests (asyncio.run in SMTP, SSH) still work.
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run scripts/system-deps.sh")
     from playwright.sync_api import sync_playwright
