@@ -198,11 +198,15 @@ def test_a_worker_that_dies_is_one_clear_error_not_a_hang(story: StoryRepo) -> N
     """A worker killed mid-scan (out of memory, a crash in a scanner) stops the review with a ToolError."""
     from aftermath.errors import ToolError
 
+    test_process = os.getpid()
+
     class Dies:
         name = "dies"
         content_only = True
 
         def scan(self, path: str, data: bytes) -> list:  # type: ignore[type-arg]
+            if os.getpid() == test_process:  # never kill the test run itself
+                raise RuntimeError("the review scanned in the test process: an earlier test left a thread behind")
             os._exit(9)  # what the OOM killer leaves behind: the process is simply gone
 
     with pytest.raises(ToolError, match="worker process died.*--workers 1"):
