@@ -183,7 +183,7 @@ def test_wrong_credentials_and_missing_places_are_one_clear_line(remote: Remote,
 
 def test_a_server_that_stops_answering_is_retried_then_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     if shutil.which("rclone") is None:
-        pytest.skip("rclone missing: run scripts/system-deps.sh")
+        pytest.fail("rclone missing: run scripts/system-deps.sh")
     monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
     with servers.rest_server(tmp_path) as server:
         remote = build(server, tmp_path)
