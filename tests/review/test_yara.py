@@ -115,3 +115,48 @@ def test_strict_rules_stop_at_the_broken_file(tmp_path: Path) -> None:
 
 def test_default_rules_alone_stay_content_only() -> None:
     assert YaraScanner.from_paths().content_only is True
+
+
+def test_a_scanner_used_on_a_live_thread_is_dropped_on_another_without_an_error() -> None:
+    """yara-x raises "unsendable" when a scanner made on one thread is dropped on another: the rule set may
+    die on the main thread while a pool thread that scanned with it lives on (a web server's, a test's)."""
+    import gc
+    import sys
+    import threading
+
+    raised: list[BaseException | None] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: raised.append(u.exc_value)
+    used, finish = threading.Event(), threading.Event()
+    scanner: YaraScanner | None = YaraScanner.from_paths()
+
+    def scan_then_wait() -> None:
+        assert scanner is not None and scanner.scan("/www/b.php", SHELLS["/www/b.php"])
+        used.set()
+        finish.wait(30)
+
+    pool_thread = threading.Thread(target=scan_then_wait)
+    try:
+        pool_thread.start()
+        assert used.wait(30)
+        scanner = None
+        gc.collect()
+        finish.set()
+        pool_thread.join(30)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert raised == []
+
+
+def test_each_thread_keeps_a_few_rule_sets_and_drops_the_oldest_on_itself(tmp_path: Path) -> None:
+    from aftermath.review.scanners import yara
+
+    rule = tmp_path / "r.yar"
+    rule.write_text('rule mark { strings: $a = "marker-42" condition: $a }\n')
+    sets = [YaraScanner.from_paths([rule], defaults=False) for _ in range(yara._KEEP + 2)]
+    for s in sets:
+        assert [f.rule for f in s.scan("/x", b"the marker-42 here")] == ["r:mark"]
+    assert len(yara._THREAD.scanners) == yara._KEEP
+    assert sets[0]._token not in yara._THREAD.scanners and sets[-1]._token in yara._THREAD.scanners
+    assert [f.rule for f in sets[0].scan("/x", b"marker-42")] == ["r:mark"]  # made again when needed

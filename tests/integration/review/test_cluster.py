@@ -131,6 +131,14 @@ def cluster(served: Served, tmp_path: Path) -> Iterator[Cluster]:
                 p.wait()
 
 
+def _worker_address(log: Path) -> str:
+    """The address a ``dask worker`` listens on, from its log (the key results are counted under)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "Start worker at:" in line:
+            return line.rsplit(" ", 1)[-1].strip()
+    raise RuntimeError(f"{log.name} names no address: {log.read_text(errors='replace')}")
+
+
 def _comparable(result: Any) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(to_json_text(result))
     doc["stats"] = {k: v for k, v in doc["stats"].items() if "second" not in k and "rate" not in k}
@@ -153,35 +161,48 @@ def test_a_worker_lost_half_way_loses_nothing(served: Served, cluster: Cluster, 
         repo.close()
 
     ran_on: Counter[str] = Counter()
-    close = ClusterWorkers.close
+    live: list[ClusterWorkers] = []
+    init, close = ClusterWorkers.__init__, ClusterWorkers.close
+
+    def remember(self: ClusterWorkers, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        live.append(self)
 
     def keep_counts(self: ClusterWorkers, now: bool = False) -> None:
         ran_on.update(self.ran_on)
         close(self, now)
 
+    monkeypatch.setattr(ClusterWorkers, "__init__", remember)
     monkeypatch.setattr(ClusterWorkers, "close", keep_counts)
-    victim = cluster.workers[0]
+    by_address = {_worker_address(cluster.logs / f"worker-{i}.log"): w for i, w in enumerate(cluster.workers)}
     killed_at: list[Progress] = []
+    victim: list[subprocess.Popen[bytes]] = []
 
-    def kill_half_way(p: Progress) -> None:
-        if not killed_at and p.files_total and p.files_done * 2 >= p.files_total:
-            victim.send_signal(how)
-            if how == signal.SIGKILL:
-                victim.wait(10)
-            killed_at.append(p)
+    def kill_once_both_worked(p: Progress) -> None:
+        """Half-way, or later if a worker was slow to start: once both returned batches and work remains."""
+        done = live[0].ran_on if live else Counter()
+        if killed_at or len(done) < 2 or p.files_done * 2 < p.files_total or p.files_done >= p.files_total:
+            return
+        victim.append(by_address[min(done)])
+        victim[0].send_signal(how)
+        if how == signal.SIGKILL:
+            victim[0].wait(10)
+        killed_at.append(p)
 
     repo = Repository.open(served.location, PASSWORD)
     try:
-        spread = run_review(repo, scanners, progress=kill_half_way, cluster=cluster.address)
+        spread = run_review(repo, scanners, progress=kill_once_both_worked, cluster=cluster.address)
     finally:
         repo.close()
-        if how == signal.SIGSTOP:
-            victim.kill()
-            victim.wait(10)
+        if how == signal.SIGSTOP and victim:
+            victim[0].kill()
+            victim[0].wait(10)
 
-    assert killed_at and killed_at[0].files_done < killed_at[0].files_total  # lost while work remained
-    assert victim.returncode == -signal.SIGKILL and cluster.workers[1].poll() is None
-    assert len(ran_on) == 2 and sum(ran_on.values()) > 40  # both workers scanned batches before the kill
+    logs = "\n".join(f"{p.name}: {p.read_text(errors='replace')[-2000:]}" for p in cluster.logs.glob("worker-*"))
+    assert killed_at and killed_at[0].files_done < killed_at[0].files_total, (ran_on, logs)  # work remained
+    survivor = next(w for w in cluster.workers if w is not victim[0])
+    assert victim[0].returncode == -signal.SIGKILL and survivor.poll() is None
+    assert len(ran_on) == 2 and sum(ran_on.values()) > 40  # both workers scanned batches
     assert _comparable(spread) == _comparable(alone)
     assert [s.verdict for s in spread.snapshots] == ["clean", "infected"]
     assert spread.stats.distinct_contents > 250 and not spread.errors

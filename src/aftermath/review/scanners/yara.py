@@ -1,8 +1,10 @@
 """YARA rules through yara-x: the default rule set that ships with Aftermath plus the user's own.
 
-Rules are compiled once; each thread gets its own ``yara_x.Scanner`` (a scanner is not shared between
-threads). A rule's ``severity`` meta ("encrypted", "infected", "suspicious") sets what a match means
-(default "infected"); its ``description`` meta becomes the finding's reason.
+Rules are compiled once; each thread gets its own ``yara_x.Scanner``. A scanner may not be shared between
+threads, nor even dropped on another thread (yara-x raises "unsendable" there), so each thread keeps its
+scanners in a module-level cache of its own that only that thread ever empties. A rule's ``severity`` meta
+("encrypted", "infected", "suspicious") sets what a match means (default "infected");
+its ``description`` meta becomes the finding's reason.
 
 Users' rule sets written for LOKI or THOR use external variables (``filename``, ``filepath``,
 ``extension``, ``filetype``, ``owner``): they are defined to the compiler and set for each file, as those
@@ -12,6 +14,7 @@ does not compile is skipped and named in ``skipped`` with the reason, unless ``s
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import threading
@@ -27,6 +30,9 @@ from aftermath.review import filetype
 from aftermath.review.scanner import Finding, Severity, extension, file_name
 
 RULE_SUFFIXES = (".yar", ".yara")
+_THREAD = threading.local()  # this thread's yara_x scanners by rule set; made, used and dropped on it alone
+_KEEP = 4  # rule sets whose scanner a thread keeps (the oldest is dropped, on that thread, to make room)
+_TOKENS = itertools.count()
 SEVERITIES: tuple[Severity, ...] = ("encrypted", "infected", "suspicious")
 EXTERNALS = ("filename", "filepath", "extension", "filetype", "owner")
 
@@ -95,7 +101,7 @@ class YaraScanner:
         # rules that read the file's name or folder (external variables) see the path too
         self.content_only = not by_path
         self.skipped = list(skipped)
-        self._local = threading.local()
+        self._token = next(_TOKENS)
 
     @classmethod
     def from_paths(cls, extra: Iterable[Path] = (), *, defaults: bool = True, strict: bool = True) -> YaraScanner:
@@ -115,11 +121,15 @@ class YaraScanner:
         return "" if self.content_only else path
 
     def _scanner(self) -> Any:
-        scanner = getattr(self._local, "scanner", None)
+        mine: dict[int, Any] | None = getattr(_THREAD, "scanners", None)
+        if mine is None:
+            mine = _THREAD.scanners = {}
+        scanner = mine.get(self._token)
         if scanner is None:
-            scanner = yara_x.Scanner(self.rules)
+            while len(mine) >= _KEEP:
+                del mine[next(iter(mine))]
+            scanner = mine[self._token] = yara_x.Scanner(self.rules)
             scanner.set_timeout(self.timeout_seconds)
-            self._local.scanner = scanner
         return scanner
 
     def scan(self, path: str, data: bytes) -> list[Finding]:
