@@ -5,9 +5,28 @@ Each test fails on the law file as it was before the statute was read.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from aftermath.notify import engine
 from aftermath.notify.laws.schema import load_all
+from aftermath.notify.people import Person
 
 RULES = {r.jurisdiction: r for r in load_all()}
+DISCOVERED = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+D = dt.date
+
+
+def folk(n: int, region: str, elements: str = "ssn") -> list[Person]:
+    return [Person(f"US{region}{i}", "Pat Doe", region=region, country="US", elements=frozenset(elements.split(";")))
+            for i in range(n)]
+
+
+def run(people: list[Person], types: tuple[str, ...] = ("business",), **events: dt.date) -> engine.Plan:
+    return engine.plan(people, DISCOVERED, types, list(RULES.values()), events)
+
+
+def of(result: engine.Plan, code: str, audience: str | None = None) -> list[engine.Obligation]:
+    return [o for o in result.obligations if o.jurisdiction == code and audience in (None, o.audience)]
 
 
 def test_pipeda_notice_to_organizations_cites_the_subsection_that_sets_its_time():
@@ -17,3 +36,16 @@ def test_pipeda_notice_to_organizations_cites_the_subsection_that_sets_its_time(
     assert "(s. 10.2(2))" in reg.deadline.text
     assert "10.2(4)" not in reg.deadline.text
     assert reg.deadline.clock == "determination"
+
+
+def test_dc_deems_hipaa_and_glba_entities_compliant_for_residents_but_they_still_tell_the_attorney_general():
+    # D.C. Code § 28-3852(g): deemed in compliance "with respect to the notification of residents"; "The person or
+    # entity shall, in all cases, provide written notice ... to the Office of the Attorney General ... as required
+    # under subsection (b-1)", which applies when "the breach affects 50 or more District residents".
+    for entity in ("hipaa-covered-entity", "hipaa-business-associate", "financial-institution"):
+        result = run(folk(50, "DC"), (entity,), individual_notice=D(2026, 3, 20))
+        assert [(o.audience, o.recipient, o.deadline) for o in of(result, "US-DC")] == [
+            ("regulator", "Office of the Attorney General for the District of Columbia", D(2026, 3, 20))], entity
+        assert of(run(folk(49, "DC"), (entity,)), "US-DC") == []
+    business = run(folk(50, "DC"))
+    assert {o.audience for o in of(business, "US-DC")} == {"individuals", "regulator"}
