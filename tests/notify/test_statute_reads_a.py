@@ -49,3 +49,14 @@ def test_dc_deems_hipaa_and_glba_entities_compliant_for_residents_but_they_still
         assert of(run(folk(49, "DC"), (entity,)), "US-DC") == []
     business = run(folk(50, "DC"))
     assert {o.audience for o in of(business, "US-DC")} == {"individuals", "regulator"}
+
+
+def test_hawaii_deems_a_hipaa_health_plan_or_provider_compliant():
+    # Haw. Rev. Stat. § 487N-2(g)(2): "Any health plan or healthcare provider that is subject to and in compliance
+    # with" the HIPAA privacy and security standards "shall be deemed to be in compliance with this section".
+    people = folk(1001, "HI")
+    assert {o.audience for o in of(run(people), "US-HI")} == {"individuals", "regulator", "consumer_reporting_agencies"}
+    result = run(people, ("hipaa-covered-entity",))
+    assert of(result, "US-HI") == []
+    (why,) = [n for n in result.not_covered if n.jurisdiction == "US-HI"]
+    assert why.reason.startswith("the organisation is exempt or deemed compliant as hipaa-covered-entity")
