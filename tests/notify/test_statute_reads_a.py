@@ -5,28 +5,10 @@ Each test fails on the law file as it was before the statute was read.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from aftermath.notify import engine
 from aftermath.notify.laws.schema import load_all
-from aftermath.notify.people import Person
+from tests.notify.test_statute_regressions import D, folk, of, run
 
 RULES = {r.jurisdiction: r for r in load_all()}
-DISCOVERED = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-D = dt.date
-
-
-def folk(n: int, region: str, elements: str = "ssn") -> list[Person]:
-    return [Person(f"US{region}{i}", "Pat Doe", region=region, country="US", elements=frozenset(elements.split(";")))
-            for i in range(n)]
-
-
-def run(people: list[Person], types: tuple[str, ...] = ("business",), **events: dt.date) -> engine.Plan:
-    return engine.plan(people, DISCOVERED, types, list(RULES.values()), events)
-
-
-def of(result: engine.Plan, code: str, audience: str | None = None) -> list[engine.Obligation]:
-    return [o for o in result.obligations if o.jurisdiction == code and audience in (None, o.audience)]
 
 
 def test_pipeda_notice_to_organizations_cites_the_subsection_that_sets_its_time():
