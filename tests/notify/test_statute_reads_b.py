@@ -127,3 +127,37 @@ def test_wisconsin_consumer_reporting_agencies_are_owed_at_exactly_1000():
         cra = [o for o in result.obligations
                if o.jurisdiction == "US-WI" and o.audience == "consumer_reporting_agencies"]
         assert bool(cra) is owed
+
+
+def _plan(n: int, region: str, element: str, types: tuple[str, ...] = ("business",)) -> engine.Plan:
+    people = [Person(f"{region}{i}", "Pat Doe", region=region, country="US", elements=frozenset({element}))
+              for i in range(n)]
+    return engine.plan(people, DISCOVERED, types, list(RULES.values()), {})
+
+
+def test_virginia_medical_information_law_owes_no_consumer_reporting_agency_notice():
+    """Va. Code § 32.1-127.1:05(E) sends the more-than-1,000 notice to the Attorney General and the Commissioner of
+    Health only; the file used to copy § 18.2-186.6(E) and add the consumer reporting agencies."""
+    result = _plan(1001, "VA", "medical", ("public-body",))
+    mine = [o for o in result.obligations if o.jurisdiction == "US-VA-MED"]
+    assert sorted((o.audience, o.recipient) for o in mine) == [
+        ("individuals", "Affected residents (Virginia (medical information))"),
+        ("regulator", "Virginia Commissioner of Health"),
+        ("regulator", "Virginia Office of the Attorney General")]
+    assert RULES["US-VA-MED"].consumer_reporting_agencies is None
+    assert all("more than 1,000" in o.notes and "(E)" in o.notes for o in mine if o.audience == "regulator")
+
+
+def test_virginia_medical_notice_content_is_the_four_items_of_the_section():
+    assert RULES["US-VA-MED"].letter_content == [
+        "the incident in general terms",
+        "the type of medical information subject to the unauthorized access and acquisition",
+        "the general acts of the entity to protect the medical information from further unauthorized access",
+        "a telephone number the person may call for further information and assistance, if one exists"]
+
+
+def test_south_dakota_consumer_reporting_agencies_are_owed_for_any_number():
+    """SDCL 22-40-24 sets no minimum; summaries saying 'more than 1,000' are wrong."""
+    result = _plan(1, "SD", "ssn")
+    assert [o.people for o in result.obligations
+            if o.jurisdiction == "US-SD" and o.audience == "consumer_reporting_agencies"] == [1]
