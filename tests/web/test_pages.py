@@ -74,7 +74,7 @@ def test_a_responder_adds_a_contact_marks_it_notified_and_adds_a_note_under_thei
     assert insurer.body["engaged"] and not insurer.privileged  # only counsel and the lead mark privileged
     assert client.post(f"/consult/contact/{insurer.id}/notified", data={"csrf": token},
                        follow_redirects=False).status_code == 303
-    assert records.get(web_case, insurer.id).state["notified"]
+    assert records.get(web_case, insurer.id).state["notified"].endswith(":00.000000Z")  # to the minute
     assert client.post("/consult/note", data={"title": "Insurer asked for the sweep report", "csrf": token},
                        follow_redirects=False).status_code == 303
     assert [(e.action, e.actor) for e in web_case.entries("consult.")][-3:] == \

@@ -129,7 +129,8 @@ def _contacts_and_notes(app: FastAPI, web: Web) -> None:
     async def notified(request: Request, record_id: int) -> Response:
         user, _form = await web.form(request, "change")
         _visible(web, user, record_id)
-        web.write(user, lambda: records.mark_notified(web.case, record_id, web.clock()))
+        when = web.clock().astimezone(UTC).replace(second=0, microsecond=0)  # to the minute, as the CLI
+        web.write(user, lambda: records.mark_notified(web.case, record_id, when))
         return RedirectResponse("/consult", 303)
 
     @app.post("/consult/note")
