@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 import uvicorn
 from rich.console import Console
+from sqlalchemy import MetaData, text
 
 from aftermath.case import Case
+from aftermath.case.core import migrate
+from aftermath.case.store import make_engine
 from aftermath.demo.story import play
 from aftermath.demo.world import World
 from aftermath.web import users
 from aftermath.web.app import create_app
+from tests.web.conftest import store_url
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,8 +33,8 @@ ROLES = {"lee": "lead", "rae": "responder", "cora": "counsel", "vic": "viewer"}
 
 
 @pytest.fixture(scope="package")
-def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
-    """The demo's whole story, played once for the browser tests.
+def played(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the demo's whole story (SQLite store), played once for the browser tests, with one user per role.
 
     $AFTERMATH_E2E_DEMO names the folder of a demo already played ('aftermath demo --dir DIR'): a copy of it is
     used instead, which saves the minutes the story takes when working on the dashboard.
@@ -44,7 +48,48 @@ def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
         case = Case.open(play(World(root), Console(file=io.StringIO())).case_dir)
     for name, role in ROLES.items():
         users.add(case, name, role, PASSWORD)
+    case.engine.dispose()
+    return root
+
+
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
+def demo_case(request: pytest.FixtureRequest, played: Path, tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """A fresh copy of the played demo case for each store: as played (SQLite), or its store copied into a
+    database of the PostgreSQL test server (the case's folder, evidence and repository copied alike)."""
+    root = tmp_path_factory.mktemp(f"case-{request.param}") / "riverside"
+    shutil.copytree(played, root, symlinks=True)
+    url = store_url(request, "e2e")
+    if url:
+        copy_store(Case.open(root / "case"), url)
+    case = Case.open(root / "case")
+    assert case.engine.dialect.name == request.param
     return case
+
+
+def copy_store(case: Case, url: str) -> None:
+    """Copy every row of the case's store into the empty database at ``url`` and point the case at it."""
+    target = make_engine(url)
+    migrate(target)  # the same schema, made by the same migrations
+    source_meta, target_meta = MetaData(), MetaData()
+    source_meta.reflect(case.engine)
+    target_meta.reflect(target)
+    with case.engine.connect() as src, target.begin() as dst:
+        for table in source_meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in src.execute(table.select())]
+            if rows:
+                dst.execute(target_meta.tables[table.name].insert(), rows)
+            for column in table.primary_key.columns:  # explicit ids were inserted: move the sequences past them
+                sequence = dst.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                       {"t": table.name, "c": column.name}).scalar()
+                if sequence and rows:
+                    dst.execute(text("SELECT setval(:s, :v)"),
+                                {"s": sequence, "v": max(r[column.name] for r in rows)})
+    target.dispose()
+    case.engine.dispose()
+    case.config.case.db = url
+    case.save_config()
 
 
 def _free_port() -> int:
@@ -71,8 +116,8 @@ def server(demo_case: Case) -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def browser(server: str) -> Iterator[object]:
-    # After the server: Playwright's sync API keeps an event loop in this thread, and the demo's sweep needs one.
+def browser(played: Path) -> Iterator[object]:
+    # After the demo: Playwright's sync API keeps an event loop in this thread, and the demo's sweep needs one.
     # Package scope: the loop ends with the browser tests, so later tests (asyncio.run in SMTP, SSH) still work.
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run scripts/system-deps.sh")

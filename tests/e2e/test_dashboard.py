@@ -60,9 +60,21 @@ def test_lead_walks_every_page_approves_a_plan_adds_and_completes_a_task_records
     page.fill("#add-decision input[name=rationale]", "Cards and SSNs were taken")
     page.click("#add-decision button")
     expect(page.locator("#decisions tr", has_text="credit monitoring")).to_have_count(1)
+    page.fill("#add-contact input[name=title]", "State AG cyber unit")
+    page.select_option("#add-contact select[name=role]", "regulator")
+    page.fill("#add-contact input[name=reach]", "breach@ag.example")
+    page.click("#add-contact button")
+    contact = page.locator("#contacts tr", has_text="State AG cyber unit")
+    expect(contact.locator(".notified")).to_have_text("")
+    contact.locator("button", has_text="Notified now").click()
+    expect(page.locator("#contacts tr", has_text="State AG cyber unit").locator(".notified")).not_to_have_text("")
+    page.fill("#add-note input[name=title]", "AG asked for the list of states by Friday")
+    page.click("#add-note button")
+    expect(page.locator("#notes li", has_text="states by Friday").locator(".actor")).to_contain_text("lee")
 
     by_lee = {e.action for e in demo_case.entries() if e.actor == "lee"}
-    assert {"web.login", "restore.approve", "consult.task", "consult.update.state", "consult.decision"} <= by_lee
+    assert {"web.login", "restore.approve", "consult.task", "consult.update.state", "consult.decision",
+            "consult.contact", "consult.update.notified", "consult.note"} <= by_lee
     page.goto(f"{server}/journal?actor=lee")
     assert page.locator("td.actor", has_text="lee").count() >= 5
     page.context.close()
@@ -90,7 +102,9 @@ def test_a_viewer_changes_nothing_and_never_sees_privileged_entries(browser: Any
     token = page.locator("input[name=csrf]").first.get_attribute("value")
     before = demo_case.head()
     for url, form in [("/consult/task", {"title": "viewer task"}), ("/consult/decision", {"title": "viewer says"}),
-                      ("/consult/task/1/state", {"state": "done"}), ("/backups/plan/1/approve", {})]:
+                      ("/consult/task/1/state", {"state": "done"}), ("/backups/plan/1/approve", {}),
+                      ("/consult/contact", {"title": "viewer's friend", "role": "other"}),
+                      ("/consult/note", {"title": "viewer note"})]:
         response = page.request.post(f"{server}{url}", form={**form, "csrf": token})
         assert response.status == 403, url
     assert demo_case.head() == before

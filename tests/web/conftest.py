@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,21 @@ PASSWORD = "correct horse battery"
 @pytest.fixture()
 def web_case(tmp_path: Path) -> Case:
     return build_case(tmp_path / "case")
+
+
+def store_url(request: pytest.FixtureRequest, prefix: str) -> str | None:
+    """The store of a test parametrized over "sqlite" (None: the default) and "postgresql" (a new database of
+    the test server, through psycopg)."""
+    if request.param == "sqlite":
+        return None
+    postgres = request.getfixturevalue("postgres")
+    return str(postgres.createdb(f"{prefix}_{uuid.uuid4().hex[:8]}").replace("postgresql://", "postgresql+psycopg://"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_stores_case(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
+    """The web test case on SQLite, and on PostgreSQL as a team shares a case."""
+    return build_case(tmp_path / "case", db=store_url(request, "web"))
 
 
 def build_case(root: Path, db: str | None = None) -> Case:

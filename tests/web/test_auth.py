@@ -68,15 +68,6 @@ def test_wait_grows_then_locks():
     assert waits[auth.LOCK_AFTER] == auth.LOCK_FOR == waits[11]
 
 
-def test_session_expires_after_a_working_day_idle(web_case: Case):
-    sessions = auth.Sessions()
-    start = datetime(2026, 12, 1, 8, tzinfo=UTC)
-    s = sessions.start("lee", start)
-    assert sessions.find(s.token, start + timedelta(hours=7)) is s
-    assert sessions.find(s.token, start + timedelta(hours=14)) is s  # touched at 7 h: idle only 7 h
-    assert sessions.find(s.token, start + timedelta(hours=22, minutes=1)) is None
-
-
 def test_disabled_user_cannot_log_in_and_is_logged_out(client: TestClient, web_case: Case):
     login(client, "vic")
     users.disable(web_case, "vic")

@@ -1,27 +1,20 @@
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
 from aftermath.case import Case
 from aftermath.consult import records
 from aftermath.web import plots
-from tests.web.conftest import build_case, csrf_of, login
+from tests.web.conftest import csrf_of, login
 
 SECRET = "view on the SEC filing"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def web_case(request: pytest.FixtureRequest, tmp_path: Path) -> Case:
+@pytest.fixture()
+def web_case(both_stores_case: Case) -> Case:
     """The same pages on both stores: SQLite, and PostgreSQL as a team shares a case."""
-    if request.param == "sqlite":
-        return build_case(tmp_path / "case")
-    postgres = request.getfixturevalue("postgres")
-    url = postgres.createdb(f"web_{uuid.uuid4().hex[:8]}").replace("postgresql://", "postgresql+psycopg://")
-    return build_case(tmp_path / "case", db=url)
+    return both_stores_case
 
 
 def test_every_page_renders_for_the_lead(client: TestClient):
@@ -50,9 +43,10 @@ def test_responder_adds_and_completes_a_task_journaled_under_their_name(client: 
 def test_a_post_without_its_token_is_refused_and_changes_nothing(client: TestClient, web_case: Case):
     login(client, "lee")
     before = web_case.head()
-    for data in ({"title": "x"}, {"title": "x", "csrf": "forged"}):
-        response = client.post("/consult/decision", data=data)
-        assert response.status_code == 403 and "security token" in response.text
+    for url in ("/consult/decision", "/consult/contact", "/consult/note"):
+        for data in ({"title": "x", "role": "insurer"}, {"title": "x", "role": "insurer", "csrf": "forged"}):
+            response = client.post(url, data=data)
+            assert response.status_code == 403 and "security token" in response.text, url
     assert web_case.head() == before
 
 
@@ -60,10 +54,55 @@ def test_a_viewer_changes_nothing_even_with_a_valid_token(client: TestClient, we
     login(client, "vic")
     token = csrf_of(client, "/consult")
     before = web_case.head()
-    for url in ("/consult/task", "/consult/decision", "/consult/task/1/state", "/backups/plan/1/approve"):
-        assert client.post(url, data={"title": "x", "csrf": token}).status_code == 403, url
+    for url in ("/consult/task", "/consult/decision", "/consult/task/1/state", "/backups/plan/1/approve",
+                "/consult/contact", "/consult/contact/1/notified", "/consult/note"):
+        assert client.post(url, data={"title": "x", "role": "insurer", "csrf": token}).status_code == 403, url
     assert web_case.head() == before
-    assert "Add task" not in client.get("/consult").text
+    page = client.get("/consult").text
+    assert "Add task" not in page and "Add contact" not in page and "Add note" not in page
+
+
+def test_a_responder_adds_a_contact_marks_it_notified_and_adds_a_note_under_their_name(client: TestClient,
+                                                                                       web_case: Case):
+    login(client, "rae")
+    token = csrf_of(client, "/consult")
+    assert client.post("/consult/contact", data={
+        "title": "Harbor Mutual", "role": "insurer", "policy": "CY-2291", "notice_within": "72h", "engaged": "on",
+        "privileged": "on", "csrf": token}, follow_redirects=False).status_code == 303
+    [insurer] = [r for r in records.load(web_case).of("contact") if r.title == "Harbor Mutual"]
+    assert insurer.body["policy"] == "CY-2291" and insurer.body["notice_within"] == "72h"
+    assert insurer.body["engaged"] and not insurer.privileged  # only counsel and the lead mark privileged
+    assert client.post(f"/consult/contact/{insurer.id}/notified", data={"csrf": token},
+                       follow_redirects=False).status_code == 303
+    assert records.get(web_case, insurer.id).state["notified"].endswith(":00.000000Z")  # to the minute
+    assert client.post("/consult/note", data={"title": "Insurer asked for the sweep report", "csrf": token},
+                       follow_redirects=False).status_code == 303
+    assert [(e.action, e.actor) for e in web_case.entries("consult.")][-3:] == \
+        [("consult.contact", "rae"), ("consult.update.notified", "rae"), ("consult.note", "rae")]
+    page = client.get("/consult").text
+    assert "Harbor Mutual" in page and "Insurer asked for the sweep report" in page
+    assert "Notified now" not in page  # the one contact is notified
+
+
+def test_a_contact_with_a_bad_role_or_notice_period_is_refused_and_writes_nothing(client: TestClient,
+                                                                                 web_case: Case):
+    login(client, "lee")
+    token = csrf_of(client, "/consult")
+    before = web_case.head()
+    for data in ({"title": "X", "role": "friend"}, {"title": "X", "role": "insurer", "notice_within": "soon"},
+                 {"title": " ", "role": "insurer"}):
+        response = client.post("/consult/contact", data={**data, "csrf": token})
+        assert response.status_code == 400 and "<h1>400: refused</h1>" in response.text, data
+    assert client.post("/consult/note", data={"title": "", "csrf": token}).status_code == 400
+    assert web_case.head() == before
+
+
+def test_a_responder_cannot_touch_a_privileged_contact(client: TestClient, web_case: Case):
+    secret = records.add(web_case, "contact", "Outside counsel", {"role": "counsel"}, privileged=True)
+    login(client, "rae")
+    before = web_case.head()
+    response = client.post(f"/consult/contact/{secret.id}/notified", data={"csrf": csrf_of(client, "/consult")})
+    assert response.status_code == 403 and web_case.head() == before
 
 
 def test_only_the_lead_approves_a_restore_plan(client: TestClient, web_case: Case):

@@ -47,13 +47,9 @@ def contact(
 
     Example: aftermath consult contact "Harbor Mutual" --role insurer --policy CY-2291 --notice-within 72h
     """
-    from aftermath.consult import records, status
+    from aftermath.consult import records
 
-    if role not in records.ROLES:
-        raise UsageError(f"unknown role {role!r}: use one of {', '.join(records.ROLES)}")
-    if notice_within:
-        status.parse_within(notice_within)
-    record = records.add(open_case(ctx), "contact", name, {
+    record = records.add_contact(open_case(ctx), name, {
         "role": role, "organisation": organisation, "reach": reach, "engaged": _when(engaged), "policy": policy,
         "claim": claim, "report_number": report_number, "notice_within": notice_within}, privileged)
     console.print(f"Contact {record.id}: {name} ({role})" + (f", engaged {record.body['engaged']}" if engaged else ""))

@@ -55,7 +55,7 @@ def list_users(ctx: typer.Context) -> None:
 
 @user_app.command("disable")
 def disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="User to disable.")]) -> None:
-    """Disable a user: they can no longer log in (sessions end at their next request)."""
+    """Disable a user: they can no longer log in (their sessions end)."""
     from aftermath.web import users
 
     users.disable(open_case(ctx), name)

@@ -104,6 +104,18 @@ def add(case: Case, kind: str, title: str, body: dict[str, Any], privileged: boo
     return Record(record_id, kind, title, body, privileged, at, who)
 
 
+def add_contact(case: Case, name: str, body: dict[str, Any], privileged: bool = False) -> Record:
+    """Add a contact after checking its role and notice period (the CLI and the dashboard alike)."""
+    from aftermath.consult.status import parse_within
+
+    role = body.get("role")
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if body.get("notice_within"):
+        parse_within(str(body["notice_within"]))
+    return add(case, "contact", name, body, privileged)
+
+
 def update(case: Case, target: str, field_name: str, value: str) -> None:
     """Append an update (task state, insurer notified, privilege mark) and journal it."""
     row = UpdateRow(target=target, field=field_name, value=value, at=journal.timestamp(), actor=actor())

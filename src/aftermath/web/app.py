@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from aftermath.case.core import Case, acting_as
 from aftermath.consult import records
 from aftermath.errors import AftermathError, UsageError
-from aftermath.web import auth, pages, users
+from aftermath.web import auth, pages, sessions, users
 from aftermath.web import routes as page_routes
 from aftermath.web.auth import Denied
 
@@ -36,7 +36,7 @@ class Web:
 
     def __init__(self, case: Case, secure_cookie: bool, clock: Callable[[], datetime]) -> None:
         self.case = case
-        self.sessions = auth.Sessions()
+        self.throttle = auth.Throttle()
         self.chain = pages.ChainState()
         self.secure_cookie = secure_cookie
         self.clock = clock
@@ -45,9 +45,9 @@ class Web:
         threading.Thread(target=pages.verify_chain, args=(case, self.chain), daemon=True,
                          name="verify-journal").start()
 
-    def user(self, request: Request) -> tuple[auth.Session, users.User]:
+    def user(self, request: Request) -> tuple[sessions.Session, users.User]:
         """The logged-in session and user, or a redirect to the login page."""
-        session = self.sessions.find(request.cookies.get(COOKIE), self.clock())
+        session = sessions.find(self.case, request.cookies.get(COOKIE), self.clock())
         user = users.get(self.case, session.user) if session else None
         if session is None or user is None or user.disabled:
             raise HTTPException(303, "log in first", headers={"Location": "/login"})
@@ -55,7 +55,7 @@ class Web:
             raise HTTPException(303, "set your own password first", headers={"Location": "/password"})
         return session, user
 
-    def allowed(self, request: Request, what: str) -> tuple[auth.Session, users.User]:
+    def allowed(self, request: Request, what: str) -> tuple[sessions.Session, users.User]:
         """The session and user when the role allows ``what``; 403 otherwise."""
         session, user = self.user(request)
         if not user.may(what):
@@ -79,7 +79,7 @@ class Web:
         """The consultation file and whether this user may see its privileged part."""
         return records.load(self.case), user.may("privileged")
 
-    def render(self, request: Request, name: str, user: users.User | None, session: auth.Session | None,
+    def render(self, request: Request, name: str, user: users.User | None, session: sessions.Session | None,
                status: int = 200, **context: Any) -> HTMLResponse:
         """A page from its template with the user, the CSRF token and the case's name."""
         context |= {"me": user, "csrf": session.csrf if session else "", "case_name": self.case.config.case.name,
@@ -127,16 +127,18 @@ def _login_routes(app: FastAPI, web: Web) -> None:
             raise Denied("the form's security token is missing or wrong: reload the login page")
         name, now = form.get("username", ""), web.clock()
         keys = [f"addr:{request.client.host if request.client else '?'}", f"user:{name}"]
-        wait = web.sessions.blocked_for(keys, now)
+        wait = web.throttle.blocked_for(keys, now)
         if wait:
             return _login_again(request, web, f"too many failed attempts: wait {int(wait.total_seconds()) + 1} s",
                                 429)
         user = users.authenticate(web.case, name, form.get("password", ""))
         if user is None:
             return _failed(request, web, keys, name, now)
-        web.sessions.succeeded(keys)
-        session = web.sessions.start(user.name, now)
-        web.case.write("web.login", user.name, {"role": user.role, "address": keys[0][5:]}, who=user.name)
+        web.throttle.succeeded(keys)
+        sessions.forget_expired(web.case, now)
+        session, row = sessions.new(user.name, now)
+        web.case.write("web.login", user.name, {"role": user.role, "address": keys[0][5:]}, rows=[row],
+                       who=user.name)
         response = RedirectResponse("/", 303)
         _cookie(web, response, COOKIE, session.token)
         response.delete_cookie(LOGIN_COOKIE)
@@ -159,8 +161,9 @@ def _login_routes(app: FastAPI, web: Web) -> None:
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        _user, _form = await web.form(request, "read")
-        web.sessions.end(request.cookies.get(COOKIE))
+        user, _form = await web.form(request, "read")
+        sessions.end(web.case, request.cookies.get(COOKIE))
+        web.case.write("web.logout", user.name, {}, who=user.name)
         response = RedirectResponse("/login", 303)
         response.delete_cookie(COOKIE)
         return response
@@ -171,7 +174,7 @@ def _login_routes(app: FastAPI, web: Web) -> None:
 
 
 def _failed(request: Request, web: Web, keys: list[str], name: str, now: datetime) -> Response:
-    count = web.sessions.failed(keys, now)
+    count = web.throttle.failed(keys, now)
     if count == auth.LOCK_AFTER:
         web.case.write("web.login.locked", name[:100], {"address": keys[0][5:], "failures": count,
                                                         "minutes": int(auth.LOCK_FOR.total_seconds() // 60)})

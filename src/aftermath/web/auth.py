@@ -1,9 +1,7 @@
-"""Sessions, CSRF tokens and the login throttle of the dashboard.
+"""The login throttle, token comparison and refusals of the dashboard (sessions: :mod:`aftermath.web.sessions`).
 
-Sessions live in the server's memory (a restart logs everyone out): a random token in an HttpOnly,
-SameSite=Strict cookie names the user and the session's own CSRF token; a session ends after a working
-day without a request. Failed logins slow down, then lock, per address and per user name
-(:func:`wait_after`, a pure function of the failures so far).
+Failed logins slow down, then lock, per address and per user name (:func:`wait_after`, a pure function of the
+failures so far). The counts live in the server's memory; a lock that was reached is journaled.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from datetime import datetime, timedelta
 
 from starlette.exceptions import HTTPException
 
-IDLE = timedelta(hours=8)  # a working day of inactivity ends a session
 FREE_FAILURES = 3          # failures allowed before any wait
 LOCK_AFTER = 10            # failures in a row that lock for LOCK_FOR
 LOCK_FOR = timedelta(minutes=15)
@@ -39,60 +36,17 @@ def wait_after(failures: int) -> timedelta:
 
 
 @dataclass
-class Session:
-    """One logged-in browser."""
-
-    token: str
-    user: str
-    csrf: str
-    last_seen: datetime
-
-
-@dataclass
 class _Failures:
     count: int
     last: datetime
 
 
 @dataclass
-class Sessions:
-    """The server's sessions and failure counts (thread-safe)."""
+class Throttle:
+    """Failed logins per key (address, user name), in memory (thread-safe)."""
 
-    sessions: dict[str, Session] = field(default_factory=dict)
     failures: dict[str, _Failures] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def start(self, user: str, now: datetime) -> Session:
-        """A new session for ``user``."""
-        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now)
-        with self.lock:
-            self.sessions[session.token] = session
-        return session
-
-    def find(self, token: str | None, now: datetime) -> Session | None:
-        """The live session of a cookie, touched; None when unknown or idle too long."""
-        if not token:
-            return None
-        with self.lock:
-            session = self.sessions.get(token)
-            if session is None:
-                return None
-            if now - session.last_seen > IDLE:
-                del self.sessions[token]
-                return None
-            session.last_seen = now
-            return session
-
-    def end(self, token: str | None) -> None:
-        """Log a session out."""
-        with self.lock:
-            self.sessions.pop(token or "", None)
-
-    def end_user(self, user: str) -> None:
-        """End every session of a user (when disabled)."""
-        with self.lock:
-            for token in [t for t, s in self.sessions.items() if s.user == user]:
-                del self.sessions[token]
 
     def blocked_for(self, keys: list[str], now: datetime) -> timedelta:
         """How long the next login for these keys (address, user name) must wait."""
@@ -123,5 +77,5 @@ def same(a: str | None, b: str | None) -> bool:
 
 
 def new_token() -> str:
-    """A fresh random token (sessions, CSRF)."""
+    """A fresh random token (the login form's CSRF cookie)."""
     return secrets.token_urlsafe(32)

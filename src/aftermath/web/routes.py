@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,7 @@ def register(app: FastAPI, web: Web) -> None:
     _journal(app, web)
     _evidence(app, web)
     _consult(app, web)
+    _contacts_and_notes(app, web)
     _backups(app, web)
     views.register(app, web)
 
@@ -85,7 +87,8 @@ def _consult(app: FastAPI, web: Web) -> None:
         file, keep = web.privileged_file(user)
         return web.render(request, "consult.html", user, session, contacts=file.of("contact", keep),
                           tasks=file.of("task", keep), decisions=file.of("decision", keep),
-                          notes=file.of("note", keep), task_state=status.task_state)
+                          notes=file.of("note", keep), task_state=status.task_state,
+                          contact_roles=records.ROLES)
 
     @app.post("/consult/task")
     async def add_task(request: Request) -> Response:
@@ -108,6 +111,32 @@ def _consult(app: FastAPI, web: Web) -> None:
         body = {"rationale": form.get("rationale") or None, "made_by": form.get("made_by") or user.name,
                 "decided": form.get("decided") or None}
         web.write(user, lambda: records.add(web.case, "decision", form.get("title", ""), body,
+                                            privileged=_privileged(user, form)))
+        return RedirectResponse("/consult", 303)
+
+
+def _contacts_and_notes(app: FastAPI, web: Web) -> None:
+    @app.post("/consult/contact")
+    async def add_contact(request: Request) -> Response:
+        user, form = await web.form(request, "change")
+        engaged = web.clock().astimezone(UTC).isoformat(timespec="minutes") if form.get("engaged") == "on" else None
+        body = {name: form.get(name) or None for name in records.FIELDS["contact"] if name != "engaged"}
+        web.write(user, lambda: records.add_contact(web.case, form.get("title", ""), body | {"engaged": engaged},
+                                                    privileged=_privileged(user, form)))
+        return RedirectResponse("/consult", 303)
+
+    @app.post("/consult/contact/{record_id}/notified")
+    async def notified(request: Request, record_id: int) -> Response:
+        user, _form = await web.form(request, "change")
+        _visible(web, user, record_id)
+        when = web.clock().astimezone(UTC).replace(second=0, microsecond=0)  # to the minute, as the CLI
+        web.write(user, lambda: records.mark_notified(web.case, record_id, when))
+        return RedirectResponse("/consult", 303)
+
+    @app.post("/consult/note")
+    async def add_note(request: Request) -> Response:
+        user, form = await web.form(request, "change")
+        web.write(user, lambda: records.add(web.case, "note", form.get("title", ""), {},
                                             privileged=_privileged(user, form)))
         return RedirectResponse("/consult", 303)
 

@@ -17,6 +17,7 @@ from aftermath.case import journal
 from aftermath.case.core import Case, actor
 from aftermath.case.store import Base
 from aftermath.errors import UsageError
+from aftermath.web import sessions
 
 ROLES = ("lead", "responder", "counsel", "viewer")
 # What each role may do; anything not listed is refused.
@@ -104,6 +105,7 @@ def disable(case: Case, name: str) -> None:
         raise UsageError(f"no user {name!r}: see 'aftermath user list'")
     case.write("web.user.disable", name, {"role": user.role},
                rows=[_row(name, user.role, user.password_hash, True, user.must_change)])
+    sessions.end_user(case, name)  # after the journaled disable: a disabled user is refused anyway
 
 
 def users(case: Case) -> list[User]:
