@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from aftermath.secure.sweep.model import Severity
-from aftermath.secure.sweep.probe import config_drift, dpkg_db, package_state
+from aftermath.secure.sweep.probe import config_drift, dpkg_db, package_state, proc_mounts
 from aftermath.secure.sweep.run import apply_checks
+from aftermath.secure.sweep.techniques import deleted_severity
 from tests.secure.factsdata import clean_facts, host
 
 
@@ -42,7 +43,9 @@ def test_config_drift_reports_changed_conffiles_whatever_their_age_with_diversio
                                            "diverted.conf", "diverted.conf.distrib", "half.conf", "ssh/sshd_config")}
     for name, path in files.items():
         path.write_bytes(shipped if name in ("kept.conf", "diverted.conf.distrib") else b"changed\n")
-    files["gone.conf"].unlink()  # deleted on purpose: dpkg keeps it deleted, not drift
+    files["gone.conf"].unlink()  # deleted: not drift, listed apart
+    (etc / "pam.d" / "su").write_bytes(shipped)
+    (etc / "pam.d" / "su").unlink()
     for path in (files["motd"], files["pam.d/sshd"]):
         os.utime(path, (1e9, 1e9))  # changed years ago: still reported
     sum_ = _md5(shipped)
@@ -51,7 +54,7 @@ def test_config_drift_reports_changed_conffiles_whatever_their_age_with_diversio
         f" {files['motd']} {sum_}\n {files['gone.conf']} {sum_}\n {files['old.conf']} {sum_} obsolete\n"
         f" {files['kept.conf']} {sum_}\n {files['diverted.conf']} {sum_}\nDescription: x\n\n"
         "Package: libpam-runtime\nStatus: install ok installed\nConffiles:\n"
-        f" {files['pam.d/sshd']} {sum_}\n\n"
+        f" {files['pam.d/sshd']} {sum_}\n {etc / 'pam.d/su'} {sum_}\n\n"
         "Package: upgrading\nStatus: install ok half-configured\nConffiles:\n"
         f" {files['half.conf']} {sum_}\n")
     # base-files' diverted.conf was moved aside by another package: the shipped version lives at .distrib
@@ -64,14 +67,45 @@ def test_config_drift_reports_changed_conffiles_whatever_their_age_with_diversio
     got = {Path(r["path"]).relative_to(etc).as_posix(): r["package"] for r in drift["drifted"]}
     assert got == {"motd": "base-files", "pam.d/sshd": "libpam-runtime", "ssh/sshd_config": "openssh-server"}
     assert drift["checked"] == 5  # motd, kept, diverted (.distrib), pam.d/sshd, sshd_config
-    facts = {**clean_facts(), "config_drift": {**drift, "drifted": [
+    gone = {Path(r["path"]).relative_to(etc).as_posix(): r["package"] for r in drift["deleted"]}
+    assert gone == {"gone.conf": "base-files", "pam.d/su": "libpam-runtime"}  # not half.conf: mid-upgrade
+    facts = {**clean_facts(), "config_drift": {key: [
         {**r, "path": r["path"].replace(str(tmp_path), ""), "conffile": r["conffile"].replace(str(tmp_path), "")}
-        for r in drift["drifted"]]}}
+        for r in drift[key]] for key in ("drifted", "deleted")}}
     findings = {f.evidence["path"]: f for f in apply_checks(host(facts)).findings if f.check == "config-drift"}
     assert findings["/etc/motd"].severity == Severity.MEDIUM
     assert findings["/etc/pam.d/sshd"].severity == Severity.HIGH
     assert findings["/etc/ssh/sshd_config"].severity == Severity.HIGH
     assert "differs from what package libpam-runtime installed" in findings["/etc/pam.d/sshd"].what
+    assert findings["/etc/pam.d/su"].severity == Severity.HIGH
+    said = findings["/etc/pam.d/su"].what
+    assert "/etc/pam.d/su, a configuration file of package libpam-runtime, was deleted" in said
+    assert findings["/etc/gone.conf"].severity == Severity.LOW
+
+
+def test_deleted_conffiles_are_high_for_login_and_loader_files_medium_for_logging_low_otherwise() -> None:
+    assert deleted_severity("/etc/pam.d/common-auth") == Severity.HIGH
+    assert deleted_severity("/etc/security/access.conf") == Severity.HIGH
+    assert deleted_severity("/etc/sudoers.d/README") == Severity.LOW
+    assert deleted_severity("/etc/logrotate.d/rsyslog") == Severity.MEDIUM
+    assert deleted_severity("/etc/rsyslog.conf") == Severity.MEDIUM
+    assert deleted_severity("/etc/debuginfod/elfutils.urls") == Severity.LOW
+
+
+def test_mounts_over_proc_pid_are_read_from_mountinfo_with_their_escapes(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+        "23 22 0:5 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw\n"
+        "90 22 0:31 /.hide /proc/4242 rw,relatime shared:1 - tmpfs tmp rw\n"
+        "91 22 8:1 /x\\040y /proc/77/fd rw - ext4 /dev/sda1 rw\n"
+        "92 1 8:1 / /srv/proc/12 rw - ext4 /dev/sda1 rw\n")
+    rows = proc_mounts(str(info))
+    assert [(r["pid"], r["mount_point"], r["fstype"], r["root"]) for r in rows] == [
+        (4242, "/proc/4242", "tmpfs", "/.hide"), (77, "/proc/77/fd", "ext4", "/x\\040y")]
+    [finding] = [f for f in apply_checks(host(clean_facts(proc_mounts=rows[:1]))).findings]
+    assert finding.check == "hidden-process" and finding.severity == Severity.CRITICAL
+    assert "process 4242 is hidden by a mount over /proc/4242" in finding.what
 
 
 def test_config_drift_does_not_apply_without_dpkg() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aftermath.secure.sweep.checks import RecentPersistence
+from aftermath.secure.sweep.checks import RecentPersistence, back_dated
 from aftermath.secure.sweep.model import Severity
 from aftermath.secure.sweep.run import apply_checks, probe_params
 from aftermath.secure.sweep.techniques import pam_problem
@@ -123,3 +123,14 @@ def test_a_process_renamed_away_from_its_program_and_scripts_is_named() -> None:
     found = {f.evidence["pid"]: f.severity for f in apply_checks(host(clean_facts(processes=procs))).findings
              if f.check == "renamed-process"}
     assert found == {10: Severity.HIGH, 13: Severity.MEDIUM}
+
+
+def test_a_back_dated_persistence_file_is_named_as_back_dated() -> None:
+    row = {**persist("/etc/cron.d/backup", "cron", "0 3 * * * root /usr/local/bin/b\n", age=0.1 * DAY),
+           "mtime": NOW - 365 * DAY}  # touch -d '1 year ago': the change time still says today
+    [what] = whats(clean_facts(persistence=[row]), "recent-persistence")
+    assert what == "cron file /etc/cron.d/backup changed 0.1 days ago (back-dated: its modification time says " \
+                   "365 days ago)"
+    fresh = persist("/etc/cron.d/new", "cron", "* * * * * root true\n", age=0.1 * DAY)
+    assert "back-dated" not in whats(clean_facts(persistence=[fresh]), "recent-persistence")[0]
+    assert back_dated(NOW - 20 * DAY, NOW - 19.5 * DAY, NOW - 14 * DAY) is False  # both before the window

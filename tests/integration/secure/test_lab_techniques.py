@@ -42,10 +42,20 @@ TECHNIQUES = [
     ("T1059.004", "script run from /tmp, then deleted", "vanished-script", "/tmp/run.sh"),
     ("T1070.003", "history linked to /dev/null", "cover-tracks", "/root/.bash_history is a link to /dev/null"),
     ("T1070.003", "history cleared", "cover-tracks", "/home/evil_user/.bash_history was emptied"),
-    ("T1562.003", "HISTSIZE=0 in a profile", "cover-tracks", "switches shell history off"),
+    ("T1562.003", "HISTSIZE=0 in a profile", "cover-tracks", "switches shell history off (HISTSIZE=0)"),
+    ("T1562.003", "HISTFILE unset in a profile", "cover-tracks", "switches shell history off (unset HISTFILE)"),
     ("T1059.004", "history of a script run from /tmp", "cover-tracks", "runs a downloaded or temp-folder script"),
     ("T1070.002", "auth.log emptied", "cover-tracks", "/var/log/auth.log was emptied"),
     ("T1070.002", "syslog deleted", "cover-tracks", "/var/log/syslog is missing"),
+    ("T1070.002", "wtmp emptied", "cover-tracks", "/var/log/wtmp was emptied"),
+    ("T1564", "process hidden by a mount over /proc/PID", "hidden-process", "is hidden by a mount over /proc/"),
+    ("T1036.005", "program run from a home folder", "suspicious-executable", "runs from a home folder (/home/analyst"),
+    ("T1543.002", "systemd unit runs a program from /dev/shm", "persistence-runs-from-temp",
+     "systemd file /etc/systemd/system/sysupd.service points into a temp folder: /dev/shm/.sysupd"),
+    ("T1070.006", "cron job back-dated a year", "recent-persistence", "/etc/cron.d/backup changed 0.0 days ago "
+     "(back-dated: its modification time says 365 days ago)"),
+    ("T1556.003", "PAM file deleted", "config-drift", "/etc/pam.d/chfn, a configuration file of package passwd, "
+     "was deleted"),
     ("T1556.003", "PAM file changed from its package's", "config-drift",
      "/etc/pam.d/su differs from what package util-linux installed"),
     ("T1565.001", "conffile edited and back-dated a year", "config-drift",
@@ -60,8 +70,8 @@ def compile_lib(build: Path) -> bytes:
     return (build / "noop.so").read_bytes()
 
 
-def plant_all(host: LabHost, build: Path) -> None:
-    """Every technique of TECHNIQUES, done the way the public atomic tests do it."""
+def plant_all(host: LabHost, build: Path) -> int:
+    """Every technique of TECHNIQUES, done the way the public atomic tests do it; returns the PID hidden by a mount."""
     old = time.time() - 60 * DAY
     host.write("/etc/rc.local", "#!/bin/sh -e\n/tmp/.update &\nexit 0\n", mode=0o755)
     host.write("/etc/init.d/sysupdate", "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: sysupdate\n### END INIT INFO\n"
@@ -100,6 +110,19 @@ def plant_all(host: LabHost, build: Path) -> None:
     host.run("sh", "-c", ": > /var/log/auth.log")
     host.write("/var/log/syslog.1", "Nov  1 cron[1]: started\n", mtime=old)
     host.run("sh", "-c", "echo 'Authorized use only' >> /etc/issue && touch -d '1 year ago' /etc/issue")
+    host.write("/etc/profile.d/nohist.sh", "unset HISTFILE\n")
+    host.write("/var/log/wtmp.1", "", mtime=old)
+    host.run("sh", "-c", ": > /var/log/wtmp")
+    host.run("sh", "-c", "cp /bin/sleep /home/analyst/miner && setsid /home/analyst/miner 3600 </dev/null >/dev/null "
+                         "2>&1 &")
+    host.write("/etc/systemd/system/sysupd.service", "[Service]\nExecStart=/dev/shm/.sysupd\n[Install]\n"
+               "WantedBy=multi-user.target\n")
+    host.write("/etc/cron.d/backup", "0 3 * * * root /usr/local/bin/backup\n", mtime=time.time() - 365 * DAY)
+    host.run("rm", "/etc/pam.d/chfn")
+    # a folder mounted over /proc/PID blanks the process for ps and every reader of /proc
+    pid = host.run("sh", "-c", "setsid sleep 3600 </dev/null >/dev/null 2>&1 & echo $!").stdout.strip()
+    host.run("sh", "-c", f"mkdir -p /var/tmp/.hide && mount --bind /var/tmp/.hide /proc/{pid}")
+    return int(pid)
 
 
 def sweep(lab: Lab, host: LabHost, out: Path) -> dict[str, object]:
@@ -124,8 +147,8 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
                                  "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth "
                                  "/root/.bashrc /root/.profile /usr/sbin/policy-rc.d")
         owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
-        plant_all(owned, base)
-        yield sweep(lab, clean, base / "clean.json"), sweep(lab, owned, base / "owned.json")
+        hidden = plant_all(owned, base)
+        yield sweep(lab, clean, base / "clean.json"), {**sweep(lab, owned, base / "owned.json"), "hidden": hidden}
 
 
 def findings(report: dict[str, object]) -> list[dict[str, str]]:
@@ -154,5 +177,14 @@ def test_config_drift_is_high_for_pam_and_medium_for_a_banner_and_silent_on_the_
     drift = {f["evidence"]["path"]: f["severity"] for f in findings(owned) if f["check"] == "config-drift"}  # type: ignore[index]
     assert drift["/etc/pam.d/su"] == "high" and drift["/etc/pam.d/sshd"] == "high", drift
     assert drift["/etc/issue"] == "medium", drift  # a year old by its times: drift is reported whatever its age
-    assert [f["what"] for f in findings(clean) if f["check"] == "config-drift"] == []
+    assert drift["/etc/pam.d/chfn"] == "high", drift  # deleted: PAM falls back to other rules
+    assert [f["what"] for f in findings(clean) if f["check"] == "config-drift" and f["severity"] != "low"] == []
     assert "config-drift" in clean["hosts"][0]["checks_ran"]  # type: ignore[index]
+
+
+def test_the_process_hidden_by_a_mount_over_its_proc_folder_is_named_by_its_pid(
+        swept: tuple[dict[str, object], dict[str, object]]) -> None:
+    owned = swept[1]
+    mounts = [f for f in findings(owned) if f["check"] == "hidden-process" and "mount" in f["what"]]
+    assert [f["evidence"]["pid"] for f in mounts] == [owned["hidden"]], mounts  # type: ignore[index]
+    assert mounts[0]["severity"] == "critical" and mounts[0]["evidence"]["root"] == "/var/tmp/.hide"  # type: ignore[index]
