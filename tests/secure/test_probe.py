@@ -7,7 +7,17 @@ import os
 from pathlib import Path
 
 from aftermath.secure.sweep.model import Severity
-from aftermath.secure.sweep.probe import config_drift, dpkg_db, package_state, proc_mounts
+from aftermath.secure.sweep.probe import (
+    RPM_CONFIG,
+    RPM_GHOST,
+    config_drift,
+    dpkg_db,
+    package_state,
+    proc_mounts,
+    rpm_config_drift,
+    rpm_db,
+    same_digest,
+)
 from aftermath.secure.sweep.run import apply_checks
 from aftermath.secure.sweep.techniques import deleted_severity
 from tests.secure.factsdata import clean_facts, host
@@ -113,3 +123,27 @@ def test_config_drift_does_not_apply_without_dpkg() -> None:
     assert "config-drift" in result.not_applicable
     clean = apply_checks(host({**clean_facts(), "config_drift": {"checked": 200, "drifted": []}}))
     assert "config-drift" in clean.ran and not [f for f in clean.findings if f.check == "config-drift"]
+
+
+def test_rpm_rows_give_ownership_sha256_integrity_and_config_drift(tmp_path: Path) -> None:
+    conf, tool, gone = tmp_path / "etc/app.conf", tmp_path / "usr/bin/tool", tmp_path / "etc/pam.d/app"
+    for path in (conf, tool, gone):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"shipped\n")
+    shipped = hashlib.sha256(b"shipped\n").hexdigest()
+    rows = [{"path": str(conf), "md5": shipped, "flags": RPM_CONFIG, "package": "app"},
+            {"path": str(gone), "md5": shipped, "flags": RPM_CONFIG | 16, "package": "app"},
+            {"path": str(tool), "md5": shipped, "flags": 0, "package": "app"},
+            {"path": str(tmp_path / "var/log/app.log"), "md5": "", "flags": RPM_GHOST, "package": "app"}]
+    db = rpm_db(rows)
+    tool_sha = hashlib.sha256(b"shipped\n").hexdigest()
+    assert package_state(str(tool), "x" * 32, db, tool_sha) == "owned"
+    assert package_state(str(tool), "x" * 32, db, "f" * 64) == "modified"
+    assert package_state(str(tmp_path / "var/log/app.log"), None, db) == "owned"
+    conf.write_bytes(b"changed\n")
+    gone.unlink()
+    drift = rpm_config_drift(rows, under=str(tmp_path) + "/")
+    assert [r["path"] for r in drift["drifted"]] == [str(conf)] and drift["drifted"][0]["md5"] == \
+        hashlib.sha256(b"changed\n").hexdigest()
+    assert [(r["path"], r["package"]) for r in drift["deleted"]] == [(str(gone), "app")]
+    assert same_digest(None, {"md5": "a" * 32}) is None

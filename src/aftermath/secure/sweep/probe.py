@@ -187,10 +187,15 @@ RPM_DBS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
 
 
 def rpm_rows() -> list[dict[str, Any]]:
-    """Every file the rpm database lists: path, digest, flags, package (none without rpm or its database)."""
-    if not shutil.which("rpm") or not any(os.path.isdir(d) and listdir(d) for d in RPM_DBS):
+    """Every file the rpm database lists: path, digest, flags, package (none without rpm or its database).
+
+    The database's folder is named (--dbpath): Debian's own rpm defaults to ~/.rpmdb, rpm distributions to the
+    folders of RPM_DBS."""
+    found = [d for d in RPM_DBS if os.path.isdir(d) and listdir(d)]
+    if not shutil.which("rpm") or not found:
         return []
-    out = subprocess.run(["rpm", "-qa", "--qf", RPM_FILES], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["rpm", "--dbpath", found[0], "-qa", "--qf", RPM_FILES], capture_output=True, text=True,
+                         check=False).stdout
     rows = []
     for line in out.splitlines():
         parts = line.split("\t")
