@@ -125,6 +125,15 @@ def plant_all(host: LabHost, build: Path) -> int:
     return int(pid)
 
 
+def as_installed(host: LabHost) -> None:
+    """The lab's disk is this machine's: leave out what the sandbox and the container image added to it, which
+    no untouched install has: a .pth hook, /root's start-up files rewritten when the session started (recent,
+    so rightly flagged), and Docker's policy-rc.d (a file no package owns)."""
+    host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
+                         "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth "
+                         "/root/.bashrc /root/.profile /usr/sbin/policy-rc.d")
+
+
 def sweep(lab: Lab, host: LabHost, out: Path) -> dict[str, object]:
     started = time.monotonic()
     proc = lab.aftermath("secure", "sweep", "--host", f"root@{host.ip}", *lab.ssh_args(), "--json", str(out))
@@ -140,12 +149,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
     with Lab(base / "lab") as lab:
         clean, owned = lab.add_host("clean"), lab.add_host("owned")
         for host in (clean, owned):
-            # the lab's disk is this machine's: leave out what the sandbox and the container image added to it,
-            # which no untouched install has: a .pth hook, /root's start-up files rewritten when the session
-            # started (recent, so rightly flagged), and Docker's policy-rc.d (a file no package owns)
-            host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
-                                 "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth "
-                                 "/root/.bashrc /root/.profile /usr/sbin/policy-rc.d")
+            as_installed(host)
         owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
         hidden = plant_all(owned, base)
         yield sweep(lab, clean, base / "clean.json"), {**sweep(lab, owned, base / "owned.json"), "hidden": hidden}
