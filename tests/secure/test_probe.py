@@ -39,6 +39,23 @@ def test_package_state_tells_owned_modified_and_unowned(tmp_path: Path) -> None:
     assert package_state(str(good), md5[good], (set(), {})) == "no-dpkg"
 
 
+def test_files_of_a_package_dpkg_is_midway_through_are_owned_but_not_checked(tmp_path: Path) -> None:
+    info = tmp_path / "info"
+    info.mkdir()
+    new, old = tmp_path / "new", tmp_path / "old"
+    for path in (new, old):
+        path.write_bytes(b"half of an upgrade\n")
+    (info / "upgrading:amd64.list").write_text(f"{new}\n")
+    (info / "upgrading:amd64.md5sums").write_text(f"{'0' * 32}  {str(new)[1:]}\n")
+    (info / "settled.list").write_text(f"{old}\n")
+    (info / "settled.md5sums").write_text(f"{'0' * 32}  {str(old)[1:]}\n")
+    (tmp_path / "status").write_text("Package: upgrading\nStatus: install ok half-installed\n\n"
+                                     "Package: settled\nStatus: install ok installed\n")
+    db = dpkg_db(str(info))
+    assert package_state(str(new), "f" * 32, db) == "owned"  # not a trojan: dpkg is half-way through it
+    assert package_state(str(old), "f" * 32, db) == "modified"
+
+
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 

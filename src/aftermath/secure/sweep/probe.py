@@ -40,14 +40,20 @@ BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/lo
 
 # -- package ownership (dpkg) -----------------------------------------------------------------------
 def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]:
-    """Paths owned by packages and their MD5 sums (conffiles' too), with usr-merge aliases (/bin is /usr/bin)."""
+    """Paths owned by packages and their MD5 sums (conffiles' too), with usr-merge aliases (/bin is /usr/bin).
+
+    The files of a package that a dpkg run left in the middle (half-installed, unpacked, half-configured) are
+    owned but not checked: during an upgrade some of them are new and some old, and they would read as trojans.
+    """
     owned: set[str] = set()
-    sums: dict[str, str] = conffile_sums(os.path.join(os.path.dirname(root), "status"))
+    status = os.path.join(os.path.dirname(root), "status")
+    sums: dict[str, str] = conffile_sums(status)
+    midway = dpkg_midway(status)
     for name in listdir(root):
         text = read_text(os.path.join(root, name))
         if name.endswith(".list"):
             owned.update(line for line in text.splitlines() if line)
-        elif name.endswith(".md5sums"):
+        elif name.endswith(".md5sums") and name.rsplit(".", 1)[0].split(":")[0] not in midway:
             for line in text.splitlines():
                 digest, _, rel = line.partition("  ")
                 sums["/" + rel.strip()] = digest
@@ -59,6 +65,20 @@ def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]
                 if path in sums:
                     sums["/usr" + path] = sums[path]
     return owned, sums
+
+
+MIDWAY = ("half-installed", "unpacked", "half-configured")
+
+
+def dpkg_midway(status: str = "/var/lib/dpkg/status") -> set[str]:
+    """Packages a dpkg run is in the middle of (their files are partly old, partly new)."""
+    midway, package = set(), ""
+    for line in read_text(status).splitlines():
+        if line.startswith("Package:"):
+            package = line.split(":", 1)[1].strip()
+        elif line.startswith("Status:") and line.split()[-1] in MIDWAY:
+            midway.add(package)
+    return midway
 
 
 def diversions(path: str, owned: set[str], sums: dict[str, str]) -> None:
