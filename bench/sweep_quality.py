@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import Any
 
 from tests.integration.secure.netlab import Lab, LabHost
 from tests.integration.secure.test_lab_preload import plant_greeter
-from tests.integration.secure.test_lab_techniques import TECHNIQUES, plant_all
+from tests.integration.secure.test_lab_techniques import TECHNIQUES, as_installed, plant_all
 
 # what names each technique in another tool's output (their warnings name files, accounts or processes)
 KEYS = {
@@ -39,8 +42,13 @@ KEYS = {
     "script run from /tmp, then deleted": "run.sh", "history linked to /dev/null": "bash_history",
     "history cleared": "evil_user/.bash_history", "HISTSIZE=0 in a profile": "HISTSIZE",
     "history of a script run from /tmp": "s.sh", "auth.log emptied": "auth.log", "syslog deleted": "syslog",
+    "HISTFILE unset in a profile": "HISTFILE", "wtmp emptied": "wtmp", "program run from a home folder": "miner",
+    "systemd unit runs a program from /dev/shm": "sysupd", "cron job back-dated a year": "cron.d/backup",
+    "PAM file deleted": "chfn", "PAM file changed from its package's": "pam.d/su",
+    "conffile edited and back-dated a year": "/etc/issue",
     "printing /etc/ld.so.preload library": "ld.so.preload",
 }
+HIDDEN_BY_MOUNT = "process hidden by a mount over /proc/PID"  # named by its PID, known once planted
 TOOLS = {
     "rkhunter": ["rkhunter", "--check", "--skip-keypress", "--report-warnings-only", "--nocolors", "--nomow"],
     "chkrootkit": ["chkrootkit", "-q"],
@@ -61,6 +69,11 @@ def timed(host: LabHost, argv: list[str]) -> tuple[float, str]:
     return time.monotonic() - started, proc.stdout + proc.stderr
 
 
+def mentions(said: str, key: str) -> bool:
+    """Whether a tool's warnings name a key (a PID only as a whole number)."""
+    return bool(re.search(rf"\b{key}\b", said)) if key.isdigit() else key in said
+
+
 def warnings_of(tool: str, output: str) -> str:
     """The lines of a tool's output that raise something (not 'not found', 'OK', 'nothing detected')."""
     if tool == "rkhunter":
@@ -78,18 +91,26 @@ def sweep(lab: Lab, host: LabHost, out: Path) -> tuple[float, dict[str, Any]]:
 def build(lab: Lab, base: Path, debs: Path) -> tuple[LabHost, LabHost, LabHost]:
     """An untouched host, one with every technique, one with a printing /etc/ld.so.preload library."""
     clean, owned, greeted = lab.add_host("clean"), lab.add_host("owned"), lab.add_host("greeted")
-    for host in (clean, owned, greeted):  # the lab's disk is this machine's: not its build sandbox's hook
-        host.run("sh", "-c", "rm -f /usr/lib/python3/dist-packages/_sandboxing_*.pth "
-                             "/usr/local/lib/python3*/dist-packages/_sandboxing_*.pth")
+    for host in (clean, owned, greeted):
+        as_installed(host)
     for name in (".bashrc", ".profile"):  # this machine's root start-up files (pyenv) loop under a printing preload
         greeted.write(f"/root/{name}", (Path("/etc/skel") / name).read_text())
     for host in (owned, greeted):
         install(host, debs)
     owned.run("useradd", "-m", "-s", "/bin/bash", "analyst")
-    plant_all(owned, base)
+    KEYS[HIDDEN_BY_MOUNT] = f"{plant_all(owned, base)}"
     (base / "greet").mkdir()
     plant_greeter(greeted, base / "greet")
     return clean, owned, greeted
+
+
+def machine() -> str:
+    """When and where the run happened: date, CPU, cores, memory and load average."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.machine())
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}; {os.cpu_count()} cores; {mem} MiB; "
+            f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 def main() -> None:
@@ -97,6 +118,7 @@ def main() -> None:
     parser.add_argument("--debs", type=Path, required=True, help="folder with the rkhunter, chkrootkit, unhide .debs")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    print(machine())
     names = list(dict.fromkeys(t[1] for t in TECHNIQUES))
     preload = "printing /etc/ld.so.preload library"
     named: dict[str, set[str]] = {"aftermath": set(), **{t: set() for t in TOOLS}}
@@ -118,7 +140,7 @@ def main() -> None:
                 (base / f"{tool}-{host.name}.txt").write_text(output)
                 said = warnings_of(tool, output)
                 if host is owned:
-                    named[tool] |= {n for n in names if n in KEYS and KEYS[n] in said}
+                    named[tool] |= {n for n in names if n in KEYS and mentions(said, KEYS[n])}
                 elif "Hello from a preloaded library!" not in said and KEYS[preload] in said:
                     named[tool].add(preload)
     names.append(preload)
@@ -131,6 +153,7 @@ def main() -> None:
     print("\n| run | seconds |\n|---|---|")
     for what, secs in seconds.items():
         print(f"| {what} | {secs:.1f} |")
+    print(f"\nat the end: {machine()}")
     print(f"\nuntouched host: {clean_report['ranking'][0]['verdict']}, score {clean_report['ranking'][0]['score']}, "
           f"findings {[(f['severity'], f['what']) for f in clean_report['hosts'][0]['findings']]}")
 

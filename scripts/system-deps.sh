@@ -12,6 +12,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v setcap >/dev/null || need+=(libcap2-bin)  # the sweep tests plant a file capability
 command -v gcc >/dev/null || need+=(gcc)  # the sweep tests compile a preloaded library
+command -v rpmbuild >/dev/null || need+=(rpm)  # the sweep tests build an rpm database in a lab host
 command -v age >/dev/null || need+=(age)  # tests prove the standard age tool opens hand-over packages
 # WeasyPrint (consult report, notify letters: PDF) needs Pango and HarfBuzz; poppler-utils checks the PDFs in tests.
 ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)

