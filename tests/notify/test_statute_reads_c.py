@@ -1,0 +1,30 @@
+"""Law-file corrections found by reading the statute text on 2026-12-01 (issue 10, branch j10c).
+
+Each test fails on the law file as it was before the statute was read.
+"""
+
+from __future__ import annotations
+
+from aftermath.notify.laws.schema import load_all
+from tests.notify.test_statute_regressions import D, folk, of, run
+
+RULES = {r.jurisdiction: r for r in load_all()}
+
+
+def test_connecticut_deems_a_hipaa_entity_compliant_but_it_still_tells_the_attorney_general():
+    # Conn. Gen. Stat. § 36a-701b(h): a person "subject to and in compliance with" HIPAA and HITECH "shall be deemed
+    # to be in compliance with this section, provided that (1) any person required to provide notification to
+    # Connecticut residents pursuant to HITECH shall also provide notice to the Attorney General not later than the
+    # time when notice is provided to such residents".
+    result = run(folk(3, "CT"), ("hipaa-covered-entity",), individual_notice=D(2026, 3, 20))
+    assert [(o.audience, o.recipient, o.deadline) for o in of(result, "US-CT")] == [
+        ("regulator", "Connecticut Attorney General", D(2026, 3, 20))]
+    assert {o.audience for o in of(run(folk(3, "CT")), "US-CT")} == {"individuals", "regulator"}
+
+
+def test_connecticut_harm_determination_no_longer_needs_law_enforcement_consultation():
+    # § 36a-701b(b)(1) since P.A. 21-59: "after an appropriate investigation the person reasonably determines that
+    # the breach will not likely result in harm"; the consultation with law-enforcement agencies was deleted.
+    notes = RULES["US-CT"].risk_of_harm.notes
+    assert "after an appropriate investigation the person reasonably determines" in notes
+    assert "investigation and consultation with" not in notes
