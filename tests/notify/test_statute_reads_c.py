@@ -28,3 +28,15 @@ def test_connecticut_harm_determination_no_longer_needs_law_enforcement_consulta
     notes = RULES["US-CT"].risk_of_harm.notes
     assert "after an appropriate investigation the person reasonably determines" in notes
     assert "investigation and consultation with" not in notes
+
+
+def test_michigan_deems_a_hipaa_entity_compliant_with_the_whole_section():
+    # Mich. Comp. Laws § 445.72(10): "A person or agency that is subject to and complies with the health insurance
+    # portability and accountability act of 1996 ... is considered to be in compliance with this section."
+    people = folk(1001, "MI")
+    assert {o.audience for o in of(run(people), "US-MI")} == {"individuals", "consumer_reporting_agencies"}
+    for entity in ("hipaa-covered-entity", "hipaa-business-associate"):
+        result = run(people, (entity,))
+        assert of(result, "US-MI") == [], entity
+        (why,) = [n for n in result.not_covered if n.jurisdiction == "US-MI"]
+        assert why.reason.startswith(f"the organisation is exempt or deemed compliant as {entity}")
