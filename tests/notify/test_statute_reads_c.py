@@ -40,3 +40,13 @@ def test_michigan_deems_a_hipaa_entity_compliant_with_the_whole_section():
         assert of(result, "US-MI") == [], entity
         (why,) = [n for n in result.not_covered if n.jurisdiction == "US-MI"]
         assert why.reason.startswith(f"the organisation is exempt or deemed compliant as {entity}")
+
+
+def test_iowa_does_not_apply_to_glba_or_hipaa_entities_that_comply_with_their_rules():
+    # Iowa Code § 715C.2(7): "This section does not apply to any of the following: ... c. A person who is subject to
+    # and complies with regulations promulgated pursuant to Tit. V of the federal Gramm-Leach-Bliley Act ... d. ...
+    # the federal Health Insurance Portability and Accountability Act of 1996".
+    people = folk(501, "IA")
+    assert {o.audience for o in of(run(people), "US-IA")} == {"individuals", "regulator"}
+    for entity in ("financial-institution", "hipaa-covered-entity", "hipaa-business-associate"):
+        assert of(run(people, (entity,)), "US-IA") == [], entity
