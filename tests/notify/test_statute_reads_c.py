@@ -50,3 +50,12 @@ def test_iowa_does_not_apply_to_glba_or_hipaa_entities_that_comply_with_their_ru
     assert {o.audience for o in of(run(people), "US-IA")} == {"individuals", "regulator"}
     for entity in ("financial-institution", "hipaa-covered-entity", "hipaa-business-associate"):
         assert of(run(people, (entity,)), "US-IA") == [], entity
+
+
+def test_missouri_deems_a_glba_financial_institution_compliant():
+    # Mo. Rev. Stat. § 407.1500.3(3): "A financial institution that is: ... (c) Subject to and in compliance with the
+    # provisions of Title V of the Gramm-Leach-Bliley Financial Modernization Act ... shall be deemed to be in
+    # compliance with this section."
+    people = folk(1001, "MO")
+    assert {o.audience for o in of(run(people), "US-MO")} == {"individuals", "regulator", "consumer_reporting_agencies"}
+    assert of(run(people, ("financial-institution",)), "US-MO") == []
