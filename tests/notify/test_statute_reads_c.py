@@ -59,3 +59,12 @@ def test_missouri_deems_a_glba_financial_institution_compliant():
     people = folk(1001, "MO")
     assert {o.audience for o in of(run(people), "US-MO")} == {"individuals", "regulator", "consumer_reporting_agencies"}
     assert of(run(people, ("financial-institution",)), "US-MO") == []
+
+
+def test_new_york_tells_financial_services_of_every_breach_of_residents_since_s2659b():
+    # GBL § 899-aa(8)(a) as amended by S2659-B (signed 2024-12-21): "the person or business shall notify the state
+    # attorney general, the department of state, the division of state police, and the department of financial
+    # services ... Such notice shall be made without delaying notice to affected New York residents."
+    result = run(folk(1, "NY"), individual_notice=D(2026, 3, 20))
+    dfs = [(o.recipient, o.deadline) for o in of(result, "US-NY", "regulator") if "Financial Services" in o.recipient]
+    assert dfs == [("New York Department of Financial Services (GBL 899-aa(8)(a) notice)", D(2026, 3, 20))]
