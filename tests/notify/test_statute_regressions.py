@@ -84,7 +84,7 @@ def test_minnesota_48_hours_run_from_the_recorded_determination():
 
 def test_new_york_dfs_72_hours_run_from_determining_the_incident():
     result = run(folk(1, "NY"), ("financial-institution",), determination=D(2026, 3, 4))
-    (dfs,) = [o for o in of(result, "US-NY", "regulator") if "Financial Services" in o.recipient]
+    (dfs,) = [o for o in of(result, "US-NY", "regulator") if o.recipient == "New York Department of Financial Services"]
     assert dfs.deadline_at == dt.datetime(2026, 3, 7, 0, 0, tzinfo=dt.UTC)
 
 

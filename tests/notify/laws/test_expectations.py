@@ -42,6 +42,8 @@ WORDS = {"four": 4, "five": 5, "ten": 10, "fourteen": 14, "fifteen": 15, "thirty
 NUMBER = r"(\d[\d,]*|" + "|".join(sorted(WORDS, key=len, reverse=True)) + ")"
 MORE = re.compile(rf"\b(more than|over|exceeding|exceeds)\s+{NUMBER}", re.I)
 AT_LEAST = re.compile(rf"\bat least\s+{NUMBER}|{NUMBER}\s+or more\b", re.I)
+# A duty that "does not apply if ... 1,000 or fewer" are told (MCL 445.72(8)(a)) starts above that number.
+OR_FEWER = re.compile(rf"{NUMBER}\s+or fewer\b", re.I)
 
 
 def _number(text: str) -> int:
@@ -94,8 +96,11 @@ def test_the_file_says_what_the_row_says(row):
 @pytest.mark.parametrize("row", [r for r in ROWS if int(r["threshold"]) > 1], ids=lambda r: "/".join(_key(r))[:80])
 def test_the_quote_decides_the_threshold(row):
     more, at_least = MORE.search(row["quote"]), AT_LEAST.search(row["quote"])
-    assert more or at_least, f"no words for the threshold in {row['quote']!r}"
-    if more and (not at_least or more.start() < at_least.start()):
+    fewer = OR_FEWER.search(row["quote"])
+    assert more or at_least or fewer, f"no words for the threshold in {row['quote']!r}"
+    if fewer and not (more or at_least):
+        expected = _number(fewer.group(1)) + 1
+    elif more and (not at_least or more.start() < at_least.start()):
         expected = _number(more.group(2)) + 1
     else:
         assert at_least is not None
