@@ -149,6 +149,12 @@ BENIGN: dict[str, bytes] = {
     "template-data-url": b"<?php include('data://text/plain,' . urlencode($code)); ?>",
     # Python's pydoc evaluates a request for help, not a web request
     "pydoc": b"def help(request):\n    return eval(request)\n",
+    # a CMS falls back to its template called "system" (Joomla's HtmlDocument); nothing calls a variable
+    "template-named-system": (b"<?php if (!is_file($path)) { $dir = $base . '/system'; $template = 'system'; }"
+                              b" return $this->render($template, $params); ?>"),
+    # a test asserts that an image's binary signature is absent (Drupal's image style tests)
+    "png-signature-in-a-test": (b"<?php $this->assertStringNotContainsString(chr(137) . chr(80) . chr(78)"
+                                b" . chr(71) . chr(13) . chr(10), $raw); ?>"),
 }
 
 RULE_NAME = re.compile(rb"^rule\s+(\w+)", re.M)

@@ -74,7 +74,9 @@ rule php_obfuscated_code
         $blob_eval = /\b(eval|assert)\s*\([^;]{0,60}['"][A-Za-z0-9+\/=]{1000}/
         $globals_fn = /\$GLOBALS\s*\[\s*['"][^'"]{1,30}['"]\s*\]\s*\[\s*\d+\s*\]\s*\(/
         $dollar_fn = /\$\{\s*"\\x[0-9a-fA-F]{2}/
-        $chr_chain = /chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(/
+        // four printable characters (32-126) in a row: a name or command; binary signatures (a PNG's
+        // 137 80 78 71 13 10 26 10 in a test) are not code
+        $chr_chain = /chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)/
         $fn_chain = /\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)/
         $cf_eval = /create_function\s*\(\s*['"]['"]\s*,\s*\$/
         $pack = /pack\(\s*['"][cC]\*['"]\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,/
@@ -333,8 +335,11 @@ rule php_exec_function_chosen_by_name
         $php = "<?" ascii
         $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|system|exec|popen|proc_open)["']\s*;/
         $bare = /\$[a-zA-Z_]{1,20}\s*=\s*(passthru|shell_exec|system)\s*;/
+        // a statement that calls a variable as a function on a string or a variable: the call itself
+        // ('system' is also the name of templates, plugin groups and folders in CMSes)
+        $call = /[;{}\n]\s*@?\$[a-zA-Z_]{1,20}\s*\(\s*["$]/
     condition:
-        $php and ($quoted or $bare) and filesize < 500KB
+        $php and ($quoted or $bare) and $call and filesize < 500KB
 }
 
 rule php_socket_reuse_shell
