@@ -466,3 +466,49 @@ rule php_config_harvester
     condition:
         $php and $passwd and $home and $config and filesize < 300KB
 }
+
+rule php_exec_fallback_chain
+{
+    meta:
+        description = "PHP code that probes for four or more of the command-running functions (exec, shell_exec, system, passthru, popen, proc_open) to use whichever the host allows: a shell's 'run it any way possible' helper"
+        reference = "https://www.php.net/manual/en/function.function-exists.php ; https://www.php.net/manual/en/ini.core.php#ini.disable-functions"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $exec = /(function_exists|is_callable)\s*\(\s*["']exec["']\s*\)/
+        $shell_exec = /(function_exists|is_callable)\s*\(\s*["']shell_exec["']\s*\)/
+        $system = /(function_exists|is_callable)\s*\(\s*["']system["']\s*\)/
+        $passthru = /(function_exists|is_callable)\s*\(\s*["']passthru["']\s*\)/
+        $popen = /(function_exists|is_callable)\s*\(\s*["']popen["']\s*\)/
+        $proc_open = /(function_exists|is_callable)\s*\(\s*["']proc_open["']\s*\)/
+    condition:
+        $php and 4 of ($exec, $shell_exec, $system, $passthru, $popen, $proc_open)
+}
+
+rule php_file_operation_on_request
+{
+    meta:
+        description = "PHP code that deletes, writes, renames, changes the mode of or shows a file whose name comes straight from the request (a function, not an object's method): an intruder's file editor or reader"
+        reference = "https://owasp.org/www-community/attacks/Path_Traversal ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        // not "->rename(" or "::unlink(": an application's own methods take request values too
+        $op = /[^>:\w$](unlink|rmdir|chmod|file_put_contents|fopen|rename|highlight_file|show_source|readfile|file_get_contents)\s*\(\s*\$_(POST|GET|REQUEST)\s*\[/
+    condition:
+        $php and $op
+}
+
+rule php_non_alphanumeric_code
+{
+    meta:
+        description = "PHP code written with variables named only by underscores ($_, $__, $___) that builds a function name from symbols and calls it: a shell with no letter in its code, made to slip past word-based scanners"
+        reference = "https://www.php.net/manual/en/language.variables.basics.php ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $underscores = /\$_{1,6}[^A-Za-z0-9_]/
+        $call = /\$_{1,6}(\s*\[[^\]\n]{1,40}\])?\s*\(\s*\$_/
+    condition:
+        $php and #underscores > 30 and $call and filesize < 100KB
+}
