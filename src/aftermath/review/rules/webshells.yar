@@ -333,13 +333,11 @@ rule php_exec_function_chosen_by_name
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|system|exec|popen|proc_open)["']\s*;/
+        // not the string 'system' alone: CMSes name templates, plugin groups and folders so ($template = 'system')
+        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|exec|popen|proc_open)["']\s*;/
         $bare = /\$[a-zA-Z_]{1,20}\s*=\s*(passthru|shell_exec|system)\s*;/
-        // a statement that calls a variable as a function on a string or a variable: the call itself
-        // ('system' is also the name of templates, plugin groups and folders in CMSes)
-        $call = /[;{}\n]\s*@?\$[a-zA-Z_]{1,20}\s*\(\s*["$]/
     condition:
-        $php and ($quoted or $bare) and $call and filesize < 500KB
+        $php and ($quoted or $bare) and filesize < 500KB
 }
 
 rule php_socket_reuse_shell
@@ -511,4 +509,19 @@ rule php_non_alphanumeric_code
         $call = /\$_{1,6}(\s*\[[^\]\n]{1,40}\])?\s*\(\s*\$_/
     condition:
         $php and #underscores > 30 and $call and filesize < 100KB
+}
+
+rule php_register_globals_upload
+{
+    meta:
+        description = "PHP page written for register_globals that copies an uploaded file (PHP made the form field $f the temporary file and $f_name its name) to a path built from that name, without ever reading $_FILES: an old shell's uploader"
+        reference = "https://www.php.net/manual/en/security.globals.php ; https://www.php.net/manual/en/features.file-upload.post-method.php"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $copy = /\b(copy|move_uploaded_file)\s*\(\s*\$[a-zA-Z_]\w{0,30}\s*,\s*["'][^"'\n]{0,80}\$[a-zA-Z_]\w{0,30}_name\b/
+        $files = "$_FILES"
+        $http = "$HTTP_POST_FILES"
+    condition:
+        $php and $copy and not $files and not $http
 }
