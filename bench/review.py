@@ -10,9 +10,14 @@ Then measures, in one run:
 2. ``aftermath review`` (a subprocess, as a user runs it), peak RSS sampled;
 3. ``restic check --read-data``, peak RSS sampled.
 
+With ``--baseline-rules GIT_REF`` it measures instead the review with REF's default rule files (a copy of
+``src`` with only ``aftermath/review/rules`` taken from REF) and with this tree's, in alternating order,
+each round followed by ``restic check --read-data``: the two rule sets under the same load.
+
 Prints a markdown table, the speed ratios and whether the verdicts of (1) and (2) agree.
 
     PYTHONPATH=src python bench/review.py [--size-mb 1024] [--days 30] [--where /tmp/aftermath-bench-review]
+        [--skip-naive | --baseline-rules GIT_REF [--rounds 2]]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import struct
 import subprocess
@@ -155,8 +161,18 @@ def build(where: Path, size_mb: int, days: int) -> None:
     (where / "done").write_text("ok")
 
 
+CPU_SECONDS: dict[int, float] = {}  # pid of a measured command -> CPU seconds of its whole process tree
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process and their waited-for descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """(seconds, peak RSS of the process tree in bytes, result)."""
+    """(seconds, peak RSS of the process tree in bytes, result); the tree's CPU seconds go to CPU_SECONDS."""
+    cpu = children_cpu()
     start = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -172,6 +188,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, i
             peak = max(peak, sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]))
         reader.join(0.05)
     seconds = time.perf_counter() - start
+    CPU_SECONDS[proc.pid] = children_cpu() - cpu  # the review's workers are waited for by the review
     return seconds, peak, subprocess.CompletedProcess(cmd, proc.returncode, out["stdout"], out["stderr"])
 
 
@@ -191,19 +208,74 @@ def naive(where: Path) -> tuple[float, dict[str, str]]:
     return time.perf_counter() - start, verdicts
 
 
-def review_then_check(where: Path, workers: int) -> tuple[dict, float, int, float, int]:
-    """`aftermath review` (the real command) and `restic check --read-data` on the same repository, timed."""
-    env = {**os.environ, **restic_env(where), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    out = where / "review.json"
-    review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
-                                       "--password-file", str(where / "pw"), "--json", str(out),
-                                       "--workers", str(workers)], env)
-    if r.returncode not in (0, 1):
-        sys.exit(f"aftermath review failed ({r.returncode}): {r.stderr}")
-    check_s, check_rss, c = measure(["restic", "check", "--read-data"], env)
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def review(where: Path, workers: int, src: Path = SRC) -> tuple[dict, float, int]:
+    """`aftermath review` (the real command, from the package under ``src``), timed: (report, seconds, peak RSS).
+
+    Its CPU seconds (all processes) are the last entry of CPU_SECONDS."""
+    env = {**os.environ, **restic_env(where), "PYTHONPATH": str(src)}
+    with tempfile.TemporaryDirectory() as tmp:  # the repository may be shared; its report is not written there
+        out = Path(tmp, "review.json")
+        review_s, review_rss, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", str(where / "repo"),
+                                           "--password-file", str(where / "pw"), "--json", str(out),
+                                           "--workers", str(workers)], env)
+        if r.returncode not in (0, 1):
+            sys.exit(f"aftermath review failed ({r.returncode}): {r.stderr}")
+        return json.loads(out.read_text()), review_s, review_rss
+
+
+def check(where: Path) -> tuple[float, int]:
+    """`restic check --read-data` on the same repository, timed: (seconds, peak RSS)."""
+    check_s, check_rss, c = measure(["restic", "check", "--read-data"], {**os.environ, **restic_env(where)})
     if c.returncode != 0:
         sys.exit(f"restic check failed: {c.stderr}")
-    return json.loads(out.read_text()), review_s, review_rss, check_s, check_rss
+    return check_s, check_rss
+
+
+def review_then_check(where: Path, workers: int) -> tuple[dict, float, int, float, int]:
+    """`aftermath review` and `restic check --read-data` on the same repository, timed."""
+    doc, review_s, review_rss = review(where, workers)
+    return (doc, review_s, review_rss, *check(where))
+
+
+def with_rules_of(ref: str, tmp: Path) -> Path:
+    """A copy of this tree's ``src`` whose default review rules are those of git ``ref`` (the rest unchanged)."""
+    copy = tmp / "src"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    rules = copy / "aftermath" / "review" / "rules"
+    shutil.rmtree(rules)
+    archive = subprocess.run(["git", "-C", str(SRC.parent), "archive", ref, "src/aftermath/review/rules"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "--strip-components=3", "-C", str(rules.parent)], input=archive, check=True)
+    return copy
+
+
+def compare_rules(where: Path, workers: int, ref: str, rounds: int) -> None:
+    """The review with ``ref``'s default rules and with this tree's, interleaved with restic check, per round."""
+    with tempfile.TemporaryDirectory(prefix="aftermath-bench-rules-") as tmp:
+        baseline = with_rules_of(ref, Path(tmp))
+        print(f"\n| round | load average | review, rules of {ref} | review, this tree's rules | "
+              "restic check --read-data | CPU-time ratios to restic check (theirs, ours) |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        ratios: list[tuple[float, float]] = []
+        for number in range(1, rounds + 1):
+            load = os.getloadavg()[0]
+            times, cpu = {}, {}
+            for name, src in (("baseline", baseline), ("ours", SRC))[:: 1 if number % 2 else -1]:
+                times[name] = review(where, workers, src)[1]
+                cpu[name] = list(CPU_SECONDS.values())[-1]
+            check_s, _ = check(where)
+            cpu["check"] = list(CPU_SECONDS.values())[-1]
+            ratios.append((cpu["baseline"] / cpu["check"], cpu["ours"] / cpu["check"]))
+            print(f"| {number} | {load:.1f} | {times['baseline']:.1f} s ({cpu['baseline']:.1f} s CPU) | "
+                  f"{times['ours']:.1f} s ({cpu['ours']:.1f} s CPU) | {check_s:.1f} s ({cpu['check']:.1f} s CPU) | "
+                  f"{ratios[-1][0]:.2f}×, {ratios[-1][1]:.2f}× |")
+        mean = [sum(r[i] for r in ratios) / len(ratios) for i in (0, 1)]
+        print(f"\nmean CPU-time ratio to restic check: rules of {ref} {mean[0]:.2f}×, this tree's {mean[1]:.2f}× "
+              f"(this tree's / {ref}'s: {mean[1] / mean[0]:.2f}); wall times depend on the machine's load, CPU "
+              f"times much less; load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:
@@ -213,11 +285,17 @@ def main() -> None:
     parser.add_argument("--where", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-naive", action="store_true", help="only review and restic check")
+    parser.add_argument("--baseline-rules", metavar="GIT_REF",
+                        help="instead: the review with REF's default rules and with this tree's, side by side")
+    parser.add_argument("--rounds", type=int, default=2, help="with --baseline-rules: rounds (order alternates)")
     args = parser.parse_args()
     where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     t0 = time.perf_counter()
     build(where, args.size_mb, args.days)
     print(f"corpus and repository ready in {time.perf_counter() - t0:.0f} s: {where}", file=sys.stderr)
+    if args.baseline_rules:
+        compare_rules(where, args.workers, args.baseline_rules, args.rounds)
+        return
     load = os.getloadavg()
     doc, review_s, review_rss, check_s, check_rss = review_then_check(where, args.workers)
     naive_s, naive_verdicts = (float("nan"), {}) if args.skip_naive else naive(where)

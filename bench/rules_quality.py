@@ -12,7 +12,9 @@ Measured in one run, for Aftermath's default rules and for each ``--compare`` ru
 public rule set's generic web-shell rules, compiled with the external variables LOKI and THOR define):
 
 - detection by content per language (a shell counts as found when any YARA rule matches it);
-- every benign file flagged, with its rule (a false positive), and their share of the benign files;
+- every benign file flagged, with its rule (a false positive), their share of the benign files, and a table
+  of flagged files per stock application; every benign file is scanned, as the review scans every file
+  (``--scripts-only``: only those named like scripts);
 - YARA scan throughput on the benign files (one process);
 - placement findings on the benign tree (programs in folders named like data folders);
 - with ``--restore-point APP``: a restic repository of three snapshots, the stock application APP (a
@@ -90,17 +92,18 @@ def excluded_list(path: Path = EXCLUDED) -> dict[str, str]:
 
 
 def samples(root: Path, distinct: bool, not_code: list[str] | None = None,
-            excluded: dict[str, str] | None = None) -> Iterator[Sample]:
+            excluded: dict[str, str] | None = None, every_file: bool = False) -> Iterator[Sample]:
     """Script files below ``root`` (each distinct content once when ``distinct``); with ``not_code``, files
     that hold no code of their language are left out and named there; files named in ``excluded`` (and any
-    other copy of their content) are left out too."""
+    other copy of their content) are left out too. With ``every_file``, every other file too (as the review
+    scans them: Drupal's ``.module``/``.inc``, JavaScript, templates, data), its language "other"."""
     seen = {hashlib.sha256(Path(root, rel.lstrip("/")).read_bytes()).hexdigest()
             for rel in excluded or {} if Path(root, rel.lstrip("/")).is_file()}
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
             path = Path(folder, name)
-            language = language_of(path)
+            language = language_of(path) or ("other" if every_file else None)
             if language is None or path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_BYTES:
                 continue
             data = path.read_bytes()
@@ -108,7 +111,7 @@ def samples(root: Path, distinct: bool, not_code: list[str] | None = None,
             if distinct and (digest in seen or not data.strip()):
                 continue
             seen.add(digest)
-            if not_code is not None and not CODE[language].search(data):
+            if not_code is not None and language in CODE and not CODE[language].search(data):
                 not_code.append("/" + path.relative_to(root).as_posix())
                 continue
             yield Sample(path, "/" + path.relative_to(root).as_posix(), language, data)
@@ -223,7 +226,10 @@ def render(results: list[dict[str, object]], shells: list[Sample], benign: list[
     total = len(shells)
     lines.append(f"| **all** | {total} | " + " | ".join(
         _rate(sum(dict(r["found"]).values()), total) for r in results) + " |")  # type: ignore[call-overload]
-    lines += ["", f"benign script files: {len(benign)} ({sum(len(s.data) for s in benign) / (1 << 20):.1f} MiB)", ""]
+    scripts = [s for s in benign if s.language != "other"]
+    lines += ["", f"benign files: {len(benign)} ({sum(len(s.data) for s in benign) / (1 << 20):.1f} MiB), of which "
+              f"{len(scripts)} scripts by extension ({sum(len(s.data) for s in scripts) / (1 << 20):.1f} MiB)", ""]
+    lines += per_application(results, benign) + [""]
     for r in results:
         flagged = list(r["flagged"])  # type: ignore[call-overload]
         lines.append(f"- {r['name']}: {len(flagged)} benign files flagged "
@@ -231,6 +237,22 @@ def render(results: list[dict[str, object]], shells: list[Sample], benign: list[
                      f"{r['benign_seconds']:.2f} s ({r['benign_mib_s']:.1f} MiB/s)")
         lines += [f"  - {rel}: {', '.join(rules)}" for rel, rules in flagged]
     return "\n".join(lines)
+
+
+def application(rel: str) -> str:
+    """The application a benign file belongs to: its first folder below DIR_OF_BENIGN."""
+    return rel.lstrip("/").split("/", 1)[0]
+
+
+def per_application(results: list[dict[str, object]], benign: list[Sample]) -> list[str]:
+    """A table: each stock application's files and how many each rule set flags."""
+    files = Counter(application(s.rel) for s in benign)
+    flagged = [Counter(application(rel) for rel, _ in r["flagged"]) for r in results]  # type: ignore[attr-defined]
+    lines = ["| application | files | " + " | ".join(f"flagged by {r['name']}" for r in results) + " |",
+             "|---|---:|" + "---:|" * len(results)]
+    lines += [f"| {app} | {count} | " + " | ".join(str(f[app]) for f in flagged) + " |"
+              for app, count in sorted(files.items())]
+    return lines
 
 
 def _rate(found: int, count: int) -> str:
@@ -246,13 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every result (with the missed shells) here")
     parser.add_argument("--missed", action="store_true", help="list the shells our rules miss")
     parser.add_argument("--restore-point", metavar="APP", help="also: review APP with shells added in later snapshots")
+    parser.add_argument("--scripts-only", action="store_true",
+                        help="scan only the benign files named like scripts (as before), not every file")
     parser.add_argument("--all-samples", action="store_true",
                         help=f"count the files {EXCLUDED.name} classifies as not web shells too")
     args = parser.parse_args(argv)
     not_code: list[str] = []
     excluded = {} if args.all_samples else excluded_list()
     shells = list(samples(args.shells, distinct=True, not_code=not_code, excluded=excluded))
-    benign = list(samples(args.benign, distinct=False))
+    benign = list(samples(args.benign, distinct=False, every_file=not args.scripts_only))
     results = [evaluate("aftermath", ours(), shells, benign)]
     if args.compare:
         match, skipped = public(args.compare)

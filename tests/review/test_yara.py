@@ -108,6 +108,17 @@ def test_external_variables_are_set_per_file_as_loki_and_thor_do(tmp_path: Path)
     assert scanner.scan("/www/images/a.txt", page) == []
 
 
+def test_a_users_file_named_like_a_default_one_gets_a_namespace_of_its_own(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "webshells.yar").write_text(
+            f'rule php_exec_on_request_input {{ strings: $a = "MARK-{folder}" condition: $a }}')
+    scanner = YaraScanner.from_paths([tmp_path], strict=True)
+    assert [f.rule for f in scanner.scan("/x", b"MARK-b")] == ["webshells_3:php_exec_on_request_input"]
+    assert [f.rule for f in scanner.scan("/x", b"<?php echo `$_GET['q']`; ?>")] == [
+        "webshells:php_exec_on_request_input"]
+
+
 def test_strict_rules_stop_at_the_broken_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="broken.yar"):
         YaraScanner.from_paths([mixed_rule_folder(tmp_path)], strict=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from aftermath.errors import UsageError
+from aftermath.review.scanners.yara import default_rule_files
 from aftermath.secure.hosts import LOCAL, Host, parse_host
 from aftermath.secure.sweep import indicators
 
@@ -43,7 +44,28 @@ def test_default_rules_catch_common_web_shells_and_not_plain_pages(tmp_path: Pat
         (scan / rel).write_text(text)
     found = {m.path: m.rules for m in indicators.scan_folder(rules, tmp_path)}
     assert set(found) == {"/var/www/a.php", "/var/www/b.php", "/var/www/c.php", "/tmp/r.sh"}
-    assert "php_eval_request" in found["/var/www/a.php"]
+    assert "php_exec_on_request_input" in found["/var/www/a.php"]
+    assert found["/tmp/r.sh"] == ("reverse_shell_one_liner",)
+
+
+def test_the_sweep_scans_with_the_review_default_rules() -> None:
+    assert indicators.rule_files([]) == default_rule_files()
+    assert not (Path(indicators.__file__).parent / "rules").exists()  # no second rule set of its own
+
+
+def test_users_rules_may_read_the_file_path_and_reuse_a_default_file_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    # LOKI/THOR-style: the rule reads the host path; the file shares the default "webshells" file's name and
+    # one of its rule names, which only a namespace of its own makes possible
+    (mine / "webshells.yar").write_text('rule php_exec_on_request_input { strings: $a = "MARK" '
+                                        'condition: $a and filename == "x.php" and filepath == "/var/www" }')
+    for rel in ("var/www/x.php", "var/www/y.php"):
+        (tmp_path / "scan" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "scan" / rel).write_text("MARK")
+    rules = indicators.compile_rules(indicators.rule_files([mine]))
+    assert [(m.path, m.rules) for m in indicators.scan_folder(rules, tmp_path)] == [
+        ("/var/www/x.php", ("php_exec_on_request_input",))]
 
 
 def test_extra_rules_are_added_and_broken_ones_named(tmp_path: Path) -> None:
@@ -57,6 +79,8 @@ def test_extra_rules_are_added_and_broken_ones_named(tmp_path: Path) -> None:
     bad.write_text("rule broken { condition: $nope }")
     with pytest.raises(UsageError, match="bad.yar do not compile"):
         indicators.compile_rules([bad])
+    with pytest.raises(UsageError, match="rules .*missing.yar not found"):
+        indicators.rule_files([tmp_path / "missing.yar"])
 
 
 @pytest.mark.parametrize(("text", "host"), [

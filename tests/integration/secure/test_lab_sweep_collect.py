@@ -58,7 +58,7 @@ def test_sweep_ranks_the_web_server_first_and_names_each_sign(lab: tuple[Lab, La
     assert f"process {pid} " in said and "runs a deleted program (/tmp/.x)" in said
     assert "/etc/cron.d/sysupdate" in said
     assert "/root/.ssh/authorized_keys" in said and "attacker@evil" in said
-    assert "/var/www/html/.cache.php matches php_eval_request" in said
+    assert "/var/www/html/.cache.php matches php_exec_on_request_input" in said
     for sign in ("/tmp/.x", "sysupdate", "authorized_keys", ".cache.php"):
         assert not any(sign in f["what"] for f in db_findings), sign
     assert all(f["why"] for f in web_findings)

@@ -74,7 +74,9 @@ rule php_obfuscated_code
         $blob_eval = /\b(eval|assert)\s*\([^;]{0,60}['"][A-Za-z0-9+\/=]{1000}/
         $globals_fn = /\$GLOBALS\s*\[\s*['"][^'"]{1,30}['"]\s*\]\s*\[\s*\d+\s*\]\s*\(/
         $dollar_fn = /\$\{\s*"\\x[0-9a-fA-F]{2}/
-        $chr_chain = /chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(\s?\d{2,3}\s?\)\s?\.\s?chr\(/
+        // four printable characters (32-126) in a row: a name or command; binary signatures (a PNG's
+        // 137 80 78 71 13 10 26 10 in a test) are not code
+        $chr_chain = /chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)\s?\.\s?chr\(\s?(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s?\)/
         $fn_chain = /\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)\.\$[a-zA-Z_]{1,10}\(\d{2,3}\)/
         $cf_eval = /create_function\s*\(\s*['"]['"]\s*,\s*\$/
         $pack = /pack\(\s*['"][cC]\*['"]\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,\s*(0x[0-9a-fA-F]{2}|\d{2,3})\s*,/
@@ -331,7 +333,8 @@ rule php_exec_function_chosen_by_name
         severity = "infected"
     strings:
         $php = "<?" ascii
-        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|system|exec|popen|proc_open)["']\s*;/
+        // not the string 'system' alone: CMSes name templates, plugin groups and folders so ($template = 'system')
+        $quoted = /\$[a-zA-Z_]{1,20}\s*=\s*["'](passthru|shell_exec|exec|popen|proc_open)["']\s*;/
         $bare = /\$[a-zA-Z_]{1,20}\s*=\s*(passthru|shell_exec|system)\s*;/
     condition:
         $php and ($quoted or $bare) and filesize < 500KB
@@ -460,4 +463,65 @@ rule php_config_harvester
         $config = /wp-config\.php|configuration\.php/
     condition:
         $php and $passwd and $home and $config and filesize < 300KB
+}
+
+rule php_exec_fallback_chain
+{
+    meta:
+        description = "PHP code that probes for four or more of the command-running functions (exec, shell_exec, system, passthru, popen, proc_open) to use whichever the host allows: a shell's 'run it any way possible' helper"
+        reference = "https://www.php.net/manual/en/function.function-exists.php ; https://www.php.net/manual/en/ini.core.php#ini.disable-functions"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $exec = /(function_exists|is_callable)\s*\(\s*["']exec["']\s*\)/
+        $shell_exec = /(function_exists|is_callable)\s*\(\s*["']shell_exec["']\s*\)/
+        $system = /(function_exists|is_callable)\s*\(\s*["']system["']\s*\)/
+        $passthru = /(function_exists|is_callable)\s*\(\s*["']passthru["']\s*\)/
+        $popen = /(function_exists|is_callable)\s*\(\s*["']popen["']\s*\)/
+        $proc_open = /(function_exists|is_callable)\s*\(\s*["']proc_open["']\s*\)/
+    condition:
+        $php and 4 of ($exec, $shell_exec, $system, $passthru, $popen, $proc_open)
+}
+
+rule php_file_operation_on_request
+{
+    meta:
+        description = "PHP code that deletes, writes, renames, changes the mode of or shows a file whose name comes straight from the request (a function, not an object's method): an intruder's file editor or reader"
+        reference = "https://owasp.org/www-community/attacks/Path_Traversal ; MITRE ATT&CK T1505.003"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        // not "->rename(" or "::unlink(": an application's own methods take request values too
+        $op = /[^>:\w$](unlink|rmdir|chmod|file_put_contents|fopen|rename|highlight_file|show_source|readfile|file_get_contents)\s*\(\s*\$_(POST|GET|REQUEST)\s*\[/
+    condition:
+        $php and $op
+}
+
+rule php_non_alphanumeric_code
+{
+    meta:
+        description = "PHP code written with variables named only by underscores ($_, $__, $___) that builds a function name from symbols and calls it: a shell with no letter in its code, made to slip past word-based scanners"
+        reference = "https://www.php.net/manual/en/language.variables.basics.php ; MITRE ATT&CK T1027"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $underscores = /\$_{1,6}[^A-Za-z0-9_]/
+        $call = /\$_{1,6}(\s*\[[^\]\n]{1,40}\])?\s*\(\s*\$_/
+    condition:
+        $php and #underscores > 30 and $call and filesize < 100KB
+}
+
+rule php_register_globals_upload
+{
+    meta:
+        description = "PHP page written for register_globals that copies an uploaded file (PHP made the form field $f the temporary file and $f_name its name) to a path built from that name, without ever reading $_FILES: an old shell's uploader"
+        reference = "https://www.php.net/manual/en/security.globals.php ; https://www.php.net/manual/en/features.file-upload.post-method.php"
+        severity = "infected"
+    strings:
+        $php = "<?" ascii
+        $copy = /\b(copy|move_uploaded_file)\s*\(\s*\$[a-zA-Z_]\w{0,30}\s*,\s*["'][^"'\n]{0,80}\$[a-zA-Z_]\w{0,30}_name\b/
+        $files = "$_FILES"
+        $http = "$HTTP_POST_FILES"
+    condition:
+        $php and $copy and not $files and not $http
 }

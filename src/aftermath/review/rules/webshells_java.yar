@@ -122,8 +122,11 @@ rule jsp_file_writer
         $req = /request\s*\.\s*getParameter\s*\(/
         $out = /new\s+(java\.io\.)?(FileOutputStream|FileWriter|RandomAccessFile|PrintWriter\s*\(\s*new\s+(java\.io\.)?File)|java\.util\.logging\.FileHandler|Files\s*\.\s*write\s*\(/
         $write = /\.(write|print|println|info)\s*\(/
+        // a File made from a variable, then a PrintWriter on that File (PrintWriter(File) opens it for writing)
+        $file = /new\s+(java\.io\.)?File\s*\(\s*[a-zA-Z_]\w{0,20}\s*\)/
+        $pw = /new\s+(java\.io\.)?PrintWriter\s*\(\s*[a-zA-Z_]\w{0,20}\s*\)/
     condition:
-        $jsp and $req and $out and $write and filesize < 20KB
+        $jsp and $req and ($out or ($file and $pw)) and $write and filesize < 20KB
 }
 
 rule jsp_database_console

@@ -10,6 +10,11 @@ a folder below a code folder (``lib``, ``includes``, ``plugins``, ``vendor``, ..
 not a data folder. Across snapshots the review also drops a placement finding that was already there,
 unchanged, in the first snapshot (:func:`aftermath.review.verdict.without_settled`): what matters is a
 program that appeared in a data folder later.
+
+JavaScript (``.js``) runs in the visitor's browser when a web site serves it, and a CMS keeps its own
+scripts in web folders named like data folders (Joomla's ``media/system/js``, ``media/vendor/tinymce``):
+it counts as a program only in people's document folders (shares, documents, downloads, ...), where
+Windows runs a ``.js`` file with a double click.
 """
 
 from __future__ import annotations
@@ -32,13 +37,18 @@ SCRIPT_EXTENSIONS = frozenset(
         ".bat", ".cmd", ".scr", ".exe", ".dll", ".so", ".elf", ".msi", ".lnk"
     ]
 )
+# Folders of people's documents (not of a web site): Windows Script Host runs a .js file there when opened.
+DOCUMENT_FOLDERS = frozenset(
+    ["documents", "shares", "share", "shared", "downloads", "desktop", "attachments", "invoices", "scans"]
+)
+BROWSER_SCRIPTS = frozenset([".js"])
 BINARY_TYPES = frozenset({"elf", "pe", "macho"})
 # Folders that hold an application's code: a "media" or "upload" folder below one is part of the code.
 CODE_FOLDERS = frozenset(
     [
         "lib", "libs", "library", "libraries", "include", "includes", "inc", "classes", "src", "plugins", "modules",
         "vendor", "node_modules", "core", "wp-includes", "wp-admin", "program", "js", "tpl", "templates", "themes",
-        "extensions", "skins", "components", "administrator", "editors", "site-packages", "dist-packages",
+        "extensions", "skins", "components", "administrator", "editors", "site-packages", "dist-packages", "layouts",
     ]
 )
 
@@ -76,7 +86,7 @@ class PlacementScanner:
             what = f"an executable ({kind.upper()} binary)"
         elif data.startswith(b"#!"):
             what = "a script (it starts with #!)"
-        elif ext in SCRIPT_EXTENSIONS:
+        elif ext in SCRIPT_EXTENSIONS and (ext not in BROWSER_SCRIPTS or folder in DOCUMENT_FOLDERS):
             what = f"a {ext} program file"
         else:
             return []

@@ -18,6 +18,9 @@ from aftermath.review.scanner import Finding, Severity, file_name
 
 ONION_V3 = re.compile(rb"[a-z2-7]{56}\.onion")
 DEMAND = re.compile(rb"(?i)\b(bitcoin|btc|monero|xmr|ransom|decrypt\w*|tox\s*id|pay(ment)?)\b")
+# One picture format under another's name (a JPEG saved as .png, as Joomla ships its template previews) is
+# common on the web, where browsers read the bytes, not the name; ransomware does not write valid pictures.
+IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "bmp", "tiff"})
 NOTE_MAX = 256 * 1024  # ransom notes are short; a larger file with a note's name is not read as one
 
 
@@ -139,7 +142,7 @@ class RansomwareScanner:
         if expected is None:
             return None
         actual = filetype.detect(head)
-        if actual in expected:
+        if actual in expected or (actual in IMAGE_TYPES and expected <= IMAGE_TYPES):
             return None
         if actual is None and high_entropy(head):
             return self._finding(path, "type-mismatch", "encrypted",

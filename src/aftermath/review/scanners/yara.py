@@ -56,8 +56,22 @@ def expand_rule_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+def namespaces(files: Iterable[Path]) -> list[str]:
+    """Each file's namespace: its stem, with ``_2``, ``_3``... when an earlier file has the same stem (a user's
+    ``webshells.yar`` beside the default one, or two folders' ``rules.yar``), so no two files share one."""
+    names: list[str] = []
+    for path in files:
+        stem = name = re.sub(r"[^A-Za-z0-9_]", "_", path.stem) or "rules"
+        number = 1
+        while name in names:
+            number += 1
+            name = f"{stem}_{number}"
+        names.append(name)
+    return names
+
+
 def compile_rules(files: Iterable[Path], strict: bool = True) -> tuple[yara_x.Rules, list[tuple[Path, str]]]:
-    """Compile rule files into one rule set, each file in its own namespace (its stem).
+    """Compile rule files into one rule set, each file in its own namespace (see :func:`namespaces`).
 
     Returns the rules and the files skipped because they do not compile, with the first line of the
     reason; with ``strict`` such a file is a :class:`UsageError` instead.
@@ -66,12 +80,13 @@ def compile_rules(files: Iterable[Path], strict: bool = True) -> tuple[yara_x.Ru
     for name in EXTERNALS:
         compiler.define_global(name, "")
     skipped: list[tuple[Path, str]] = []
-    for path in files:
+    files = list(files)
+    for path, namespace in zip(files, namespaces(files), strict=True):
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read rules {path}: {exc}") from exc
-        compiler.new_namespace(path.stem)
+        compiler.new_namespace(namespace)
         try:
             compiler.add_source(source, origin=str(path))
         except yara_x.CompileError as exc:

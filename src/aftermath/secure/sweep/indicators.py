@@ -1,4 +1,4 @@
-"""Indicator files (--ioc) and YARA rules (the package's webshell rules, plus review's shared rules)."""
+"""Indicator files (--ioc) and YARA rules: the review's default rule files and compile path, plus --rules."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import ipaddress
 import re
 from pathlib import Path
 
-import yara_x
-
 from aftermath.errors import UsageError
+from aftermath.review.scanners import yara
+from aftermath.review.scanners.yara import YaraScanner, default_rule_files, expand_rule_paths
 from aftermath.secure.sweep.model import Iocs, IpNetwork, YaraMatch
 
-RULES = Path(__file__).with_name("rules")
-SHARED_RULES = Path(__file__).parents[2] / "review" / "rules"
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
@@ -42,37 +40,33 @@ def load_iocs(paths: list[Path]) -> Iocs:
 
 
 def rule_files(extra: list[Path]) -> list[Path]:
-    """The default rules, the shared rules of review/ (when present), and any given with --rules."""
-    files = sorted(RULES.glob("*.yar"))
-    if SHARED_RULES.is_dir():
-        files += sorted(SHARED_RULES.glob("*.yar"))
-    for path in extra:
-        files += sorted(path.glob("*.yar")) if path.is_dir() else [path]
-    return files
+    """The review's default rule files, then those given with --rules (folders: their .yar/.yara files)."""
+    return default_rule_files() + expand_rule_paths(extra)
 
 
-def compile_rules(files: list[Path]) -> yara_x.Rules:
-    """Compile rule files, each in its own namespace; a broken file is a usage error naming it."""
-    compiler = yara_x.Compiler()
-    for index, path in enumerate(files):
-        try:
-            compiler.new_namespace(f"r{index}_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}")
-            compiler.add_source(path.read_text(encoding="utf-8"), origin=str(path))
-        except OSError as exc:
-            raise UsageError(f"cannot read YARA rules {path}: {exc.strerror}") from exc
-        except yara_x.CompileError as exc:
-            raise UsageError(f"YARA rules {path} do not compile: {str(exc).splitlines()[0]}") from exc
-    return compiler.build()
+def compile_rules(files: list[Path]) -> YaraScanner:
+    """Compile rule files as the review does (each file in its own namespace, LOKI/THOR external variables set
+    per file); a file that does not compile is a usage error naming it, since the sweep has no
+    ``--strict-rules`` to choose otherwise."""
+    rules, skipped = yara.compile_rules(files, strict=False)
+    if skipped:
+        path, reason = skipped[0]
+        raise UsageError(f"YARA rules {path} do not compile: {reason}: fix them or leave them out of --rules")
+    return YaraScanner(rules, by_path=yara.uses_externals(files))
 
 
-def scan_folder(rules: yara_x.Rules, folder: Path, prefix: str = "scan") -> list[YaraMatch]:
-    """Scan every file the probe sent (under ``folder/scan``); paths are reported as on the host."""
-    scanner = yara_x.Scanner(rules)
+def scan_folder(rules: YaraScanner, folder: Path, prefix: str = "scan") -> list[YaraMatch]:
+    """Scan every file the probe sent (under ``folder/scan``); paths are reported as on the host.
+
+    Safe from any thread: the review's scanner keeps a yara-x scanner per thread. A file the rules do not
+    finish within the scanner's time limit is not a match (the review reports it as suspicious instead).
+    """
     matches = []
     base = folder / prefix
     for path in sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []:
         data = path.read_bytes()
-        hits = tuple(sorted(r.identifier for r in scanner.scan(data).matching_rules))
+        host_path = "/" + path.relative_to(base).as_posix()
+        hits = tuple(sorted({f.rule.split(":", 1)[1] for f in rules.scan(host_path, data) if ":" in f.rule}))
         if hits:
-            matches.append(YaraMatch("/" + path.relative_to(base).as_posix(), hits, hashlib.sha256(data).hexdigest()))
+            matches.append(YaraMatch(host_path, hits, hashlib.sha256(data).hexdigest()))
     return matches
