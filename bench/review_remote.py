@@ -203,9 +203,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backends", default="rest,s3,sftp")
+    parser.add_argument("--where", type=Path, default=None,
+                        help="the bench folder (default /tmp/aftermath-bench-review-<size>mb-<days>d; a copy of "
+                             "it keeps other runs' `restic check` locks away)")
     parser.add_argument("--count", action="store_true", help="also count requests and bytes (a slower, in-process run)")
     args = parser.parse_args()
-    where = Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
+    where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
     load = os.getloadavg()[0]
