@@ -102,7 +102,8 @@ def return_large_buffers(threshold: int = MAP_ABOVE, keep: int = KEEP_FREE) -> b
     16-32 MiB windows instead of about 100 MB. A fixed threshold stops that. It sits above a blob's size:
     with 256 KiB (the first setting) every blob was a fresh mapping, zeroed by the kernel page by page and
     unmapped after use, which cost a quarter of the workers' CPU (system time 0.35 s against 0.09 s on a
-    244 MiB repository); blobs now reuse heap memory, windows and prefetched runs are still mapped.
+    244 MiB repository); blobs now reuse heap memory, windows and prefetched runs above the threshold are
+    still mapped (smaller prefetched runs stay in the heap: a remote review peaks higher, see D37).
     False where there is no glibc.
     """
     try:
