@@ -68,8 +68,8 @@ def one_run(location: str, address: str | None, procs: list[subprocess.Popen[byt
     counts = {"blobs": 0, "batches": 0}
     batches = walk.Review._batches
 
-    def counted(self: walk.Review, window: int, batch_bytes: int = walk.BATCH_BYTES) -> Iterator[list[Any]]:
-        for batch in batches(self, window, batch_bytes):
+    def counted(self: walk.Review, *args: Any, **kwargs: Any) -> Iterator[list[Any]]:
+        for batch in batches(self, *args, **kwargs):
             counts["batches"] += 1
             counts["blobs"] += sum(len(job[1]) for job in batch)
             yield batch
@@ -88,6 +88,7 @@ def one_run(location: str, address: str | None, procs: list[subprocess.Popen[byt
         walk.Review._batches = batches  # type: ignore[method-assign]
         repo.close()
     wall1, wcpu1, scpu1 = time.perf_counter(), cpu_seconds(workers), cpu_seconds(scheduler)
+    # the walk now overlaps the content pass: "walk" is the time to the first batch of results
     (walk_end, walk_cpu), (content_end, content_cpu) = marks[0], marks[-1]
     return {"total": wall1 - wall0, "walk": walk_end - wall0, "walk_cpu": walk_cpu - cpu0,
             "content": content_end - walk_end, "content_cpu": content_cpu - walk_cpu, "verdicts": wall1 - content_end,

@@ -1,23 +1,29 @@
-"""Benchmark ``aftermath review`` over REST and S3 against the local review and ``restic check --read-data``.
+"""Benchmark ``aftermath review`` over REST, S3 and SFTP against the local review and ``restic check --read-data``.
 
 Uses the 1 GB, 30-snapshot repository of bench/review.py (built once, cached in /tmp), serves the same
-files over restic's REST protocol (``rclone serve restic``, on loopback) and copies them into moto's S3
-server (``moto_server``, on loopback; no real S3-compatible server installs here). Then measures, for
-each backend: ``aftermath review --repo <location>`` (the real command) and ``restic check --read-data``
-over the same backend; and the review of the local path. With ``--count`` it also reviews once more in
-this process (one worker) through each backend with every request counted: requests, and bytes requested
+files over restic's REST protocol (``rclone serve restic``, on loopback), over SFTP (OpenSSH's ``sshd`` on
+a loopback port with its own host key and a key for root, as the tests run it; needs root) and copies them
+into moto's S3 server (``moto_server``, on loopback; no real S3-compatible server installs here). Then
+measures, for each backend: ``aftermath review --repo <location>`` (the real command) and ``restic check
+--read-data`` over the same backend, one after the other; and both on the local path. Each is timed by
+the clock and by the CPU its processes used (user + system, from the kernel's accounting of the reaped
+process tree; the servers' CPU is not in either). With ``--count`` it also reviews once more in this
+process (one worker) through each backend with every request counted: requests, and bytes requested
 against the repository's size.
 
-    PYTHONPATH=src python bench/review_remote.py [--size-mb 1024] [--days 30] [--backends rest,s3]
+    PYTHONPATH=src python bench/review_remote.py [--size-mb 1024] [--days 30] [--backends rest,s3,sftp]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +63,52 @@ def rest(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[by
     finally:
         proc.terminate()
         proc.wait()
+
+
+@contextmanager
+def sftp(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
+    """sshd on loopback serving the bench folder; the location, HOME (key, known_hosts) and restic's option."""
+    base = Path(tempfile.mkdtemp(prefix="aftermath-bench-sftp-"))
+    conf, home = base / "sshd", base / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    conf.mkdir(mode=0o700)
+    Path("/run/sshd").mkdir(exist_ok=True, mode=0o755)
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
+    subprocess.run([*keygen, "-f", str(conf / "host_ed25519")], check=True)
+    subprocess.run([*keygen, "-f", str(home / ".ssh" / "id_ed25519")], check=True)
+    shutil.copy(home / ".ssh" / "id_ed25519.pub", conf / "authorized_keys")
+    port = free_port()
+    (conf / "sshd_config").write_text(SSHD_CONFIG.format(port=port, dir=conf))
+    kind, key = (conf / "host_ed25519.pub").read_text().split()[:2]
+    known = home / ".ssh" / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {kind} {key}\n")
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ssh = (f"ssh -F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
+           f"-o BatchMode=yes -p {port} root@127.0.0.1 -s sftp")
+    try:
+        wait(port)
+        yield f"sftp://root@127.0.0.1:{port}/{where}/repo", {"HOME": str(home), SFTP_COMMAND: ssh}, proc
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+SFTP_COMMAND = "BENCH_SFTP_COMMAND"  # not an environment variable of anyone's: check() turns it into -o sftp.command
+SSHD_CONFIG = """\
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {dir}/host_ed25519
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+StrictModes no
+UsePAM no
+Subsystem sftp internal-sftp
+"""
 
 
 @contextmanager
@@ -113,22 +165,36 @@ def counted_review(location: str, extra: dict[str, str]) -> tuple[int, int]:
     return seen[0], seen[1]
 
 
-def review(where: Path, location: str, extra: dict[str, str], workers: int) -> tuple[float, int]:
+def cpu_of_reaped() -> float:
+    """User + system seconds of every child process reaped so far (with the children they reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def review(where: Path, location: str, extra: dict[str, str], workers: int) -> tuple[float, int, float]:
+    """(seconds, peak RSS, CPU seconds) of ``aftermath review``; its JSON is kept per location kind."""
     env = {**os.environ, **extra, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop(SFTP_COMMAND, None)
+    kind = location.split(":", 1)[0] if ":" in location else "local"
+    cpu = cpu_of_reaped()
     seconds, peak, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", location, "--password-file",
-                                str(where / "pw"), "--json", str(where / "review-remote.json"), "--workers",
+                                str(where / "pw"), "--json", str(where / f"review-{kind}.json"), "--workers",
                                 str(workers)], env)
     if r.returncode not in (0, 1):
         sys.exit(f"aftermath review of {location} failed ({r.returncode}): {r.stderr}")
-    return seconds, peak
+    return seconds, peak, cpu_of_reaped() - cpu
 
 
-def check(where: Path, location: str, extra: dict[str, str]) -> float:
+def check(where: Path, location: str, extra: dict[str, str]) -> tuple[float, float]:
+    """(seconds, CPU seconds) of ``restic check --read-data`` over the same backend."""
     env = {**restic_env(where), **extra, "RESTIC_REPOSITORY": location}
-    seconds, _, c = measure(["restic", "check", "--read-data"], env)
+    command = env.pop(SFTP_COMMAND, None)
+    cpu = cpu_of_reaped()
+    seconds, _, c = measure(["restic", "check", "--read-data", *(["-o", f"sftp.command={command}"] if command else [])],
+                            env)
     if c.returncode != 0:
         sys.exit(f"restic check of {location} failed: {c.stderr}")
-    return seconds
+    return seconds, cpu_of_reaped() - cpu
 
 
 def main() -> None:
@@ -136,31 +202,35 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--backends", default="rest,s3")
+    parser.add_argument("--backends", default="rest,s3,sftp")
+    parser.add_argument("--where", type=Path, default=None,
+                        help="the bench folder (default /tmp/aftermath-bench-review-<size>mb-<days>d; a copy of "
+                             "it keeps other runs' `restic check` locks away)")
     parser.add_argument("--count", action="store_true", help="also count requests and bytes (a slower, in-process run)")
     args = parser.parse_args()
-    where = Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
+    where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
     load = os.getloadavg()[0]
-    local_s, local_rss = review(where, str(where / "repo"), {}, args.workers)
-    local_check = check(where, str(where / "repo"), {})
-    rows = [("local path", local_s, local_rss, local_check, None)]
+    local_s, local_rss, local_cpu = review(where, str(where / "repo"), {}, args.workers)
+    Row = tuple[str, float, int, float, float, float, tuple[int, int] | None]
+    rows: list[Row] = [("local path", local_s, local_rss, local_cpu, *check(where, str(where / "repo"), {}), None)]
     for name in args.backends.split(","):
-        with {"rest": rest, "s3": s3}[name](where) as (location, extra, proc):
-            seconds, peak = review(where, location, extra, args.workers)
+        with {"rest": rest, "s3": s3, "sftp": sftp}[name](where) as (location, extra, proc):
+            seconds, peak, cpu = review(where, location, extra, args.workers)
+            check_s, check_cpu = check(where, location, extra)
             served = counted_review(location, extra) if args.count else None
-            rows.append((name, seconds, peak, check(where, location, extra), served))
+            rows.append((name, seconds, peak, cpu, check_s, check_cpu, served))
     print(f"\nrepository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs; load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after\n")
-    print("| backend | aftermath review (s) | peak RSS (MiB) | vs local review | restic check --read-data (s) "
-          "| review / check | requests, bytes requested |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, seconds, peak, checked, served in rows:
+    print("| backend | aftermath review (s) | CPU (s) | peak RSS (MiB) | vs local review "
+          "| restic check --read-data (s) | CPU (s) | review / check: time | CPU | requests, bytes requested |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, seconds, peak, cpu, check_s, check_cpu, served in rows:
         share = (f"{served[0]:,}, {served[1] / 2**20:.0f} MiB ({served[1] / repo_bytes:.2f}× the repository)"
                  if served else "–")
-        print(f"| {name} | {seconds:.1f} | {peak / 2**20:.0f} | {seconds / local_s:.2f}× | {checked:.1f} "
-              f"| {seconds / checked:.2f}× | {share} |")
+        print(f"| {name} | {seconds:.1f} | {cpu:.1f} | {peak / 2**20:.0f} | {seconds / local_s:.2f}× | {check_s:.1f} "
+              f"| {check_cpu:.1f} | {seconds / check_s:.2f}× | {cpu / check_cpu:.2f}× | {share} |")
 
 
 if __name__ == "__main__":

@@ -473,20 +473,56 @@ class SftpBackend(Backend):
     local = False
 
     def __init__(self, spec: str, environ: Mapping[str, str]) -> None:
-        import asyncio
-
         self.user, self.host, self.port, self.path = parse_sftp(spec)
         self.location = f"sftp:{spec}"
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-backend", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
         self._conn: Any = None
         self._sftp: Any = None
-        try:
-            self._run(self._connect())
-        except BaseException:
-            self.close()
-            raise
+        self._live()  # connect now: a wrong host key or refused key is said at once
+
+    def _live(self) -> None:
+        """Start the event-loop thread and connect, unless this process already has them.
+
+        After :meth:`suspend` (before the review forks its workers) or in a forked child, the first read
+        connects again: an asyncio loop and its SSH connection do not survive ``fork``.
+        """
+        import asyncio
+
+        with self._lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-backend", daemon=True)
+            self._thread.start()
+            self._pid = os.getpid()
+            self._conn = self._sftp = None
+            try:
+                self._run(self._connect())
+            except BaseException:
+                self._stop()
+                raise
+
+    def suspend(self) -> None:
+        """Close the connection and stop its thread, so this process can fork; the next read reconnects."""
+        with self._lock:
+            if self._pid == os.getpid():
+                self._stop()
+
+    def _stop(self) -> None:
+        async def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                await self._conn.wait_closed()
+            await self._loop.shutdown_default_executor()  # its thread (name lookups) too
+
+        if self._thread is not None and self._thread.is_alive():
+            with contextlib.suppress(TimeoutError, OSError):
+                self._run(shut(), timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        self._thread, self._conn, self._sftp = None, None, None
 
     async def _connect(self) -> None:
         import asyncssh
@@ -522,6 +558,7 @@ class SftpBackend(Backend):
 
         def call() -> Any:
             try:
+                self._live()
                 return self._run(coro_fn())
             except asyncssh.SFTPNoSuchFile:
                 raise Missing(f"{what} does not exist in {self.location}: check the repository location") from None
@@ -588,20 +625,10 @@ class SftpBackend(Backend):
 
     @override
     def close(self) -> None:
-        async def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                await self._conn.wait_closed()
-
-        if self._thread.is_alive():
-            with contextlib.suppress(TimeoutError, OSError):
-                self._run(shut(), timeout=10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-        self._loop.close()
+        with self._lock:
+            self._stop()
 
 
-# -- choosing ------------------------------------------------------------------------------------
 def is_remote(location: str) -> bool:
     """True for a restic backend location (``sftp:``, ``rest:``, ``s3:``, ...), False for a path."""
     return ":" in location.split("/", 1)[0]

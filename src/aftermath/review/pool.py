@@ -3,7 +3,8 @@
 Why processes and not threads: YARA-X holds the GIL while it scans (measured here: two threads scan
 slower than one), so only processes put a second core to work on the largest cost. Workers are forked:
 they inherit the open repository (its key stays in memory and is never sent anywhere) and the compiled
-scanners, receive blob locations, and send back findings only. They are forked before the walk builds
+scanners, receive blob locations, and send back findings only. A backend that runs a thread (SFTP's
+event loop) is suspended first and reconnects in each process on its next read. They are forked before the walk builds
 its tables, so they do not carry them. Where forking is not safe (another thread is running, or the
 platform has no fork) or only one worker is asked for, the jobs run in this process instead.
 """
@@ -88,20 +89,28 @@ def _init() -> None:
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+MAP_ABOVE = (8 << 20) + (64 << 10)  # larger than any restic blob (8 MiB of plaintext) as stored or decoded
+KEEP_FREE = 32 << 20  # free heap kept at its top before it is given back
 
 
-def return_large_buffers(threshold: int = 256 << 10) -> bool:
-    """Make glibc map every allocation of ``threshold`` bytes or more on its own and unmap it when freed.
+def return_large_buffers(threshold: int = MAP_ABOVE, keep: int = KEEP_FREE) -> bool:
+    """Make glibc map every allocation of ``threshold`` bytes or more on its own, unmapped when freed,
+    and keep at most ``keep`` free bytes at the top of its heap.
 
     By default glibc raises its mmap threshold each time a large block is freed (up to 32 MiB), after
-    which blobs and windows come from the heap and stay there: measured, a worker grew to 280 MB RSS
-    scanning 16-32 MiB windows instead of about 100 MB. False where there is no glibc.
+    which windows come from the heap and stay there: measured, a worker grew to 280 MB RSS scanning
+    16-32 MiB windows instead of about 100 MB. A fixed threshold stops that. It sits above a blob's size:
+    with 256 KiB (the first setting) every blob was a fresh mapping, zeroed by the kernel page by page and
+    unmapped after use, which cost a quarter of the workers' CPU (system time 0.35 s against 0.09 s on a
+    244 MiB repository); blobs now reuse heap memory, windows and prefetched runs above the threshold are
+    still mapped (smaller prefetched runs stay in the heap: a remote review peaks higher, see D41).
+    False where there is no glibc.
     """
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, threshold))
+    return bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, keep))
 
 
 def _ready() -> int:
@@ -121,6 +130,9 @@ class Workers:
         self.repo, self.scanners, self.window, self.workers = repo, scanners, window, max(1, workers)
         self.executor: ProcessPoolExecutor | None = None
         self.children: list[multiprocessing.process.BaseProcess] = []
+        suspend = getattr(repo.backend, "suspend", None)
+        if self.workers > 1 and callable(suspend):
+            suspend()  # an SFTP connection's thread: stopped, so we can fork; each process reconnects on use
         if self.workers > 1 and fork_is_safe():
             _STATE = (repo, scanners, window)
             before = set(multiprocessing.active_children())

@@ -1,14 +1,18 @@
 """The dedup-aware walk: every snapshot gets a verdict, every distinct content is read and scanned once.
 
-Three passes over a repository:
+Three passes over a repository, the first two overlapping:
 
 1. Structure: walk each snapshot's trees, skipping a subtree already walked at the same place (same tree
    id and path), and note for each distinct content (the tuple of its blob ids) which scans it needs:
    once per scanner, or once per distinct ``path_key`` for scanners that look at the name.
-2. Contents: read each distinct content once (``read_blobs`` in parallel, grouped by pack) and run the
-   scans it needs on a pool of threads; unreadable contents are recorded, never scanned or trusted.
+2. Contents: read each distinct content once and run the scans it needs, on worker processes. Batches
+   go to the workers while the walk goes on (the walk is the parent's work; the workers would otherwise
+   wait for it). A batch takes the scans its contents need from the paths seen so far; a content seen
+   later under a path that needs a scan it has not had (another name, another folder) gets one more job
+   with only those scans, after the walk. Unreadable contents are recorded, never scanned or trusted.
 3. Snapshots: collect each snapshot's findings, memoised per (tree id, path), then the churn bursts
-   between consecutive snapshots of the same host and paths, the verdicts and the timeline.
+   between consecutive snapshots of the same host and paths (computed while the workers finish), the
+   verdicts and the timeline.
 """
 
 from __future__ import annotations
@@ -59,7 +63,9 @@ class _Tree:
 class _Content:
     identity: Identity  # the one tuple every tree listing this content shares (trees repeat most files)
     size: int
+    number: int  # its place in the walk's order
     paths: list[str] = field(default_factory=list)  # one path per distinct set of path keys it was seen under
+    sent: int = 0  # how many of ``paths`` the jobs made so far took their scans from
 
 
 class Review:
@@ -81,6 +87,11 @@ class Review:
         self.bad_trees: set[str] = set()
         self.flagged: set[Identity] = set()  # contents with at least one finding
         self._by_path = [s for s in self.scanners if not content_only(s)]  # scanners that look at the path
+        self.sent: dict[int, tuple[int, list[tuple[int, str, str]], bool]] = {}  # job -> content, scans, first?
+        self.more: dict[int, None] = {}  # contents seen under new path keys after their first job (ordered)
+        self.bursts: dict[str, list[Finding]] | None = None  # churn findings, once computed
+        self._queued = 0  # contents (in order) whose first job is made or waiting to be
+        self._jobs = 0  # jobs made
 
     # -- pass 1: structure ----------------------------------------------------------------------
     def tree(self, tree_id: str, path: str) -> _Tree:
@@ -94,7 +105,7 @@ class Review:
                 if node.is_file:
                     content = self.contents.get(node.identity)
                     if content is None:
-                        content = self.contents[node.identity] = _Content(node.identity, node.size)
+                        content = self.contents[node.identity] = _Content(node.identity, node.size, len(self.order))
                         self.order.append(content)
                         self.bytes_total += node.size
                     out.files.append((sys.intern(node.name), content.identity))
@@ -107,7 +118,12 @@ class Review:
         return out
 
     def collect(self, snapshots: Sequence[Snapshot]) -> None:
-        """Note every distinct content and the scans it needs."""
+        """Note every distinct content and the scans it needs (the walk alone, no content read)."""
+        for _ in self.walk(snapshots):
+            pass
+
+    def walk(self, snapshots: Sequence[Snapshot]) -> Iterator[None]:
+        """Walk every snapshot's trees; yields after each folder (so contents can be sent meanwhile)."""
         visited: set[tuple[str, str]] = set()
         last: dict[str, _Tree] = {}  # the folder last walked at each place
         for snap in snapshots:
@@ -125,6 +141,7 @@ class Review:
                     if (name, identity) not in known:  # a changed folder re-lists its unchanged files
                         self._need(identity, f"{prefix}/{name}")
                 stack.extend((f"{prefix}/{name}", sub) for name, sub in node.dirs)
+                yield
 
     def _need(self, identity: Identity, path: str) -> None:
         """Keep ``path`` for this content unless a kept path gives every scanner the same key."""
@@ -134,16 +151,21 @@ class Review:
             if any(self._keys(p) == keys for p in content.paths):
                 return
         content.paths.append(path)
+        if content.sent:
+            self.more[content.number] = None
 
     def _keys(self, path: str) -> tuple[str, ...]:
         return tuple(path_key(s, path) for s in self._by_path)
 
-    def jobs(self, content: _Content) -> list[tuple[int, str, str]]:
-        """(scanner index, path key, path) for every scan a content needs, in a fixed order."""
+    def jobs(self, content: _Content, start: int = 0) -> list[tuple[int, str, str]]:
+        """(scanner index, path key, path) for every scan a content needs, in a fixed order.
+
+        With ``start``: only the scans that ``paths[start:]`` add to those of ``paths[:start]``.
+        """
         out: list[tuple[int, str, str]] = []
         for index, scanner in enumerate(self.scanners):
-            keys: set[str] = set()
-            for path in content.paths:
+            keys = {path_key(scanner, path) for path in content.paths[:start]}
+            for path in content.paths[start:]:
                 key = path_key(scanner, path)
                 if key not in keys:
                     keys.add(key)
@@ -151,65 +173,105 @@ class Review:
         return out
 
     # -- pass 2: contents -----------------------------------------------------------------------
-    def scan_contents(self, workers: Workers | ClusterWorkers) -> None:
-        """Read each distinct content once and run the scans it needs, on the worker processes."""
-        for results in workers.run(self._batches(workers.window, getattr(workers, "batch_bytes", BATCH_BYTES))):
+    def scan_contents(self, workers: Workers | ClusterWorkers, snapshots: Sequence[Snapshot] | None = None) -> None:
+        """Read each distinct content once and run the scans it needs, on the worker processes.
+
+        With ``snapshots``, walk them meanwhile (pass 1), sending contents as batches fill up, and compute
+        the churn bursts while the workers finish the last batches; without, the walk was done before.
+        """
+        batch_bytes = getattr(workers, "batch_bytes", BATCH_BYTES)
+        for results in workers.run(self._batches(workers.window, batch_bytes, snapshots)):
             for number, outcome, failure in results:
                 self._record(number, outcome, failure)
             self._report()
 
-    def _batches(self, window: int, batch_bytes: int = BATCH_BYTES) -> Iterator[list[Job]]:
-        """Jobs grouped into batches of about BATCH_BYTES (a content larger than the window goes alone)."""
+    def _batches(self, window: int, batch_bytes: int = BATCH_BYTES,
+                 snapshots: Sequence[Snapshot] | None = None) -> Iterator[list[Job]]:
+        """Jobs in batches of about ``batch_bytes`` (a content larger than the window goes alone), made
+        as the walk of ``snapshots`` finds contents; then the extra scans of contents seen under new paths."""
+        waiting: list[int] = []  # contents found, their jobs not made yet (they may still gain paths)
+        size = 0
+        for _ in self.walk(snapshots) if snapshots is not None else ():
+            for content in self.order[self._queued:]:  # contents this folder added
+                waiting.append(content.number)
+                size += min(content.size, batch_bytes)  # a large content sends what waits
+            self._queued = len(self.order)
+            if size >= batch_bytes or len(waiting) >= BATCH_FILES:
+                yield from self._jobs_of(waiting, window, first=True, batch_bytes=batch_bytes)
+                waiting, size = [], 0
+        waiting.extend(c.number for c in self.order[self._queued:])  # walked before (collect)
+        self._queued = len(self.order)
+        yield from self._jobs_of(waiting, window, first=True, batch_bytes=batch_bytes)
+        more = [n for n in self.more if self.order[n].identity not in self.unreadable]
+        self.more.clear()
+        yield from self._jobs_of(more, window, first=False, batch_bytes=batch_bytes)
+        if snapshots is not None:  # the workers are busy with the last batches: the parent's own work now
+            self.bursts = self.churn_findings(snapshots)
+
+    def _jobs_of(self, numbers: Sequence[int], window: int, *, first: bool,
+                 batch_bytes: int = BATCH_BYTES) -> Iterator[list[Job]]:
+        """The jobs of these contents in batches: their whole scans (``first``) or the scans they gained."""
         batch: list[Job] = []
         size = 0
-        for number, content in enumerate(self.order):
-            blobs: list[Blob] = []
-            for blob_id in content.identity:
-                loc = self.repo.locate(blob_id, "data")
-                if loc is None:
-                    self._unreadable(content.identity, BlobError(blob_id, None, "no data blob with this id"))
-                    break
-                blobs.append((blob_id, loc.pack_id, loc.offset, loc.length, loc.uncompressed_length))
-            else:
-                scans = tuple((index, path) for index, _, path in self.jobs(content))
-                job: Job = (number, tuple(blobs), content.size, scans)
-                if content.size > window:
-                    yield [job]
-                    continue
-                batch.append(job)
-                size += content.size
-                if size >= batch_bytes or len(batch) >= BATCH_FILES:
-                    yield batch
-                    batch, size = [], 0
+        for number in numbers:
+            job = self._job(self.order[number], first)
+            if job is None:
+                continue
+            if job[2] > window:
+                yield [job]
+                continue
+            batch.append(job)
+            size += job[2]
+            if size >= batch_bytes or len(batch) >= BATCH_FILES:
+                yield batch
+                batch, size = [], 0
         if batch:
             yield batch
 
-    def _record(self, number: int, outcome: Outcome | None, failure: Failure | None) -> None:
+    def _job(self, content: _Content, first: bool) -> Job | None:
+        """The job for a content's scans not yet asked for; None when it has none or cannot be read."""
+        blobs: list[Blob] = []
+        for blob_id in content.identity:
+            loc = self.repo.locate(blob_id, "data")
+            if loc is None:
+                self._unreadable(content.identity, BlobError(blob_id, None, "no data blob with this id"), first)
+                return None
+            blobs.append((blob_id, loc.pack_id, loc.offset, loc.length, loc.uncompressed_length))
+        scans = self.jobs(content, 0 if first else content.sent)
+        content.sent = len(content.paths)
+        if not first and not scans:
+            return None
+        number, self._jobs = self._jobs, self._jobs + 1
+        self.sent[number] = (content.number, scans, first)
+        return number, tuple(blobs), content.size, tuple((index, path) for index, _, path in scans)
+
+    def _record(self, job: int, outcome: Outcome | None, failure: Failure | None) -> None:
+        number, scans, first = self.sent.pop(job)
         content = self.order[number]
         identity = content.identity
         if outcome is None:
             blob_id, pack_id, reason = failure or ("?", None, "unreadable")
-            self._unreadable(identity, BlobError(blob_id, pack_id, reason))
+            self._unreadable(identity, BlobError(blob_id, pack_id, reason), first)
             return
-        jobs = self.jobs(content)
         for position, found in outcome.findings.items():
-            index, key, _ = jobs[position]
+            index, key, _ = scans[position]
             self.results[(identity, index, key)] = [f.at(f.path, outcome.sha256) for f in found]
             self.flagged.add(identity)
         first_path = content.paths[0] if content.paths else "?"
         for note in outcome.notes:
             self.partial.append({"path": first_path, "sha256": outcome.sha256, "reason": note})
-        self.scans += len(jobs)
-        self.windowed += outcome.windowed
-        self.files_done += 1
-        self.bytes_done += content.size
+        self.scans += len(scans)
+        if first:
+            self.windowed += outcome.windowed
+            self.files_done += 1
+            self.bytes_done += content.size
 
-    def _unreadable(self, identity: Identity, exc: BlobError) -> None:
+    def _unreadable(self, identity: Identity, exc: BlobError, first: bool = True) -> None:
         paths = self.contents[identity].paths
         path = paths[0] if paths else "?"
-        self.unreadable[identity] = exc
+        self.unreadable.setdefault(identity, exc)
         self.errors.setdefault(exc.blob_id, ReadError(path, exc.blob_id, exc.pack_id, exc.reason))
-        self.files_done += 1
+        self.files_done += first  # a content is done once, whatever its extra jobs do
 
     def _report(self) -> None:
         if self.progress is not None:
@@ -282,9 +344,7 @@ def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | 
     with _pool(repo, scanners, workers, window, cluster) as pool:  # forked first, while this process is small
         snapshots = [s for s in repo.snapshots() if since is None or s.time >= since]
         run = Review(repo, scanners, progress=progress)
-        run.collect(snapshots)
-        run._report()
-        run.scan_contents(pool)
+        run.scan_contents(pool, snapshots)  # walks the snapshots meanwhile
     return _result(run, snapshots, location or str(getattr(repo, "root", "")), time.monotonic() - started)
 
 
@@ -298,7 +358,7 @@ def _pool(repo: Repository, scanners: Sequence[Scanner], workers: int, window: i
 
 
 def _result(run: Review, snapshots: Sequence[Snapshot], location: str, seconds: float) -> ReviewResult:
-    bursts = run.churn_findings(snapshots)
+    bursts = run.bursts if run.bursts is not None else run.churn_findings(snapshots)
     reviews: list[SnapshotReview] = []
     per_snapshot: dict[str, list[Finding]] = {}
     baseline = _first_placement(run, snapshots)

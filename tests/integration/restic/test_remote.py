@@ -233,3 +233,32 @@ def test_sftp_locations_as_restic_writes_them(location: str, expected: tuple[obj
 def test_unsupported_backends_say_what_to_do() -> None:
     with pytest.raises(Exception, match="does not read b2: repositories; copy it"):
         Repository.open("b2:bucket:path", PASSWORD)
+
+
+def test_review_workers_are_forked_over_every_backend(remote_env: Remote, tmp_path: Path) -> None:
+    """Over SFTP too (asyncssh's loop thread is stopped first): the content-only scanner runs in forked
+    workers, never in this process, and the connection comes back for this process's next read. (Here
+    moto's S3 server runs on threads of the test process, so that review rightly stays in one process;
+    bench/review_remote.py runs moto apart and its S3 review forks.)"""
+    import threading
+
+    from aftermath.review import run_review
+    from aftermath.review.scanners import default_scanners
+    from tests.integration.review.test_review_repository import Counting
+
+    repo = Repository.open(remote_env.server.location, PASSWORD)
+    try:
+        counter = Counting(tmp_path / "scanned.log")
+        result = run_review(repo, [*default_scanners(), counter], workers=2)
+        pids = {pid for pid, _ in counter.seen()}
+        if remote_env.server.kind == "s3":  # moto's server runs on threads of this process: no fork is safe
+            assert pids == {str(os.getpid())}
+        else:
+            assert pids and str(os.getpid()) not in pids
+        assert [s.verdict for s in result.snapshots] == ["clean", "clean", "infected", "encrypted"]
+        if remote_env.server.kind == "sftp":
+            repo.backend.suspend()  # type: ignore[attr-defined]
+            assert threading.active_count() == 1  # nothing of the SSH connection is left running
+        assert len(repo.snapshots()) == 4  # and it reads again
+    finally:
+        repo.close()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from aftermath.restic import Repository
-from aftermath.review import run_review
+from aftermath.review import run_review, walk
+from aftermath.review.pool import Workers
 from aftermath.review.report import to_html
 from aftermath.review.scanners import default_scanners
 from tests.integration.review.conftest import StoryRepo
@@ -81,6 +82,34 @@ def test_one_process_and_worker_processes_agree(story: StoryRepo) -> None:
         out["stats"].pop("seconds")
         return out
     assert doc(1) == doc(2)
+
+
+def test_batches_sent_while_the_walk_goes_on_give_the_same_review(story: StoryRepo, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches sent after every folder (1-byte batches), as the walk fills them, or once the whole walk is
+    done: the same review; and every content is still scanned once by a content-only scanner."""
+    def doc(workers: int, extra: list[Counting]) -> dict:  # type: ignore[type-arg]
+        out = run_review(open_repo(story), [*default_scanners(), *extra], workers=workers).to_json()
+        out["stats"].pop("seconds")
+        return out
+
+    repo = open_repo(story)
+    scanners = default_scanners()
+    run = walk.Review(repo, scanners)
+    snapshots = repo.snapshots()
+    run.collect(snapshots)  # the walk first, then the contents
+    with Workers(repo, scanners, 1) as pool:
+        run.scan_contents(pool)
+    before = walk._result(run, snapshots, str(story.path), 0.0).to_json()
+    before["stats"].pop("seconds")
+    assert doc(1, []) == before
+    monkeypatch.setattr(walk, "BATCH_BYTES", 1)
+    for workers in (1, 2):
+        assert doc(workers, []) == before
+    counter = Counting(tmp_path / "scanned.log")
+    doc(2, [counter])
+    seen = counter.seen()
+    assert len(seen) == len({sha for _, sha in seen}) == before["stats"]["distinct_contents"]
 
 
 def test_large_files_are_scanned_in_windows_across_their_blobs(story: StoryRepo) -> None:
@@ -169,9 +198,13 @@ def test_a_pattern_deep_in_a_multi_blob_file_is_found_through_windows(tmp_path: 
         assert doc["snapshots"][0]["verdict"] == "infected" and doc["stats"]["windowed"] == 1
 
 
-def test_a_content_seen_later_under_a_name_that_needs_another_scan_gets_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_bytes", [walk.BATCH_BYTES, 1])
+def test_a_content_seen_later_under_a_name_that_needs_another_scan_gets_it(tmp_path: Path, batch_bytes: int,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """One content, two places: a PHP file outside any data folder, then the same bytes inside uploads/.
-    The second place needs its own placement scan; only the snapshot holding it is suspicious."""
+    The second place needs its own placement scan; only the snapshot holding it is suspicious. With 1-byte
+    batches the content's job is sent before the walk meets the second place: it gets a second job."""
+    monkeypatch.setattr(walk, "BATCH_BYTES", batch_bytes)
     from tests.integration.review.conftest import PASSWORD, restic
 
     src, repo = tmp_path / "src", tmp_path / "repo"
