@@ -62,8 +62,8 @@ def send_command(
     rate: Annotated[float, typer.Option(help="At most N messages a second (0: no limit).")] = 0.0,
     backoff: Annotated[float, typer.Option(help="First retry delay in seconds after a temporary failure.")] = 5.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing.")] = False,
-    connections: Annotated[int, typer.Option(help="Parallel SMTP connections; a kill may then leave one "
-                                                  "ambiguous message per connection.")] = 1,
+    connections: Annotated[int, typer.Option(help="Parallel SMTP connections, each kept open; a kill may leave "
+                                                  "one ambiguous message per connection (1: at most one).")] = 4,
 ) -> None:
     """Deliver every pending email notice; safe to kill and run again (nothing sent twice but an ambiguous one).
 
