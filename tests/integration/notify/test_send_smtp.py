@@ -212,3 +212,37 @@ def test_unreachable_server_is_one_line_exit_7_and_leaves_every_notice_pending(c
     assert result.code == 7 and "cannot reach the SMTP server" in result.err and result.err.count("\n") == 1
     assert outbox.counts(case) == {"pending": 2}
     assert outbox.recover(case) == 0  # nothing was left ambiguous
+
+
+def test_smtp_settings_from_aftermath_toml_with_the_password_named_never_written(case: Case, tmp_path: Path) -> None:
+    secret = case.root / ".aftermath" / "smtp-password"
+    secret.write_text("t0ml-secret\n")
+    os.chmod(secret, 0o600)
+    seen: list[tuple[str, str]] = []
+
+    class Auth:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult
+
+        seen.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
+
+    port = free_port()
+    config = case.root / "aftermath.toml"
+    config.write_text(config.read_text() + f'\n[notify.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+                      'user = "tomluser"\npassword_file = ".aftermath/smtp-password"\n')
+    controller = Controller(Auth(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        fill(case, tmp_path, 2)
+        result = run_cli("--case", str(case.root), "notify", "send")
+    finally:
+        controller.stop()
+    assert result.code == 0, result.err
+    assert seen and seen[0] == ("tomluser", "t0ml-secret")
+    assert "t0ml-secret" not in " ".join(str(e.data) for e in case.entries()) + result.out + result.err
+    assert outbox.counts(case) == {"sent": 2}
