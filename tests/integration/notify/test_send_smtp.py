@@ -174,25 +174,31 @@ def test_connection_dropped_mid_message_is_retried_and_sender_refused_is_one_cle
     assert outbox.counts(case) == {"sent": len(expected)}
 
 
-def test_credentials_come_from_the_environment_never_argv(case: Case, tmp_path: Path) -> None:
-    secret = tmp_path / "smtp-password"
-    secret.write_text("s3cret-value\n")
-    os.chmod(secret, 0o600)
-    seen: list[tuple[str, str]] = []
+class Accept:
+    """A server that accepts every message (and keeps nothing)."""
 
-    class Auth:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-            return "250 OK"
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        return "250 OK"
 
+
+def login_server(port: int, seen: list[tuple[str, str]]) -> Controller:
+    """A server that requires a login and notes each (user, password) it is given."""
     def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
         from aiosmtpd.smtp import AuthResult
 
         seen.append((auth_data.login.decode(), auth_data.password.decode()))
         return AuthResult(success=True)
 
+    return Controller(Accept(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False)
+
+
+def test_credentials_come_from_the_environment_never_argv(case: Case, tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret-value\n")
+    os.chmod(secret, 0o600)
+    seen: list[tuple[str, str]] = []
     port = free_port()
-    controller = Controller(Auth(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = login_server(port, seen)
     controller.start()
     try:
         fill(case, tmp_path, 2)
@@ -219,23 +225,11 @@ def test_smtp_settings_from_aftermath_toml_with_the_password_named_never_written
     secret.write_text("t0ml-secret\n")
     os.chmod(secret, 0o600)
     seen: list[tuple[str, str]] = []
-
-    class Auth:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-            return "250 OK"
-
-    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
-        from aiosmtpd.smtp import AuthResult
-
-        seen.append((auth_data.login.decode(), auth_data.password.decode()))
-        return AuthResult(success=True)
-
     port = free_port()
     config = case.root / "aftermath.toml"
     config.write_text(config.read_text() + f'\n[notify.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
                       'user = "tomluser"\npassword_file = ".aftermath/smtp-password"\n')
-    controller = Controller(Auth(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = login_server(port, seen)
     controller.start()
     try:
         fill(case, tmp_path, 2)
