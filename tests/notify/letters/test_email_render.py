@@ -1,15 +1,21 @@
-"""The email notice, written without the ``email`` package's generator, parses back to the same notice."""
+"""The email notice, written without the ``email`` package's generator, parses back to the same notice; writing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email
 import email.policy
+import errno
+from pathlib import Path
 
+import pytest
+
+from aftermath.errors import StorageError
 from aftermath.notify.laws.schema import load_all
 from aftermath.notify.letters import render
 from aftermath.notify.letters.content import compose, load_agencies, load_blocks, rules_for
 from aftermath.notify.letters.incident import EXAMPLE, load_incident
+from aftermath.notify.letters.run import write_files
 from aftermath.notify.letters.wording import plain_text, sections
 from aftermath.notify.people import Person
 from tests.notify.letters.helpers import TODAY
@@ -56,3 +62,20 @@ def test_non_ascii_name_and_long_subject_are_encoded_and_a_newline_in_an_address
     plain = m.get_body(("plain",))
     assert plain is not None and plain["Content-Transfer-Encoding"] == "base64"
     assert plain.get_content() == text and "Dear José Müller," in text
+
+
+def test_a_full_disk_while_writing_notices_is_one_line_and_leaves_only_whole_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if self.name == ".b.eml.tmp":
+            real(self, data[:1])  # a partial temporary file, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(StorageError, match=r"no space left while writing .*email/b\.eml \(3 files; the ones already"):
+        write_files(tmp_path, {f"email/{c}.eml": b"whole" for c in "abc"})
+    assert sorted(p.name for p in (tmp_path / "email").iterdir()) == ["a.eml", "c.eml"]
+    assert {p.read_bytes() for p in (tmp_path / "email").iterdir()} == {b"whole"}

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,18 +208,35 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 
 def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Write every output under ``out_dir``; each file atomically (a full disk leaves whole files only)."""
-    for name, data in sorted(files.items()):
-        target = out_dir / name
-        tmp = target.with_name(f".{target.name}.tmp")
+    """Write every output under ``out_dir``; each file atomically (a full disk leaves whole files only).
+
+    Files are written by a few threads: creating a file waits on the file system (about 3 ms each on a
+    busy disk here), and the waits overlap; the first error stops the rest and is reported.
+    """
+    folders = {(out_dir / name).parent for name in files}
+    with ThreadPoolExecutor(WRITERS) as pool:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            tmp.replace(target)
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+            for done in [pool.submit(_write_one, out_dir / name, data) for name, data in sorted(files.items())]:
+                done.result()
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise from_os_error(exc, f"writing {target} ({len(files)} files; the ones already written are whole, "
-                                     "run again to finish)") from exc
+            pool.shutdown(cancel_futures=True)
+            raise from_os_error(exc, f"writing {exc.filename or out_dir} ({len(files)} files; the ones already "
+                                     "written are whole, run again to finish)") from exc
+
+
+WRITERS = 8
+
+
+def _write_one(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
 def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Path, case: Case | None,
