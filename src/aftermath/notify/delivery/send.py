@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MAX_ATTEMPTS = 6
 MAX_RECONNECTS = 5
+BATCH = 5000  # notices fetched per query: each query sorts the outbox, so fewer is cheaper
 
 
 class SenderBusy(AftermathError):
@@ -131,7 +132,7 @@ async def _loop(case: Case, settings: Settings, options: Options, clock: Callabl
     ledger = outbox.Ledger(case)
     try:
         while True:
-            batch = outbox.due(case, outbox.now_text(clock()))
+            batch = outbox.due(case, outbox.now_text(clock()), limit=BATCH)
             if not batch:
                 wait = _wait_seconds(outbox.next_retry(case), clock())
                 if wait is None:
