@@ -77,5 +77,6 @@ def test_a_full_disk_while_writing_notices_is_one_line_and_leaves_only_whole_fil
     monkeypatch.setattr(Path, "write_bytes", full)
     with pytest.raises(StorageError, match=r"no space left while writing .*email/b\.eml \(3 files; the ones already"):
         write_files(tmp_path, {f"email/{c}.eml": b"whole" for c in "abc"})
-    assert sorted(p.name for p in (tmp_path / "email").iterdir()) == ["a.eml", "c.eml"]
+    names = {p.name for p in (tmp_path / "email").iterdir()}
+    assert "a.eml" in names and names <= {"a.eml", "c.eml"}  # c may or may not have been written: never b, no tmp
     assert {p.read_bytes() for p in (tmp_path / "email").iterdir()} == {b"whole"}
