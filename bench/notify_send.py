@@ -1,17 +1,19 @@
 """Benchmark: email notices rendered and delivered to a local aiosmtpd sink (another process); postal letters.
 
-PYTHONPATH=src python bench/notify_send.py [N ...] [--connections C] [--letters M]
+PYTHONPATH=src python bench/notify_send.py [N ...] [--connections C] [--letters M] [--baseline SRC [--baseline-up-to N]]
 
-For each N: N Connecticut residents who consented to email; ``notify letters`` renders and stores them in a
-fresh case (messages/s), ``notify send`` delivers them to ``aftermath notify sink`` in its own process
-(messages/s; peak RSS of the sender, the real command in its own process). Postal: M letters rendered one PDF per
-letter (the naive way) and in print files of many letters over both cores, side by side.
+For each N: N Connecticut residents who consented to email; the real ``notify letters`` renders and stores them
+in a fresh case (messages/s), the real ``notify send`` delivers them to ``aftermath notify sink`` in its own
+process (messages/s), each command in its own process reporting its peak RSS. ``--baseline SRC`` runs the same
+with the code in SRC (for example an older commit's ``src``, from ``git archive``), side by side. Postal: M
+letters rendered one PDF per letter (the naive way) and in print files of many letters over both cores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,13 +22,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
-from tests.notify.letters.helpers import TODAY, many_people, write_inputs  # noqa: E402
+from tests.notify.letters.helpers import many_people, write_inputs  # noqa: E402
 from tests.notify.letters.test_pdf import fragment  # noqa: E402
 
 from aftermath.case import Case  # noqa: E402
 from aftermath.notify.letters import pdf, render  # noqa: E402
-from aftermath.notify.letters.run import letters  # noqa: E402
 
 # the real command, reporting its own peak RSS (KiB) when it exits
 MEASURED = ("import atexit, resource, runpy, sys; atexit.register(lambda: sys.stderr.write("
@@ -40,33 +42,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def emails(n: int, work: Path, connections: int) -> None:
-    case = Case.init(work / f"case-{n}")
-    paths = write_inputs(work / f"in-{n}", people=many_people(n))
+def measured(src: str, *args: str) -> tuple[float, float, str]:
+    """Run one real command with ``src`` on the path: (seconds, peak RSS in MiB, stdout)."""
     started = time.perf_counter()
-    letters(paths["plan"], paths["people"], paths["incident"], case.root / "notices", case, None, TODAY, pdf=False)
-    rendered = time.perf_counter() - started
-    port, sink_dir = free_port(), work / f"sink-{n}"
-    sink = subprocess.Popen([sys.executable, "-m", "aftermath", "notify", "sink", "--port", str(port), "--dir",
-                             str(sink_dir)], stdout=subprocess.DEVNULL)
-    time.sleep(3)
-    started = time.perf_counter()
-    sender = subprocess.run([sys.executable, "-c", MEASURED, "--case", str(case.root), "notify", "send",
-                             "--smtp", f"127.0.0.1:{port}", "--connections", str(connections)],
-                            capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": src})
     seconds = time.perf_counter() - started
-    sent = n if "sent" in sender.stdout else 0
-    rss = int(sender.stderr.rsplit("MAXRSS ", 1)[1].split()[0]) / 1024
+    return seconds, int(done.stderr.rsplit("MAXRSS ", 1)[1].split()[0]) / 1024, done.stdout
+
+
+def emails(n: int, work: Path, connections: int, src: str, label: str) -> None:
+    case = Case.init(work / f"case-{label}-{n}")
+    paths = write_inputs(work / f"in-{label}-{n}", people=many_people(n))
+    rendered, render_rss, _ = measured(src, "--case", str(case.root), "notify", "letters", "--plan", str(paths["plan"]),
+                                       "--people", str(paths["people"]), "--incident", str(paths["incident"]))
+    port, sink_dir = free_port(), work / f"sink-{label}-{n}"
+    sink = subprocess.Popen([sys.executable, "-m", "aftermath", "notify", "sink", "--port", str(port), "--dir",
+                             str(sink_dir)], stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": src})
+    time.sleep(3)
+    seconds, rss, out = measured(src, "--case", str(case.root), "notify", "send", "--smtp", f"127.0.0.1:{port}",
+                                 "--connections", str(connections))
+    sent = n if "sent" in out else 0
     sink.terminate()
     sink.wait()
     got = len(list(sink_dir.glob("*.eml")))
-    print(f"emails N={n}: render+store {rendered:.1f} s ({n / rendered:.0f}/s); deliver {seconds:.1f} s "
-          f"({sent / seconds:.0f}/s, {connections} connections); sink received {got}; sender peak RSS {rss:.0f} MiB; "
-          f"end to end {rendered + seconds:.0f} s", flush=True)
+    print(f"{label} emails N={n}: render+store {rendered:.1f} s ({n / rendered:.0f}/s, peak RSS {render_rss:.0f} "
+          f"MiB); deliver {seconds:.1f} s ({sent / seconds:.0f}/s, {connections} connections, sender peak RSS "
+          f"{rss:.0f} MiB); sink received {got}; end to end {rendered + seconds:.0f} s; "
+          f"load average {os.getloadavg()[0]:.1f}",
+          flush=True)
+    shutil.rmtree(sink_dir)
 
 
 def postal(m: int, work: Path) -> None:
     frags = [fragment(i, ("CT", "NC", "MA")[i % 3]) for i in range(m)]
+    pdf.warm_up()  # the naive way in a warm process too: only steady-state speed is compared
     started = time.perf_counter()
     for i, frag in enumerate(frags):
         pdf.render(render.print_file([frag], 1), work / f"one-{i}.pdf")
@@ -82,14 +92,20 @@ def postal(m: int, work: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for i, a in enumerate(argv) if a.isdigit() and argv[i - 1] not in ("--letters", "--connections")]
-    sizes = sizes or [1000]
+    options = ("--letters", "--connections", "--baseline-up-to")
+    sizes = [int(a) for i, a in enumerate(argv) if a.isdigit() and argv[i - 1] not in options]
+    baseline = argv[argv.index("--baseline") + 1] if "--baseline" in argv else None
+    baseline_up_to = int(argv[argv.index("--baseline-up-to") + 1]) if "--baseline-up-to" in argv else 2000
     m = int(argv[argv.index("--letters") + 1]) if "--letters" in argv else 0
-    connections = int(argv[argv.index("--connections") + 1]) if "--connections" in argv else 1
+    sizes = sizes or ([] if m else [1000])
+    connections = int(argv[argv.index("--connections") + 1]) if "--connections" in argv else 4
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
-        print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs", flush=True)
+        print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
         for n in sizes:
-            emails(n, Path(tmp), connections)
+            if baseline and n <= baseline_up_to:  # the old path takes about an hour for 100,000
+                emails(n, Path(tmp), connections, baseline, "baseline")
+            emails(n, Path(tmp), connections, SRC, "this")
         if m:
             postal(m, Path(tmp))
 

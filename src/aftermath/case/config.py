@@ -132,12 +132,36 @@ class CaseSection(_Model):
     db: str = "sqlite:///case.db"
 
 
+class SmtpConfig(_Model):
+    """The SMTP relay ``notify send`` uses; the password is named (a file or an environment variable), never written."""
+
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    user: str | None = None
+    password_file: str | None = None  # relative to the case folder; keep it mode 600
+    password_env: str | None = None
+
+    @model_validator(mode="after")
+    def _password(self) -> SmtpConfig:
+        if self.user and not (self.password_file or self.password_env):
+            raise ValueError("a user needs password_file or password_env (the password itself never goes here)")
+        return self
+
+
+class NotifyConfig(_Model):
+    """Settings of the notify step."""
+
+    smtp: SmtpConfig | None = None
+
+
 class Config(_Model):
     """The whole ``aftermath.toml``."""
 
     case: CaseSection = Field(default_factory=CaseSection)
     repository: RepositoryConfig = Field(default_factory=RepositoryConfig)
     protect: ProtectConfig = Field(default_factory=ProtectConfig)
+    notify: NotifyConfig | None = None
 
 
 def load(path: Path) -> Config:

@@ -54,7 +54,8 @@ def letters_command(
 
 def send_command(
     ctx: typer.Context,
-    smtp: Annotated[str, typer.Option(help="The SMTP server, HOST:PORT.")],
+    smtp: Annotated[str | None, typer.Option(help="The SMTP server, HOST:PORT (default: [notify.smtp] in "
+                                                  "aftermath.toml).")] = None,
     starttls: Annotated[bool, typer.Option("--starttls", help="Upgrade the connection with STARTTLS.")] = False,
     tls: Annotated[bool, typer.Option("--tls", help="Connect with TLS from the start (port 465).")] = False,
     sender: Annotated[str | None, typer.Option("--from", help="Envelope and header sender (default: the "
@@ -62,23 +63,26 @@ def send_command(
     rate: Annotated[float, typer.Option(help="At most N messages a second (0: no limit).")] = 0.0,
     backoff: Annotated[float, typer.Option(help="First retry delay in seconds after a temporary failure.")] = 5.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing.")] = False,
-    connections: Annotated[int, typer.Option(help="Parallel SMTP connections; a kill may then leave one "
-                                                  "ambiguous message per connection.")] = 1,
+    connections: Annotated[int, typer.Option(help="Parallel SMTP connections, each kept open; a kill may leave "
+                                                  "one ambiguous message per connection (1: at most one).")] = 4,
 ) -> None:
     """Deliver every pending email notice; safe to kill and run again (nothing sent twice but an ambiguous one).
 
-    Login: $AFTERMATH_SMTP_USER and the file named by $AFTERMATH_SMTP_PASSWORD_FILE (never argv).
+    Login: $AFTERMATH_SMTP_USER and the file named by $AFTERMATH_SMTP_PASSWORD_FILE, or the user and
+    password_file / password_env of [notify.smtp] in aftermath.toml (never argv, never the password itself).
     Exit 1 when some addresses failed permanently (moved to post: run 'notify letters' again to print them).
 
     Example: aftermath notify send --smtp 127.0.0.1:2525
     """
     from aftermath.notify.delivery import send
-    from aftermath.notify.delivery.smtp import parse_target
+    from aftermath.notify.delivery.smtp import from_config
 
     if starttls and tls:
         raise UsageError("choose --starttls or --tls, not both")
-    settings = parse_target(smtp, "tls" if tls else "starttls" if starttls else "none")
-    report = send.run(open_case(ctx), settings, send.Options(sender, rate, backoff, dry_run, connections))
+    case = open_case(ctx)
+    configured = case.config.notify.smtp if case.config.notify else None
+    settings = from_config(smtp, "tls" if tls else "starttls" if starttls else None, configured, case.root)
+    report = send.run(case, settings, send.Options(sender, rate, backoff, dry_run, connections))
     if dry_run:
         console.print(f"Would send {report.outcomes['would_send']} notices; nothing was sent.")
         return

@@ -28,13 +28,14 @@ from sqlalchemy import event
 
 from aftermath.errors import AftermathError, SourceError, UsageError
 from aftermath.notify.delivery import outbox
-from aftermath.notify.delivery.smtp import Settings, connect, deliver
+from aftermath.notify.delivery.smtp import Outcome, Settings, connect, deliver
 
 if TYPE_CHECKING:
     from aftermath.case import Case
 
 MAX_ATTEMPTS = 6
 MAX_RECONNECTS = 5
+BATCH = 5000  # notices fetched per query: each query sorts the outbox, so fewer is cheaper
 
 
 class SenderBusy(AftermathError):
@@ -51,7 +52,7 @@ class Options:
     rate: float = 0.0
     backoff: float = 5.0
     dry_run: bool = False
-    connections: int = 1  # each connection has at most one message in flight: one ambiguous message a kill
+    connections: int = 4  # each connection has at most one message in flight: a kill leaves at most this many ambiguous
 
 
 @dataclass
@@ -128,34 +129,73 @@ def _normal_sync(dbapi_conn: Any, _record: Any) -> None:
 
 async def _loop(case: Case, settings: Settings, options: Options, clock: Callable[[], dt.datetime],
                 report: Report) -> None:
-    while True:
-        batch = outbox.due(case, outbox.now_text(clock()))
-        if not batch:
-            wait = _wait_seconds(outbox.next_retry(case), clock())
-            if wait is None:
-                return
-            await asyncio.sleep(wait)
-            continue
-        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        for item in batch:
-            queue.put_nowait(item)
-        await asyncio.gather(*(_worker(case, settings, options, clock, report, queue)
-                               for _ in range(max(1, options.connections))))
+    ledger = outbox.Ledger(case)
+    try:
+        while True:
+            batch = outbox.due(case, outbox.now_text(clock()), limit=BATCH)
+            if not batch:
+                wait = _wait_seconds(outbox.next_retry(case), clock())
+                if wait is None:
+                    return
+                await asyncio.sleep(wait)
+                continue
+            queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+            for item in batch:
+                queue.put_nowait(item)
+            await asyncio.gather(*(_worker(ledger, settings, options, clock, report, queue)
+                                   for _ in range(max(1, options.connections))))
+    finally:
+        ledger.close()
 
 
-async def _worker(case: Case, settings: Settings, options: Options, clock: Callable[[], dt.datetime],
+async def _worker(ledger: outbox.Ledger, settings: Settings, options: Options, clock: Callable[[], dt.datetime],
                   report: Report, queue: asyncio.Queue[tuple[str, str]]) -> None:
-    """One SMTP connection, one message at a time (claims are synchronous, so workers never race)."""
+    """One SMTP connection kept open across messages, one message in flight at a time.
+
+    The reply to a message is recorded in the same transaction that claims the connection's next message,
+    with no ``await`` between the reply and that commit; before anything that waits (a reconnection, the
+    rate limit, the end) it is recorded on its own. Steps are synchronous, so workers never race.
+    """
     client: aiosmtplib.SMTP | None = None
+    done: list[outbox.Outcome] = []
     try:
         while not queue.empty():
             nid, recipient = queue.get_nowait()
-            client = await _send_one(case, client, settings, options, clock, report, nid, recipient)
+            if client is None or not client.is_connected:
+                # Connect before claiming: an unreachable server leaves the notice pending, not ambiguous.
+                done = _flush(ledger, done, clock)
+                client = await _connect(settings)
+            claimed = ledger.step(done, nid, outbox.now_text(clock()))
+            done = []
+            if claimed is None:
+                continue
+            body, attempts = claimed
+            message, sender = _message(body, options.sender)
+            try:
+                result = await deliver(client, message, sender, recipient)
+            except aiosmtplib.SMTPSenderRefused as exc:
+                ledger.step([outbox.Outcome(nid, "retry", f"{exc.code} {exc.message}", outbox.now_text(clock()))],
+                            None, "")
+                raise UsageError(f"the server refused the sender {sender!r} ({exc.code} {exc.message}): "
+                                 "use --from with an address it accepts") from exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                # No final reply to DATA: the server has not taken the message; it is safe to send again.
+                client.close()
+                result = Outcome("temporary", f"connection lost: {exc}")
+            done = [_decide(nid, recipient, result, attempts, options, clock(), report)]
             if options.rate:
+                done = _flush(ledger, done, clock)
                 await asyncio.sleep(max(1, options.connections) / options.rate)
     finally:
+        _flush(ledger, done, clock)
         if client is not None and client.is_connected:
             client.close()
+
+
+def _flush(ledger: outbox.Ledger, done: list[outbox.Outcome], clock: Callable[[], dt.datetime]) -> list[outbox.Outcome]:
+    if done:
+        ledger.step(done, None, outbox.now_text(clock()))
+    return []
 
 
 def _wait_seconds(next_at: str | None, now: dt.datetime) -> float | None:
@@ -164,31 +204,7 @@ def _wait_seconds(next_at: str | None, now: dt.datetime) -> float | None:
     return max(0.0, (dt.datetime.fromisoformat(next_at) - now).total_seconds())
 
 
-async def _send_one(case: Case, client: aiosmtplib.SMTP | None, settings: Settings, options: Options,
-                    clock: Callable[[], dt.datetime], report: Report, nid: str,
-                    recipient: str) -> aiosmtplib.SMTP | None:
-    # Connect before claiming: an unreachable server leaves the notice pending, not ambiguous.
-    client = client if client is not None and client.is_connected else await _connect(settings, report)
-    body = outbox.claim(case, nid, outbox.now_text(clock()))
-    if body is None:
-        return client
-    message, sender = _message(body, options.sender)
-    try:
-        outcome = await deliver(client, message, sender, recipient)
-    except aiosmtplib.SMTPSenderRefused as exc:
-        outbox.finish(case, nid, "retry", f"{exc.code} {exc.message}", outbox.now_text(clock()))
-        raise UsageError(f"the server refused the sender {sender!r} ({exc.code} {exc.message}): "
-                         "use --from with an address it accepts") from exc
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        # No final reply to DATA: the server has not taken the message; it is safe to send again.
-        client.close()
-        _record(case, nid, recipient, "temporary", f"connection lost: {exc}", options, clock, report)
-        return None
-    _record(case, nid, recipient, outcome.kind, outcome.reply, options, clock, report)
-    return client
-
-
-async def _connect(settings: Settings, report: Report) -> aiosmtplib.SMTP:
+async def _connect(settings: Settings) -> aiosmtplib.SMTP:
     for attempt in range(MAX_RECONNECTS):
         try:
             return await connect(settings)
@@ -199,25 +215,25 @@ async def _connect(settings: Settings, report: Report) -> aiosmtplib.SMTP:
                       "nothing was lost, run 'notify send' again")
 
 
-def _record(case: Case, nid: str, recipient: str, kind: str, reply: str, options: Options,
-            clock: Callable[[], dt.datetime], report: Report) -> None:
-    at = outbox.now_text(clock())
+def _decide(nid: str, recipient: str, result: Outcome, attempts: int, options: Options, now: dt.datetime,
+            report: Report) -> outbox.Outcome:
+    """What to record for one attempt (``attempts`` counts this one); counted and hashed in the report."""
+    at, kind, reply = outbox.now_text(now), result.kind, result.reply
     if kind == "sent":
-        outbox.finish(case, nid, "sent", reply, at)
+        outcome = outbox.Outcome(nid, "sent", reply, at)
     elif kind == "permanent":
-        outbox.finish(case, nid, "moved_to_post", reply, at, suppress=recipient)
+        outcome = outbox.Outcome(nid, "moved_to_post", reply, at, suppress=recipient)
         report.failures.append(f"{recipient}: {reply}")
+    elif attempts >= MAX_ATTEMPTS:
+        outcome = outbox.Outcome(nid, "moved_to_post", f"gave up after {attempts} attempts: {reply}", at,
+                                 suppress=recipient)
+        kind = "gave_up"
     else:
-        attempts = outbox.finish(case, nid, "retry", reply, at)
-        if attempts >= MAX_ATTEMPTS:
-            outbox.finish(case, nid, "moved_to_post", f"gave up after {attempts} attempts: {reply}", at,
-                          suppress=recipient)
-            kind = "gave_up"
-        else:
-            later = clock() + dt.timedelta(seconds=options.backoff * 2 ** (attempts - 1))
-            outbox.finish(case, nid, "retry", reply, at, retry_at=outbox.now_text(later))
+        later = now + dt.timedelta(seconds=options.backoff * 2 ** (attempts - 1))
+        outcome = outbox.Outcome(nid, "retry", reply, at, retry_at=outbox.now_text(later))
     report.outcomes[kind] += 1
     report.digest.update(f"{nid}\0{kind}\0{reply}\n".encode())
+    return outcome
 
 
 def _message(body: bytes, sender: str | None) -> tuple[bytes, str]:

@@ -6,6 +6,7 @@ sender saw accepted is always there. ``reject`` addresses get a permanent 550 at
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import time
@@ -33,16 +34,23 @@ class Keeper:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        """Write the message to its own file (atomically, synced) before saying 250."""
+        """Write the message to its own file (atomically, synced) before saying 250.
+
+        The write and its fsync run in a worker thread: the server goes on reading the other connections
+        meanwhile instead of waiting for the disk.
+        """
         name = f"{time.time_ns()}-{os.getpid()}-{next(self._counter):06d}.eml"
-        tmp = self.folder / f".{name}.tmp"
         data = envelope.original_content or envelope.content
+        await asyncio.to_thread(self._keep, name, data if isinstance(data, bytes) else data.encode())
+        return f"250 2.0.0 stored as {name}"
+
+    def _keep(self, name: str, data: bytes) -> None:
+        tmp = self.folder / f".{name}.tmp"
         with tmp.open("wb") as fh:
-            fh.write(data if isinstance(data, bytes) else data.encode())
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(self.folder / name)
-        return f"250 2.0.0 stored as {name}"
 
 
 def start(folder: Path, host: str = "127.0.0.1", port: int = 2525, reject: Iterable[str] = ()) -> Controller:

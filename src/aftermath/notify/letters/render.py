@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import email.policy
 import hashlib
 from collections.abc import Sequence
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime
 from typing import Any
 
@@ -20,9 +18,12 @@ from aftermath.notify.letters.wording import TITLE, Section, plain_text
 from aftermath.notify.people import Person
 
 _env = Environment(loader=PackageLoader("aftermath.notify.letters", "templates"),
-                   autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
+                   autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True, auto_reload=False)
+# compiled once: rendering a notice never looks at (or parses) a template file again
+_LETTER = _env.get_template("letter.html.j2")
+_EMAIL = _env.get_template("email.html.j2")
+_PRINT = _env.get_template("print.html.j2")
 LETTERS_PER_PRINT_FILE = 500
-CRLF = email.policy.compat32.clone(linesep="\r\n")
 
 
 def notice_id(audience: str, key: str) -> str:
@@ -52,7 +53,7 @@ def address_lines(person: Person) -> list[str]:
 
 def letter_html(person: Person, secs: Sequence[Section], incident: Incident, with_address: bool) -> str:
     """One notice as an HTML fragment (address block for a window envelope when printed)."""
-    return _env.get_template("letter.html.j2").render(
+    return _LETTER.render(
         title=TITLE, greeting=greeting(person), sections=secs, business=incident.business,
         address=address_lines(person) if with_address else None)
 
@@ -60,27 +61,50 @@ def letter_html(person: Person, secs: Sequence[Section], incident: Incident, wit
 def print_file(fragments: Sequence[str], batch: int) -> str:
     """A print file: many letters, one page break after each, as mail houses take them."""
     joined = Markup("\n".join(fragments))  # noqa: S704 - fragments come from our autoescaped template
-    return _env.get_template("print.html.j2").render(title=TITLE, batch=batch, letters=joined)
+    return _PRINT.render(title=TITLE, batch=batch, letters=joined)
 
 
 def email_message(person: Person, secs: Sequence[Section], incident: Incident, mid: str,
                   when: dt.datetime) -> bytes:
     """The email notice as bytes (CRLF): a text part and an HTML part, with its stable Message-ID.
 
-    Built with the compat32 MIME classes: the same structure as EmailMessage at a fraction of the cost.
+    Written directly rather than through the ``email`` package's generator (which cost about 7 ms a message,
+    most of it folding headers that need no folding): the same MIME structure, checked by parsing it back in
+    the tests. A part is sent as 7bit when it is ASCII with short lines, as base64 otherwise.
     """
-    msg = MIMEMultipart("alternative")
-    subject = f"{TITLE} - {incident.business.name}"
-    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
-    msg["From"] = incident.contact.email or "notices@aftermath.invalid"
-    msg["To"] = person.email
-    msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = mid
-    msg.attach(MIMEText(plain_text(secs, greeting(person)), "plain", "utf-8"))
-    page = _env.get_template("email.html.j2").render(
-        title=TITLE, letter=Markup(letter_html(person, secs, incident, False)))  # noqa: S704 - autoescaped
-    msg.attach(MIMEText(page, "html", "utf-8"))
-    return msg.as_bytes(policy=CRLF)
+    text = plain_text(secs, greeting(person))
+    page = _EMAIL.render(title=TITLE, letter=Markup(letter_html(person, secs, incident, False)))  # noqa: S704
+    boundary = f"=_{hashlib.sha256(mid.encode()).hexdigest()[:32]}"
+    while boundary in text or boundary in page:  # practically never: the boundary must not occur in a part
+        boundary += "_"
+    head = [f"Content-Type: multipart/alternative; boundary=\"{boundary}\"", "MIME-Version: 1.0",
+            _header("Subject", f"{TITLE} - {incident.business.name}"),
+            _header("From", incident.contact.email or "notices@aftermath.invalid"), _header("To", person.email),
+            f"Date: {format_datetime(when)}", _header("Message-ID", mid), ""]
+    out = "\r\n".join(head) + "\r\n"
+    for subtype, body in (("plain", text), ("html", page)):
+        encoding, payload = _encode(body)
+        out += (f"--{boundary}\r\nContent-Type: text/{subtype}; charset=\"utf-8\"\r\nMIME-Version: 1.0\r\n"
+                f"Content-Transfer-Encoding: {encoding}\r\n\r\n{payload}\r\n")  # that CRLF belongs to the boundary
+    return (out + f"--{boundary}--\r\n").encode("ascii")
+
+
+def _header(name: str, value: str) -> str:
+    """One header line; encoded (RFC 2047) and folded only when it is not short plain ASCII."""
+    value = " ".join(value.split())  # no line break can reach a header from the data
+    line = f"{name}: {value}"
+    if value.isascii() and len(line) <= 78:
+        return line
+    return f"{name}: " + Header(value, "utf-8" if not value.isascii() else "us-ascii",
+                                header_name=name).encode(linesep="\r\n")
+
+
+def _encode(body: str) -> tuple[str, str]:
+    """(Content-Transfer-Encoding, payload with CRLF line ends) for one text part."""
+    lines = body.removesuffix("\n").split("\n")
+    if body.isascii() and "\r" not in body and all(len(line) <= 998 for line in lines):
+        return "7bit", "\r\n".join(lines) + "\r\n"
+    return "base64", base64.encodebytes(body.encode()).decode("ascii").replace("\n", "\r\n")
 
 
 def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, int], today: dt.date) -> str:
