@@ -104,7 +104,21 @@ def test_a_picture_saved_under_another_picture_format_name_is_fine(scanner: Rans
 
 
 def test_low_entropy_garbage_under_a_typed_name_is_suspicious(scanner: RansomwareScanner) -> None:
-    assert rules(scanner.scan("/docs/x.pdf", b"hello world " * 500)) == {("type-mismatch", "suspicious")}
+    garbage = bytes([0, 7, 1, 0, 0, 3]) * 500  # binary, repetitive: damaged, not encrypted
+    assert rules(scanner.scan("/docs/x.pdf", garbage)) == {("type-mismatch", "suspicious")}
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("/web/core/tests/fixtures/files/invalid-img-test.png", b"invalid image file\n"),  # stock Drupal's fixtures
+    ("/web/sites/default/files/cube.jpeg", b"*" * 3620),
+    ("/web/files/tmp/some-temp-file.jpg", b"<h1>Test HTML</h1>\n"),
+    ("/docs/x.pdf", b"hello world " * 500),
+])
+def test_plain_text_under_a_typed_name_is_no_ransomware_sign(scanner: RansomwareScanner, path: str,
+                                                              data: bytes) -> None:
+    """Encryption never yields readable text: a text file under a picture's or a database's name is left to
+    the content rules (a PHP shell named .jpg is a web shell, found by YARA), not called ransomware."""
+    assert scanner.scan(path, data) == []
 
 
 def test_unknown_extension_with_random_content_is_not_judged_by_entropy(scanner: RansomwareScanner) -> None:

@@ -144,6 +144,8 @@ class RansomwareScanner:
         actual = filetype.detect(head)
         if actual in expected or (actual in IMAGE_TYPES and expected <= IMAGE_TYPES):
             return None
+        if actual is None and filetype.looks_like_text(head):  # encryption never yields readable text
+            return None
         if actual is None and high_entropy(head):
             return self._finding(path, "type-mismatch", "encrypted",
                                  f"a {ext} file should start like {'/'.join(sorted(expected))} but its bytes "
