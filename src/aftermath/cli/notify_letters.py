@@ -54,7 +54,7 @@ def letters_command(
 
 def send_command(
     ctx: typer.Context,
-    smtp: Annotated[str | None, typer.Option(help="The SMTP server, HOST:PORT (default: [notify.smtp] in "
+    smtp: Annotated[str | None, typer.Option(help="The SMTP server, HOST:PORT (default: \\[notify.smtp] in "
                                                   "aftermath.toml).")] = None,
     starttls: Annotated[bool, typer.Option("--starttls", help="Upgrade the connection with STARTTLS.")] = False,
     tls: Annotated[bool, typer.Option("--tls", help="Connect with TLS from the start (port 465).")] = False,
@@ -69,7 +69,7 @@ def send_command(
     """Deliver every pending email notice; safe to kill and run again (nothing sent twice but an ambiguous one).
 
     Login: $AFTERMATH_SMTP_USER and the file named by $AFTERMATH_SMTP_PASSWORD_FILE, or the user and
-    password_file / password_env of [notify.smtp] in aftermath.toml (never argv, never the password itself).
+    password_file / password_env of \\[notify.smtp] in aftermath.toml (never argv, never the password itself).
     Exit 1 when some addresses failed permanently (moved to post: run 'notify letters' again to print them).
 
     Example: aftermath notify send --smtp 127.0.0.1:2525
