@@ -4,7 +4,8 @@ Why processes and not threads: YARA-X holds the GIL while it scans (measured her
 slower than one), so only processes put a second core to work on the largest cost. Workers are forked:
 they inherit the open repository (its key stays in memory and is never sent anywhere) and the compiled
 scanners, receive blob locations, and send back findings only. A backend that runs a thread (SFTP's
-event loop) is suspended first and reconnects in each process on its next read. They are forked before the walk builds
+event loop) keeps the review in one process: forking it once it had stopped that thread deadlocked a child
+in OpenSSL (asyncssh loading keys) when run in the full test suite. They are forked before the walk builds
 its tables, so they do not carry them. Where forking is not safe (another thread is running, or the
 platform has no fork) or only one worker is asked for, the jobs run in this process instead.
 """
@@ -130,9 +131,6 @@ class Workers:
         self.repo, self.scanners, self.window, self.workers = repo, scanners, window, max(1, workers)
         self.executor: ProcessPoolExecutor | None = None
         self.children: list[multiprocessing.process.BaseProcess] = []
-        suspend = getattr(repo.backend, "suspend", None)
-        if self.workers > 1 and callable(suspend):
-            suspend()  # an SFTP connection's thread: stopped, so we can fork; each process reconnects on use
         if self.workers > 1 and fork_is_safe():
             _STATE = (repo, scanners, window)
             before = set(multiprocessing.active_children())
