@@ -93,3 +93,19 @@ def test_full_disk_while_writing_a_pdf_is_one_line_and_leaves_no_partial_file(tm
         else:
             pdf.print_letters([printed(1, "CT")], target)
     assert not target.exists()
+
+
+def test_a_field_beyond_the_first_page_is_printed_on_its_own_page_and_text_is_escaped(tmp_path: Path) -> None:
+    body = ('<section class="letter"><div class="window" data-field="address"></div>'
+            '<p class="greeting" data-field="greeting"></p><div style="height: 9in"></div>'
+            '<p>Your enrolment code is <span class="code" data-field="code" style="width: 6em">&#160;</span>.</p>'
+            '</section>')
+    people = [render.PrintLetter(body, (("address", f"Zoë <O'Brien> & Co {i}\n{i} Elm St"),
+                                        ("greeting", f"Dear Zoë {i},"), ("code", f"K<&>{i}")))
+              for i in (1, 2)]
+    target = tmp_path / "print.pdf"
+    assert pdf.print_letters(people, target) == [1, 3]
+    for i, first in ((1, 1), (2, 3)):
+        assert f"Zoë <O'Brien> & Co {i}" in text(target, first, 60, 140, 300, 85)
+        assert f"Dear Zoë {i}," in text(target, first) and "enrolment code" not in text(target, first)
+        assert f"Your enrolment code is K<&>{i}" in " ".join(text(target, first + 1).split())
