@@ -5,8 +5,10 @@ PYTHONPATH=src python bench/notify_send.py [N ...] [--connections C] [--letters 
 For each N: N Connecticut residents who consented to email; the real ``notify letters`` renders and stores them
 in a fresh case (messages/s), the real ``notify send`` delivers them to ``aftermath notify sink`` in its own
 process (messages/s), each command in its own process reporting its peak RSS. ``--baseline SRC`` runs the same
-with the code in SRC (for example an older commit's ``src``, from ``git archive``), side by side. Postal: M
-letters rendered one PDF per letter (the naive way) and in print files of many letters over both cores.
+with the code in SRC (for example an older commit's ``src``, from ``git archive``), side by side. Postal, in one
+run: M letters rendered one PDF per letter (the naive way), in print files of many letters as HTML over both
+cores (the previous way), and as ``notify letters`` prints them (each distinct body laid out once, every
+person's fields laid over it; print files over both cores).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 from tests.notify.letters.helpers import many_people, write_inputs  # noqa: E402
-from tests.notify.letters.test_pdf import fragment  # noqa: E402
+from tests.notify.letters.test_pdf import fragment, printed  # noqa: E402
 
 from aftermath.case import Case  # noqa: E402
 from aftermath.notify.letters import pdf, render  # noqa: E402
@@ -87,8 +89,16 @@ def postal(m: int, work: Path) -> None:
             (render.print_file(frags[half:], 2), work / "batch-2.pdf")]
     starts = pdf.render_all(jobs, workers=2)
     batched = time.perf_counter() - started
-    print(f"postal M={m}: one PDF per letter {m / naive:.1f} letters/s; print files on 2 cores "
-          f"{m / batched:.1f} letters/s ({naive / batched:.1f}x); pages {sum(len(s) for s in starts)}", flush=True)
+    letters = [printed(i, ("CT", "NC", "MA")[i % 3], code=f"K{i:07d}") for i in range(m)]
+    started = time.perf_counter()
+    parts = pdf.print_all([(letters[:half], work / "print-1.pdf"), (letters[half:], work / "print-2.pdf")], workers=2)
+    shared = time.perf_counter() - started
+    print(f"postal M={m}: one PDF per letter {m / naive:.1f} letters/s; HTML print files on 2 cores "
+          f"{m / batched:.1f} letters/s ({naive / batched:.1f}x), {sum(len(s) for s in starts)} letters; "
+          f"bodies laid out once, print files on 2 cores {m / shared:.1f} letters/s ({naive / shared:.1f}x), "
+          f"{sum(len(s) for s in parts)} letters, "
+          f"{sum(f.stat().st_size for f in work.glob('print-*.pdf')) / m / 1024:.0f} "
+          f"KiB a letter; load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main(argv: list[str]) -> None:

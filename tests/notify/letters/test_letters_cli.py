@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -45,6 +46,9 @@ def test_letters_write_every_notice_with_its_method_and_store_them_once(case: Ca
     assert mailhouse[0]["page"] == "1" and mailhouse[0]["address_2"] == "Los Angeles, CA 90001"
     assert (out / "post/print-0001.pdf").read_bytes().startswith(b"%PDF")
     assert "Bob Roe" in (out / "post/print-0001.html").read_text()
+    page_1 = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out / "post/print-0001.pdf"), "-"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "Dear Bob Roe," in page_1 and "Los Angeles, CA 90001" in page_1
     assert list(out.glob("regulators/*.txt")) and (out / "substitute/website.html").exists()
     assigned = (out / "codes-assigned.csv").read_text()
     again = letters(case, paths, "--codes", str(codes))

@@ -6,12 +6,13 @@ import base64
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from aftermath.notify.letters.incident import Incident
 from aftermath.notify.letters.wording import TITLE, Section, plain_text
@@ -56,6 +57,40 @@ def letter_html(person: Person, secs: Sequence[Section], incident: Incident, wit
     return _LETTER.render(
         title=TITLE, greeting=greeting(person), sections=secs, business=incident.business,
         address=address_lines(person) if with_address else None)
+
+
+CODE_SLOT = "\ue000"  # stands for the enrolment code in a printed letter's body (a private-use character)
+
+
+@dataclass(frozen=True)
+class PrintLetter:
+    """A printed letter as a body shared by everyone who gets the same words, and that person's own fields.
+
+    ``body`` is the letter's HTML with every personal field left empty at a fixed size (the address window,
+    the greeting's line, a slot as wide as the enrolment code): people whose letters say the same thing
+    have the same body, which is laid out once; ``fields`` (address, greeting, code) are printed in place.
+    """
+
+    body: str
+    fields: tuple[tuple[str, str], ...]
+
+
+def print_letter(person: Person, slotted: Sequence[Section], incident: Incident, code: str | None) -> PrintLetter:
+    """``person``'s printed letter; ``slotted`` are the sections made with :data:`CODE_SLOT` for the code."""
+    html = _LETTER.render(title=TITLE, greeting="", sections=slotted, business=incident.business, address=[])
+    fields = [("address", "\n".join(address_lines(person))), ("greeting", greeting(person))]
+    if code:
+        width = f"{0.66 * len(code) + 0.1:.2f}em"  # room for wide capitals; a field never wraps
+        html = html.replace(CODE_SLOT, f'<span class="code" data-field="code" style="width: {width}">&#160;</span>')
+        fields.append(("code", code))
+    return PrintLetter(html, tuple(fields))
+
+
+def overlay_field(text: str, x: float, y: float, width: float, height: float) -> str:
+    """One personal field placed at a position (CSS px) of a page, in the letter's own font."""
+    lines = Markup("<br>").join(escape(line) for line in text.split("\n"))
+    return (f'<div class="field" style="left: {x:.3f}px; top: {y:.3f}px; width: {width:.3f}px; '
+            f'height: {height:.3f}px">{lines}</div>')
 
 
 def print_file(fragments: Sequence[str], batch: int) -> str:

@@ -53,6 +53,7 @@ class Rendered:
     not_covered: int = 0
     mail_rows: list[list[str]] = field(default_factory=list)  # person, name, address lines, batch, index
     print_files: list[str] = field(default_factory=list)
+    printed: list[render.PrintLetter] = field(default_factory=list)  # the post letters, in print-file order
 
 
 def load_plan(plan_path: Path, people_path: Path) -> dict[str, Any]:
@@ -137,6 +138,9 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
             if how.channel == "post":
                 batch, page = divmod(len(post), render.LETTERS_PER_PRINT_FILE)
                 post.append(render.letter_html(p, secs, incident, with_address=True))
+                code = codes.get(p.id) if letter.monitoring_months else None
+                slotted = sections(letter, incident, agencies, today, render.CODE_SLOT if code else None)
+                out.printed.append(render.print_letter(p, slotted, incident, code))
                 out.mail_rows.append([*_mailhouse(p), f"post/print-{batch + 1:04d}", str(page)])
             else:
                 substitute.append(p.id)
@@ -168,15 +172,17 @@ def _post_files(out: Rendered, post: list[str]) -> None:
 
 
 def print_post(out_dir: Path, result: Rendered, pdf: bool) -> None:
-    """Render the print files to PDF (unless ``pdf`` is false) and write the mail-house CSV with pages."""
+    """Print the letters to PDF files (unless ``pdf`` is false) and write the mail-house CSV with pages."""
     if not result.mail_rows:
         return
     starts: dict[str, list[int]] = {}
     if pdf:
-        from aftermath.notify.letters.pdf import render_all
+        from aftermath.notify.letters.pdf import print_all
 
-        jobs = [((out_dir / f"{n}.html").read_text(encoding="utf-8"), out_dir / f"{n}.pdf") for n in result.print_files]
-        starts = dict(zip(result.print_files, render_all(jobs), strict=True))
+        size = render.LETTERS_PER_PRINT_FILE
+        jobs = [(result.printed[i * size:(i + 1) * size], out_dir / f"{n}.pdf")
+                for i, n in enumerate(result.print_files)]
+        starts = dict(zip(result.print_files, print_all(jobs), strict=True))
     rows = [[*row[:5], f"{row[5]}.pdf" if pdf else f"{row[5]}.html",
              str(starts[row[5]][int(row[6])] if pdf else int(row[6]) + 1)] for row in result.mail_rows]
     write_files(out_dir, {"post/mailhouse.csv": _csv([["person_id", "name", "address_1", "address_2", "address_3",
