@@ -30,15 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.integration.restic.servers import SSHD_CONFIG, free_port  # noqa: E402 - the tests' sshd set-up
+
 from review import PASSWORD, build, measure, restic_env  # noqa: E402 - the 1 GB bench's corpus and helpers
 
 KEY, SECRET = "bench-key", "bench-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait(port: int) -> None:
@@ -96,19 +93,6 @@ def sftp(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[by
 
 
 SFTP_COMMAND = "BENCH_SFTP_COMMAND"  # not an environment variable of anyone's: check() turns it into -o sftp.command
-SSHD_CONFIG = """\
-Port {port}
-ListenAddress 127.0.0.1
-HostKey {dir}/host_ed25519
-PidFile {dir}/sshd.pid
-AuthorizedKeysFile {dir}/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-UsePAM no
-Subsystem sftp internal-sftp
-"""
 
 
 @contextmanager
