@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.restic.servers import SSHD_CONFIG, free_port  # noqa: E402 - the tests' sshd set-up
+from tests.integration.restic.servers import free_port, start_sshd  # noqa: E402 - the tests' sshd set-up
 
 from review import PASSWORD, build, measure, restic_env  # noqa: E402 - the 1 GB bench's corpus and helpers
 
@@ -66,23 +66,7 @@ def rest(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[by
 def sftp(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
     """sshd on loopback serving the bench folder; the location, HOME (key, known_hosts) and restic's option."""
     base = Path(tempfile.mkdtemp(prefix="aftermath-bench-sftp-"))
-    conf, home = base / "sshd", base / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    conf.mkdir(mode=0o700)
-    Path("/run/sshd").mkdir(exist_ok=True, mode=0o755)
-    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
-    subprocess.run([*keygen, "-f", str(conf / "host_ed25519")], check=True)
-    subprocess.run([*keygen, "-f", str(home / ".ssh" / "id_ed25519")], check=True)
-    shutil.copy(home / ".ssh" / "id_ed25519.pub", conf / "authorized_keys")
-    port = free_port()
-    (conf / "sshd_config").write_text(SSHD_CONFIG.format(port=port, dir=conf))
-    kind, key = (conf / "host_ed25519.pub").read_text().split()[:2]
-    known = home / ".ssh" / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {kind} {key}\n")
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ssh = (f"ssh -F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes "
-           f"-o BatchMode=yes -p {port} root@127.0.0.1 -s sftp")
+    port, ssh, home, proc = start_sshd(base, base / "sshd.log")
     try:
         wait(port)
         yield f"sftp://root@127.0.0.1:{port}/{where}/repo", {"HOME": str(home), SFTP_COMMAND: ssh}, proc

@@ -95,9 +95,11 @@ def can_run_sshd() -> bool:
     return os.geteuid() == 0 and Path("/usr/sbin/sshd").exists() and shutil.which("ssh-keygen") is not None
 
 
-@contextmanager
-def sftp_server(base: Path) -> Iterator[Server]:
-    """OpenSSH's sshd on a loopback port; root logs in with a key kept in a private HOME."""
+def start_sshd(base: Path, log: Path) -> tuple[int, str, Path, subprocess.Popen[bytes]]:
+    """OpenSSH's sshd on a loopback port; root logs in with a key kept in a private HOME (``base/home``).
+
+    Returns the port, the ``ssh ... -s sftp`` command restic's ``sftp.command`` takes, HOME and the process.
+    """
     conf = base / "sshd"
     home = base / "home"
     (home / ".ssh").mkdir(parents=True, mode=0o700)
@@ -112,15 +114,22 @@ def sftp_server(base: Path) -> Iterator[Server]:
     host_key = (conf / "host_ed25519.pub").read_text().split()
     known = home / ".ssh" / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
-    log = base / "sshd.log"
     proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf / "sshd_config")],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    ssh = (f"ssh -F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={known} "
+           f"-o StrictHostKeyChecking=yes -o BatchMode=yes -p {port} root@127.0.0.1 -s sftp")
+    return port, ssh, home, proc
+
+
+@contextmanager
+def sftp_server(base: Path) -> Iterator[Server]:
+    """sshd on loopback (``start_sshd``) serving ``base/sftp``."""
+    log = base / "sshd.log"
+    port, ssh, home, proc = start_sshd(base, log)
     try:
         wait_port(port, proc, log)
         root = base / "sftp"
         root.mkdir()
-        ssh = (f"ssh -F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={known} "
-               f"-o StrictHostKeyChecking=yes -o BatchMode=yes -p {port} root@127.0.0.1 -s sftp")
         yield Server("sftp", f"sftp://root@127.0.0.1:{port}/{root}/repo", {"HOME": str(home)},
                      restic_args=["-o", f"sftp.command={ssh}"], folder=root / "repo", proc=proc)
     finally:
