@@ -27,8 +27,10 @@ def letters_command(
 ) -> None:
     """Write one notice per affected person (the union of what their laws require), and every regulator draft.
 
-    Post by default; email where people.csv's optional esign_consent column is true; substitute notice when
-    no address serves. With a case, every notice is stored in the outbox for 'notify send'.
+    Post by default; email where people.csv's optional esign_consent column is true or every law covering the
+    person allows email without it; substitute notice where every such law allows it on the facts (the cost
+    estimate or head count over its threshold, contact details missing). With a case, every notice is stored
+    in the outbox for 'notify send'.
 
     Example: aftermath notify letters --plan plan.json --people people.csv --incident INCIDENT.toml
     """
@@ -39,9 +41,9 @@ def letters_command(
         raise UsageError("no case here and no --out: name an output folder, or run in a case")
     target = out or (case.root / "notices")  # type: ignore[union-attr]
     result = letters(plan, people, incident, target, case, codes, dt.date.today(), pdf)
-    table = Table("method", "people", title="Notices to individuals")
-    for channel, n in sorted(result.methods.items()):
-        table.add_row(channel, str(n))
+    table = Table("method", "why", "people", title="Notices to individuals")
+    for (channel, basis), n in sorted(result.bases.items()):
+        table.add_row(channel, basis, str(n))
     console.print(table)
     drafts = sum(1 for n in result.notices if n["audience"] != "individuals")
     console.print(f"{sum(result.methods.values())} notices and {drafts} regulator/bureau/media drafts written to "

@@ -9,7 +9,7 @@ import pytest
 from aftermath.errors import UsageError
 from aftermath.notify.laws.schema import load_all
 from aftermath.notify.letters.codes import assign, read_codes
-from aftermath.notify.letters.content import check_incident, compose, load_blocks, method, rules_for
+from aftermath.notify.letters.content import check_incident, compose, load_blocks, rules_for
 from aftermath.notify.letters.incident import EXAMPLE, Incident, load_incident
 from aftermath.notify.people import Person
 
@@ -81,21 +81,6 @@ def test_unknown_element_in_the_incident_file_is_named(tmp_path: Path) -> None:
     bad.write_text(EXAMPLE.read_text() + 'shoe_size = "your shoe size"\n')
     with pytest.raises(UsageError, match=r"field 'elements': .*unknown element 'shoe_size'"):
         load_incident(bad)
-
-
-@pytest.mark.parametrize(("kw", "consent", "suppressed", "channel"), [
-    ({}, False, False, "post"),
-    ({}, True, False, "email"),
-    ({}, True, True, "post"),
-    ({"street": ""}, False, False, "email"),
-    ({"street": "", "email": ""}, True, False, "substitute"),
-    ({"street": ""}, True, True, "substitute"),
-])
-def test_method_follows_consent_and_contact_details(kw: dict[str, str], consent: bool, suppressed: bool,
-                                                     channel: str) -> None:
-    p = Person(**{"id": "1", "name": "A", "street": "1 Main", "city": "X", "postal_code": "1",
-                  "email": "a@example.com", **kw})  # type: ignore[arg-type]
-    assert method(p, consent, suppressed).channel == channel
 
 
 def test_codes_one_per_person_stable_and_never_shared(tmp_path: Path) -> None:

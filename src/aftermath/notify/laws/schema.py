@@ -199,6 +199,73 @@ class CreditMonitoring(_Rule):
     notes: str = ""
 
 
+Electronic = Literal["esign", "customary", "any", "none"]
+SubstitutePart = Literal["email", "website", "media", "attorney_general", "toll_free_number", "alternative"]
+
+
+class Substitute(_Rule):
+    """When the statute lets a website posting and media notice stand in for individual notice, and what it is.
+
+    Substitute notice is allowed when ANY of the triggers the statute names is met: the cost of notice
+    ``cost_over`` dollars (strictly more: "would exceed $250,000"), the people to be notified
+    ``people_over`` (strictly more: "the affected class ... exceeds 500,000"; counted as ``count`` says),
+    the organisation lacks sufficient contact details (``insufficient_contact``; ``insufficient_contact_at_least``:
+    only when that many people lack them, HIPAA's 10), or individual notice would take disproportionate
+    effort (``disproportionate_effort``: GDPR Art. 34(3)(c), PIPEDA's undue hardship, Australia's "not
+    practicable"; a judgment the business records in INCIDENT.toml). ``parts`` is what the substitute notice
+    consists of (``email`` to those with an address, a conspicuous ``website`` posting, for ``website_days`` days
+    where the statute says, ``media``: major statewide media, ``attorney_general``: a letter showing the facts,
+    ``toll_free_number``, ``alternative``: another form of written notice or telephone, HIPAA's for fewer than
+    10). ``text``: the statute's words, with their subsection.
+    """
+
+    cost_over: int | None = Field(default=None, ge=0)
+    people_over: int | None = Field(default=None, ge=0)
+    count: Literal["residents", "all_affected"] = "residents"
+    insufficient_contact: bool = False
+    insufficient_contact_at_least: int = Field(default=1, ge=1)
+    disproportionate_effort: bool = False
+    parts: list[SubstitutePart] = Field(min_length=1)
+    website_days: int | None = Field(default=None, ge=1)
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _some_trigger(self) -> Substitute:
+        if (self.cost_over is None and self.people_over is None and not self.insufficient_contact
+                and not self.disproportionate_effort):
+            raise ValueError("substitute notice needs a trigger: cost_over, people_over, insufficient_contact "
+                             "or disproportionate_effort")
+        return self
+
+
+class NoticeMethods(_Rule):
+    """How the notice to individuals may be given (issue 15: the method follows the law).
+
+    ``written``: written notice by post. ``electronic``: ``esign`` (only as 15 U.S.C. § 7001 allows, i.e. with
+    the person's consent to electronic notices), ``customary`` (also without consent where email is the
+    organisation's primary or customary means of communicating with the person: Colorado, Oregon, Ohio...),
+    ``any`` (email to an address on file is enough: Florida, Arizona, Indiana, GDPR), ``none``; any value but
+    ``esign`` and ``none`` needs ``electronic_text``, the statute's condition in its words. ``telephone``:
+    telephonic notice is allowed (unset: not recorded). ``substitute``: see :class:`Substitute`; unset, the
+    statute provides none.
+    """
+
+    written: bool = True
+    electronic: Electronic
+    electronic_text: str = ""
+    telephone: bool | None = None
+    substitute: Substitute | None = None
+    citation: str = Field(min_length=1, description="The subsection that says how notice may be given.")
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _condition_quoted(self) -> NoticeMethods:
+        if self.electronic in ("customary", "any") and not self.electronic_text.strip():
+            raise ValueError(f"electronic = {self.electronic!r} needs electronic_text: the statute's words that "
+                             "allow email without the person's consent")
+        return self
+
+
 class LawRule(_Rule):
     """One jurisdiction's breach-notification law."""
 
@@ -225,6 +292,8 @@ class LawRule(_Rule):
     media: Media | None = None
     letter_content: list[str] = Field(default_factory=list)
     credit_monitoring: CreditMonitoring | None = None
+    notice_methods: NoticeMethods | None = Field(default=None, description=(
+        "How the notice to individuals may be given: post, email with or without consent, substitute notice."))
     assessment: Deadline | None = Field(default=None, description=(
         "A duty to finish assessing a suspected breach by a date (Australia s 26WH: 30 days)."))
     uncertain: list[str] = Field(default_factory=list, description="Where sources disagree or a value is unsure.")

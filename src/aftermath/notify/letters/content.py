@@ -133,20 +133,8 @@ def _check_monitoring(letter: Letter, incident: Incident) -> None:
 
 @dataclass(frozen=True)
 class Method:
-    """How a person is notified, and why."""
+    """How a person is notified, and why (chosen in ``methods.decide``)."""
 
     channel: str  # email | post | substitute
     reason: str
-
-
-def method(person: Person, consent: bool, suppressed: bool) -> Method:
-    """Post by default; email with e-sign consent; substitute notice when no contact details serve (pure)."""
-    has_post = bool(person.street and person.city and person.postal_code)
-    if person.email and consent and not suppressed:
-        return Method("email", "consented to electronic notices (esign_consent)")
-    if has_post:
-        why = "address failed or bounced: moved to post" if suppressed else "postal address (default method)"
-        return Method("post", why)
-    if person.email and not suppressed:
-        return Method("email", "substitute notice: no postal address; email is part of substitute notice")
-    return Method("substitute", "no usable postal address or email: substitute notice (website and media)")
+    basis: str = ""  # consent | without consent | substitute | default | bounced | no address

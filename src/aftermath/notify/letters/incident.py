@@ -80,6 +80,23 @@ class Monitoring(_Model):
     enrol_by: dt.date | None = None
 
 
+class Notice(_Model):
+    """Facts the laws' choice of method turns on (issue 15): the cost of notice and how the business writes to people.
+
+    ``cost_estimate_usd``: the estimated cost of notifying everyone owed a notice by the ordinary methods (post,
+    email); a law's share is this sum pro rata to its residents unless ``cost_by_jurisdiction`` gives it
+    (``{"US-CA" = 280000}``). ``email_primary_channel``: email is the business's primary or customary means of
+    communicating with these people (some statutes then allow email without e-sign consent).
+    ``disproportionate_effort``: counsel judged that notifying each person would involve disproportionate effort
+    (GDPR Art. 34(3)(c); PIPEDA's undue hardship; Australia's "not practicable").
+    """
+
+    cost_estimate_usd: int | None = Field(default=None, ge=0)
+    cost_by_jurisdiction: dict[str, int] = Field(default_factory=dict)
+    email_primary_channel: bool = False
+    disproportionate_effort: bool = False
+
+
 class Incident(_Model):
     """The whole file."""
 
@@ -88,6 +105,7 @@ class Incident(_Model):
     incident: Event = Field(default_factory=Event)
     response: Response = Field(default_factory=Response)
     credit_monitoring: Monitoring = Field(default_factory=Monitoring)
+    notice: Notice = Field(default_factory=Notice)
     elements: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("elements")

@@ -166,8 +166,8 @@ def substitute_texts(incident: Incident, people: int) -> dict[str, str]:
     """Website posting and statewide-media text for substitute notice."""
     ev, c = incident.incident, incident.contact
     body = (f"{TITLE}: {incident.business.name}. {ev.description.strip()} The incident occurred "
-            f"{ev.start or ''}{' to ' + str(ev.end) if ev.end else ''}. We could not reach {people} affected "
-            f"people by post or email. If you are a customer, call {c.phone} or visit {c.website}.")
+            f"{ev.start or ''}{' to ' + str(ev.end) if ev.end else ''}. We give this notice in place of "
+            f"a letter to {people} affected people. If you are a customer, call {c.phone} or visit {c.website}.")
     page = f"<!doctype html><html lang=en><meta charset=utf-8><title>{TITLE}</title><h1>{TITLE}</h1><p>{body}</p>"
     return {"website.html": page + "\n", "media.txt": body + "\n"}
 

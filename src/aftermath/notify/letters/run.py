@@ -30,10 +30,10 @@ from aftermath.notify.letters.content import (
     compose,
     load_agencies,
     load_blocks,
-    method,
     rules_for,
 )
 from aftermath.notify.letters.incident import Incident, load_incident
+from aftermath.notify.letters.methods import chooser, substitute_requirements
 from aftermath.notify.letters.wording import TITLE, plain_text, sections
 from aftermath.notify.people import Person, read_people
 from aftermath.notify.planning import load_rules
@@ -50,6 +50,7 @@ class Rendered:
     files: dict[str, bytes] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
     methods: Counter[str] = field(default_factory=Counter)
+    bases: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, why): consent, substitute...
     not_covered: int = 0
     mail_rows: list[list[str]] = field(default_factory=list)  # person, name, address lines, batch, index
     print_files: list[str] = field(default_factory=list)
@@ -120,9 +121,15 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
     substitute: list[str] = []
     method_rows = [["person_id", "method", "reason", "jurisdictions", "monitoring_months"]]
     when = dt.datetime.combine(today, dt.time(12), dt.UTC)
+    rules = [f.rule for f in load_rules() if f.rule.jurisdiction in deadlines]
+    choose = chooser(plan, letters, rules, incident, consent, suppressed)
+    substituted: set[str] = set()
     for letter in letters:
         p = letter.person
-        how = method(p, consent.get(p.id, False), p.email.lower() in suppressed)
+        how = choose(letter)
+        out.bases[how.channel, how.basis] += 1
+        if how.basis == "substitute" or how.channel == "substitute":
+            substituted.update(letter.jurisdictions)
         secs = sections(letter, incident, agencies, today, codes.get(p.id))
         nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
         mid = render.message_id(case_key, nid, domain)
@@ -147,6 +154,9 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
         out.notices.append(_notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body))
     _post_files(out, post)
     _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain)
+    if substituted:
+        chosen = [r for r in rules if r.jurisdiction in substituted]
+        out.files["substitute/requirements.txt"] = substitute_requirements(chosen).encode()
     return out
 
 
