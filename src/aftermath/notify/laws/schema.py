@@ -216,7 +216,8 @@ class Substitute(_Rule):
     consists of (``email`` to those with an address, a conspicuous ``website`` posting, for ``website_days`` days
     where the statute says, ``media``: major statewide media, ``attorney_general``: a letter showing the facts,
     ``toll_free_number``, ``alternative``: another form of written notice or telephone, HIPAA's for fewer than
-    10). ``text``: the statute's words, with their subsection.
+    10). ``text``: the statute's words (where only secondary sources were read, their summary of them, and the
+    file's ``uncertain`` says so).
     """
 
     cost_over: int | None = Field(default=None, ge=0)

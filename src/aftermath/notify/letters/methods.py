@@ -215,6 +215,6 @@ def substitute_requirements(rules: Iterable[LawRule]) -> str:
                                   else "") for p in sub.parts]
         lines.append(f"{rule.jurisdiction} ({nm.citation}):")
         lines += [f"  - {p}" for p in parts]
-        lines.append(f"  Statute: \"{sub.text}\"")
+        lines.append(f"  As the law file words it: \"{sub.text}\"")
         lines.append("")
     return "\n".join(lines)
