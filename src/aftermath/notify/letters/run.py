@@ -128,7 +128,7 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
         p = letter.person
         how = choose(letter)
         out.bases[how.channel, how.basis] += 1
-        if how.basis == "substitute" or how.channel == "substitute":
+        if how.basis == "substitute":
             substituted.update(letter.jurisdictions)
         secs = sections(letter, incident, agencies, today, codes.get(p.id))
         nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
