@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from aftermath.errors import UsageError
-from aftermath.notify.delivery import verp
+from aftermath.notify.delivery import shapes, verp
 from aftermath.notify.delivery.outbox import now_text
 from aftermath.notify.delivery.store import NoticeRow, SuppressionRow
 
@@ -130,10 +130,31 @@ class Failures:
 
 
 def failures(msg: Message) -> Failures:
-    """Who failed, and whether for good: flufl.bounce's reading."""
+    """Who failed, and whether for good: flufl.bounce's reading, with what it lacks (``shapes``).
+
+    A recipient's DSN status class decides hard or soft over flufl.bounce's reading of the DSN's action;
+    Amazon SES notifications and plain-text bounces it has no reader for are read by hand.
+    """
+    ses = shapes.amazon_ses(msg)
+    if ses is not None:
+        return Failures(ses.hard, ses.soft - ses.hard)
     temporary, permanent = all_failures(msg)
-    hard = frozenset(a.decode("utf-8", "replace").lower() for a in permanent)
-    return Failures(hard, frozenset(a.decode("utf-8", "replace").lower() for a in temporary) - hard)
+    kinds = {a: "soft" for a in _addresses(temporary)} | {a: "hard" for a in _addresses(permanent)}
+    kinds |= shapes.dsn_statuses(msg)  # a recipient's status class decides; "delivered" is no failure
+    if not kinds:  # nothing structured: the words of a bounce no reader knows
+        text = shapes.plain_text(msg)
+        return Failures(text.hard, text.soft - text.hard)
+    kinds = {a: k for a, k in kinds.items() if k != "delivered" and a not in shapes.not_recipients(msg)}
+    if len(kinds) > 1:  # the bounce's own recipient when it also sent the original (a parser's echo)
+        kinds = {a: k for a, k in kinds.items() if a not in shapes.original_sender(msg)} or kinds
+    hard = frozenset(a for a, k in kinds.items() if k == "hard")
+    return Failures(hard, frozenset(kinds) - hard)
+
+
+def _addresses(found: frozenset[bytes] | set[bytes]) -> list[str]:
+    """flufl.bounce's findings that are addresses (it can return a fragment of text), lower case."""
+    out = (a.decode("utf-8", "replace").strip().lower() for a in found)
+    return [a for a in out if shapes.is_address(a)]
 
 
 def _one(where: str, msg: Message, index: _Index, result: Import) -> list[_Match]:
