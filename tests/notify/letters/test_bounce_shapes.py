@@ -148,3 +148,53 @@ def test_an_expired_queue_report_puts_the_notice_back_in_the_queue(case: Case, t
     assert result.counts["soft"] == 1 and result.counts["hard"] == 0
     states = {r.recipient: r.status for r in outbox.notices(case) if r.channel == "email"}
     assert states["p00000@example.com"] == "retry" and outbox.suppressed(case) == set()
+
+
+def test_an_ses_notification_folded_into_lines_is_still_read() -> None:
+    raw = ses("Bounce")
+    head, _, body = raw.partition("\n\n")
+    folded = body.replace('"bounceType"', '\n "bounceType"', 1)  # a line break inside the JSON, as mailers fold
+    assert read(f"{head}\n\n{folded}") == Failures(frozenset({"ann@example.com"}), frozenset())
+
+
+def test_a_sendmail_bounce_whose_report_names_no_usable_recipient_is_read_from_its_words() -> None:
+    """Sendmail opens with "The original message was received at": that is not the copy of the original."""
+    raw = f"""From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: privacy@riverside.example
+Subject: Returned mail: see transcript for details
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="S"
+
+--S
+Content-Type: text/plain
+
+The original message was received at Tue, 1 Dec 2026 10:00:00 +0000
+from mail.riverside.example [192.0.2.7]
+
+   ----- The following addresses had permanent fatal errors -----
+<ann@example.com>
+    (reason: 550 Host unknown)
+
+--S
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: RFC822; @mx.example.net
+Action: failed
+Status: 5.1.2
+
+--S
+Content-Type: message/rfc822
+
+{ORIGINAL}
+--S--
+"""
+    assert read(raw) == Failures(frozenset({"ann@example.com"}), frozenset())
+
+
+def test_an_ses_notification_inside_an_sns_envelope_is_read() -> None:
+    head, _, body = ses("Bounce", "Transient").partition("\n\n")
+    inner = body.split("\n\n--")[0]
+    envelope = json.dumps({"Type": "Notification", "TopicArn": "arn:aws:sns:x", "Message": inner}, indent=2)
+    assert read(f"{head}\n\n{envelope}\n") == Failures(frozenset(), frozenset({"ann@example.com"}))

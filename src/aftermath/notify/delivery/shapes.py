@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
+from typing import Any
 
 ADDRESS = re.compile(r"[^@\s\"'(){}\[\],:;<>\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*",
                      re.IGNORECASE)
@@ -34,8 +35,9 @@ _SUBJECT = re.compile(r"undeliver|returned mail|delivery (status notification|fa
                       r"nondeliverable|non[- ]?delivery|returned to sender", re.I)
 # where a bounce's own words end and its copy of the original message begins
 _ORIGINAL = re.compile(r"^\W*(original message|message headers follow|(below this line|this) is a copy of the "
-                       r"message|unsent message|returned message|the original message|original message headers|"
-                       r"content-type: message/rfc822|received: )", re.I | re.M)
+                       r"message|unsent message|returned message|the original message (follows|is (attached|"
+                       r"included|below))|original message headers|content-type: message/rfc822|received: )",
+                       re.I | re.M)
 # addresses that are not recipients: Message-IDs (they look like addresses), and senders named anywhere
 _IDS = re.compile(r"^(?:message-id|in-reply-to|references):.*$", re.I | re.M)
 _SENDERS = re.compile(r"^(?:from|sender|reply-to|return-path):.*$", re.I | re.M)
@@ -60,12 +62,8 @@ def is_address(text: str) -> bool:
 def amazon_ses(msg: Message) -> Reading | None:
     """An Amazon SES notification (JSON by email through SNS): its bounced recipients; None when not one."""
     for text in _texts(msg):
-        start = text.find('{"notificationType"')
-        if start < 0:
-            continue
-        try:
-            data, _ = json.JSONDecoder().raw_decode(text[start:])
-        except ValueError:
+        data = _ses_json(text)
+        if data is None:
             continue
         if data.get("notificationType") != "Bounce":
             return Reading()  # a delivery or a complaint: not a bounce
@@ -75,6 +73,28 @@ def amazon_ses(msg: Message) -> Reading | None:
         if bounce.get("bounceType") == "Permanent":
             return Reading(hard=addresses)
         return Reading(soft=addresses)
+    return None
+
+
+def _ses_json(text: str) -> dict[str, Any] | None:
+    """The SES notification in ``text``: raw, folded into lines, or as the "Message" of an SNS envelope."""
+    start = text.find('{"notificationType"')
+    if start < 0:
+        envelope = _json_at(text, text.find("{")) if '"Message"' in text else None
+        inner = envelope.get("Message") if envelope else None
+        return _json_at(inner, 0) if isinstance(inner, str) and '"notificationType"' in inner else None
+    return _json_at(text, start)
+
+
+def _json_at(text: str, start: int) -> dict[str, Any] | None:
+    if start < 0:
+        return None
+    for candidate in (text[start:], re.sub(r"\r?\n", "", text[start:])):  # the JSON may be folded into lines
+        try:
+            data, _ = json.JSONDecoder().raw_decode(candidate)
+        except ValueError:
+            continue
+        return data if isinstance(data, dict) else None
     return None
 
 
@@ -188,12 +208,20 @@ def _blocks(text: str) -> Iterator[Message]:
 
 
 def _texts(msg: Message, human: bool = False) -> Iterator[str]:
-    """The text parts of ``msg`` (with ``human``: only the bounce's own words, not the quoted original)."""
+    """The text parts of ``msg`` (with ``human``: only the bounce's own words, not the quoted original).
+
+    A multipart message whose boundary does not match its body (it happens) has no parts: its whole body is
+    read as text.
+    """
+    found = False
     for part in msg.walk():
         if part.get_content_maintype() == "text" and part.get_content_type() != "text/rfc822-headers":
             if human and _inside_original(msg, part):
                 continue
+            found = True
             yield _decoded(part)
+    if not found and msg.is_multipart():
+        yield msg.as_bytes().decode("utf-8", "replace").partition("\n\n")[2]
 
 
 def _inside_original(msg: Message, target: Message) -> bool:
