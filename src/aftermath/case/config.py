@@ -141,6 +141,7 @@ class SmtpConfig(_Model):
     user: str | None = None
     password_file: str | None = None  # relative to the case folder; keep it mode 600
     password_env: str | None = None
+    verp: bool = False  # envelope sender local+token@domain per notice, so a bounce names its notice
 
     @model_validator(mode="after")
     def _password(self) -> SmtpConfig:

@@ -67,6 +67,9 @@ def send_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be sent; send nothing.")] = False,
     connections: Annotated[int, typer.Option(help="Parallel SMTP connections, each kept open; a kill may leave "
                                                   "one ambiguous message per connection (1: at most one).")] = 4,
+    verp: Annotated[bool | None, typer.Option("--verp/--no-verp", help="Envelope sender LOCAL+TOKEN@DOMAIN per "
+                                              "notice (VERP), so 'notify bounces' knows each bounce's notice "
+                                              "(default: verp in \\[notify.smtp], else off).")] = None,
 ) -> None:
     """Deliver every pending email notice; safe to kill and run again (nothing sent twice but an ambiguous one).
 
@@ -84,7 +87,9 @@ def send_command(
     case = open_case(ctx)
     configured = case.config.notify.smtp if case.config.notify else None
     settings = from_config(smtp, "tls" if tls else "starttls" if starttls else None, configured, case.root)
-    report = send.run(case, settings, send.Options(sender, rate, backoff, dry_run, connections))
+    if verp is None:
+        verp = bool(configured and configured.verp)
+    report = send.run(case, settings, send.Options(sender, rate, backoff, dry_run, connections, verp))
     if dry_run:
         console.print(f"Would send {report.outcomes['would_send']} notices; nothing was sent.")
         return
@@ -143,11 +148,20 @@ def bounces_command(
     result = import_bounces(open_case(ctx), paths)
     c = result.counts
     console.print(f"Bounces: {c['hard']} hard (suppressed; run 'notify letters' again to print their letters), "
-                  f"{c['soft']} soft (queued again), {len(result.unmatched)} not matched.")
+                  f"{c['soft']} soft (queued again), {len(result.unmatched)} not matched. Matched by VERP return "
+                  f"path {c['by_verp']}, by quoted Message-ID {c['by_message_id']}, by recipient address "
+                  f"{c['by_address']}.", highlight=False)
+    for line in result.matched[:MATCHED_SHOWN]:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if len(result.matched) > MATCHED_SHOWN:
+        console.print(f"... and {len(result.matched) - MATCHED_SHOWN} more (counted above).")
     for line in result.unmatched[:50]:
         err_console.print(f"not matched: {line}")
     if result.unmatched:
         raise typer.Exit(1)
+
+
+MATCHED_SHOWN = 200
 
 
 def mark_sent_command(

@@ -2,7 +2,8 @@
 
 Addresses and permanence come from flufl.bounce (RFC 3464 DSNs and the many shapes real servers send).
 What it lacks is done here: reading .eml files, mbox files and Maildir folders, and finding the
-notice each bounce is about: by the original Message-ID quoted in the bounce, else by the failed address.
+notice each bounce is about: by the VERP token of the return path it came back to (``send --verp``), else by
+the original Message-ID quoted in the bounce, else by the failed address; each match says which.
 A hard bounce suppresses the address (the person moves to post when ``letters`` runs again); a soft one
 puts the notice back in the queue. The import is journaled once, with counts and the files' hashes.
 """
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING
 
 from flufl.bounce import all_failures
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from aftermath.errors import UsageError
+from aftermath.notify.delivery import shapes, verp
 from aftermath.notify.delivery.outbox import now_text
 from aftermath.notify.delivery.store import NoticeRow, SuppressionRow
 
@@ -41,6 +43,7 @@ class Import:
 
     counts: Counter[str] = field(default_factory=Counter)
     unmatched: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # one line per bounced notice: how it was matched
 
 
 def read_messages(path: Path) -> Iterator[tuple[str, Message]]:
@@ -76,57 +79,132 @@ def import_bounces(case: Case, paths: Sequence[Path]) -> Import:
     """Match every bounce in ``paths`` to its notice; mark, suppress, journal once."""
     result = Import()
     with Session(case.engine, expire_on_commit=False) as s:
-        rows = list(s.scalars(select(NoticeRow).where(NoticeRow.channel == "email")))
+        rows = list(s.scalars(select(NoticeRow).options(defer(NoticeRow.body)).where(NoticeRow.channel == "email")))
         held = {a.lower() for a in s.scalars(select(SuppressionRow.address))}
-    by_id = {r.message_id: r for r in rows}
-    by_address: dict[str, NoticeRow] = {r.recipient.lower(): r for r in rows}
+    index = _Index({verp.token(r.message_id): r for r in rows}, {r.message_id: r for r in rows},
+                   {r.recipient.lower(): r for r in rows})
     changed: dict[str, NoticeRow] = {}
     new_suppressed: dict[str, SuppressionRow] = {}
     digest = hashlib.sha256()
     for path in paths:
         for where, msg in read_messages(path):
             digest.update(msg.as_bytes())
-            _one(where, msg, by_id, by_address, held, changed, new_suppressed, result)
+            for match in _one(where, msg, index, result):
+                _mark(match, held, changed, new_suppressed, result)
     data = {"files": [str(p) for p in paths], "sha256": digest.hexdigest(), **result.counts,
             "unmatched": len(result.unmatched)}
-    case.write("notify.bounces", f"{sum(result.counts.values())} bounces imported", data,
-               rows=[*changed.values(), *new_suppressed.values()])
+    seen = sum(v for k, v in result.counts.items() if not k.startswith("by_"))
+    case.write("notify.bounces", f"{seen} bounces imported", data, rows=[*changed.values(), *new_suppressed.values()])
     return result
 
 
-def _one(where: str, msg: Message, by_id: dict[str, NoticeRow], by_address: dict[str, NoticeRow], held: set[str],
-         changed: dict[str, NoticeRow], suppressed: dict[str, SuppressionRow], result: Import) -> None:
+HOW = {"verp": "VERP return path", "message_id": "quoted Message-ID", "address": "recipient address"}
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The email notices by VERP token, by Message-ID and by recipient address."""
+
+    by_token: dict[str, NoticeRow]
+    by_id: dict[str, NoticeRow]
+    by_address: dict[str, NoticeRow]
+
+
+@dataclass(frozen=True)
+class _Match:
+    """One bounced notice: where the bounce was, which address failed, hard or soft, and how it was found."""
+
+    where: str
+    row: NoticeRow
+    address: str
+    hard: bool
+    how: str
+
+
+@dataclass(frozen=True)
+class Failures:
+    """The failed recipients a bounce names (lower case): ``hard`` (permanent) and ``soft`` (temporary)."""
+
+    hard: frozenset[str]
+    soft: frozenset[str]
+
+
+def failures(msg: Message) -> Failures:
+    """Who failed, and whether for good: flufl.bounce's reading, with what it lacks (``shapes``).
+
+    A recipient's DSN status class decides hard or soft over flufl.bounce's reading of the DSN's action;
+    Amazon SES notifications and plain-text bounces it has no reader for are read by hand.
+    """
+    ses = shapes.amazon_ses(msg)
+    if ses is not None:
+        return Failures(ses.hard, ses.soft - ses.hard)
     temporary, permanent = all_failures(msg)
-    if not temporary and not permanent:
+    kinds = {a: "soft" for a in _addresses(temporary)} | {a: "hard" for a in _addresses(permanent)}
+    kinds |= shapes.dsn_statuses(msg)  # a recipient's status class decides; "delivered" is no failure
+    if not kinds:  # nothing structured: the words of a bounce no reader knows
+        text = shapes.plain_text(msg)
+        return Failures(text.hard, text.soft - text.hard)
+    kinds = {a: k for a, k in kinds.items() if k != "delivered" and a not in shapes.not_recipients(msg)}
+    if len(kinds) > 1:  # the bounce's own recipient when it also sent the original (a parser's echo)
+        kinds = {a: k for a, k in kinds.items() if a not in shapes.original_sender(msg)} or kinds
+    hard = frozenset(a for a, k in kinds.items() if k == "hard")
+    return Failures(hard, frozenset(kinds) - hard)
+
+
+def _addresses(found: frozenset[bytes] | set[bytes]) -> list[str]:
+    """flufl.bounce's findings that are addresses (it can return a fragment of text), lower case."""
+    out = (a.decode("utf-8", "replace").strip().lower() for a in found)
+    return [a for a in out if shapes.is_address(a)]
+
+
+def _one(where: str, msg: Message, index: _Index, result: Import) -> list[_Match]:
+    """The notices one bounce is about (each once; hard wins); what cannot be matched is noted in ``result``."""
+    failed_ = failures(msg)
+    hard, failed = failed_.hard, failed_.hard | failed_.soft
+    if not failed:
         result.counts["not_a_bounce"] += 1
         result.unmatched.append(f"{where}: not a bounce (no failed recipient found)")
-        return
-    ids = quoted_ids(msg)
-    hard = {a.decode("utf-8", "replace").lower() for a in permanent}
-    soft = {a.decode("utf-8", "replace").lower() for a in temporary} - hard
-    for address in sorted(hard | soft):
-        row = next((by_id[i] for i in ids if i in by_id and by_id[i].recipient.lower() == address), None)
-        row = row or by_address.get(address)
+        return []
+    tokens = [t for t in verp.tokens_in(msg) if t in index.by_token]
+    if tokens:  # the bounce came back to one notice's own return path: it is about that message alone
+        mine = index.by_token[tokens[0]].recipient.lower()
+        return [_Match(where, index.by_token[tokens[0]], mine, mine in hard if mine in failed else bool(hard), "verp")]
+    ids = [i for i in quoted_ids(msg) if i in index.by_id]
+    found: dict[str, _Match] = {}
+    for address in sorted(failed):
+        how = "message_id"
+        row: NoticeRow | None = next((index.by_id[i] for i in ids if index.by_id[i].recipient.lower() == address), None)
+        if row is None:
+            row, how = index.by_address.get(address), "address"
+        if row is None and len(ids) == 1:  # one message of ours quoted, the failed address rewritten on the way
+            row, how = index.by_id[ids[0]], "message_id"
         if row is None:
             result.counts["unmatched"] += 1
+            quoted = quoted_ids(msg)
             result.unmatched.append(f"{where}: no notice was sent to {address}"
-                                    + (f" (quoted Message-ID {ids[0]})" if ids else ""))
+                                    + (f" (quoted Message-ID {quoted[0]})" if quoted else ""))
             continue
-        _mark(row, address, address in hard, held, changed, suppressed, result)
+        known = found.get(row.id)
+        if known is None or (address in hard and not known.hard):
+            found[row.id] = _Match(where, row, address, address in hard, how)
+    return list(found.values())
 
 
-def _mark(row: NoticeRow, address: str, hard: bool, held: set[str], changed: dict[str, NoticeRow],
-          suppressed: dict[str, SuppressionRow], result: Import) -> None:
-    at = now_text()
-    if hard:
-        row.status, row.reply, row.done_at = "bounced", f"hard bounce from {address}", at
+def _mark(match: _Match, held: set[str], changed: dict[str, NoticeRow], suppressed: dict[str, SuppressionRow],
+          result: Import) -> None:
+    at, row = now_text(), match.row
+    kind = "hard" if match.hard else "soft" if row.status == "sent" else "soft_ignored"
+    result.counts[kind] += 1
+    result.counts[f"by_{match.how}"] += 1
+    result.matched.append(f"{match.where}: {kind.replace('_', ' ')} bounce from {match.address}: notice "
+                          f"{row.id[:12]} to {row.recipient}, matched by {HOW[match.how]}")
+    if kind == "hard":
+        row.status, row.reply, row.done_at = "bounced", f"hard bounce from {match.address}", at
+        address = row.recipient.lower()  # the address we mail is the one never to mail again
         if address not in held and address not in suppressed:
             suppressed[address] = SuppressionRow(address=address, reason="hard bounce", at=at)
-        result.counts["hard"] += 1
-    elif row.status == "sent":
-        row.status, row.reply, row.next_attempt_at = "retry", f"soft bounce from {address}", None
-        result.counts["soft"] += 1
+    elif kind == "soft":
+        row.status, row.reply, row.next_attempt_at = "retry", f"soft bounce from {match.address}", None
     else:
-        result.counts["soft_ignored"] += 1
         return
     changed[row.id] = row

@@ -29,6 +29,7 @@ from sqlalchemy import event
 from aftermath.errors import AftermathError, SourceError, UsageError
 from aftermath.notify.delivery import outbox
 from aftermath.notify.delivery.smtp import Outcome, Settings, connect, deliver
+from aftermath.notify.delivery.verp import return_path
 
 if TYPE_CHECKING:
     from aftermath.case import Case
@@ -53,6 +54,7 @@ class Options:
     backoff: float = 5.0
     dry_run: bool = False
     connections: int = 4  # each connection has at most one message in flight: a kill leaves at most this many ambiguous
+    verp: bool = False  # envelope sender local+token@domain per notice (see verp.py)
 
 
 @dataclass
@@ -170,7 +172,7 @@ async def _worker(ledger: outbox.Ledger, settings: Settings, options: Options, c
             if claimed is None:
                 continue
             body, attempts = claimed
-            message, sender = _message(body, options.sender)
+            message, sender = _message(body, options.sender, options.verp)
             try:
                 result = await deliver(client, message, sender, recipient)
             except aiosmtplib.SMTPSenderRefused as exc:
@@ -236,16 +238,23 @@ def _decide(nid: str, recipient: str, result: Outcome, attempts: int, options: O
     return outcome
 
 
-def _message(body: bytes, sender: str | None) -> tuple[bytes, str]:
-    """The stored bytes (with From replaced when ``--from`` is given) and the envelope sender."""
+def _message(body: bytes, sender: str | None, verp: bool = False) -> tuple[bytes, str]:
+    """The stored bytes (with From replaced when ``--from`` is given) and the envelope sender.
+
+    With ``verp`` the envelope sender is ``local+token@domain`` of the sender, the token derived from the
+    message's own Message-ID (so from the notice); the From header keeps the plain address.
+    """
     head, sep, rest = body.partition(b"\r\n\r\n") if b"\r\n\r\n" in body else body.partition(b"\n\n")
     headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + sep)
+    envelope = sender or parseaddr(str(headers["From"] or ""))[1]
+    if verp:
+        envelope = return_path(envelope, str(headers["Message-ID"] or ""))
     if not sender:
-        return body, parseaddr(str(headers["From"] or ""))[1]
+        return body, envelope
     newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
     lines, skipping = [], False
     for line in head.split(newline):
         skipping = line.lower().startswith(b"from:") or (skipping and line[:1] in (b" ", b"\t"))
         if not skipping:
             lines.append(line)
-    return newline.join([f"From: {sender}".encode(), *lines]) + sep + rest, sender
+    return newline.join([f"From: {sender}".encode(), *lines]) + sep + rest, envelope

@@ -1,7 +1,8 @@
 """``notify sink``: a local SMTP server (aiosmtpd) that keeps every message it accepts, one file each.
 
 For rehearsals, the demo and the tests. It answers 250 only after the file is on disk, so a message the
-sender saw accepted is always there. ``reject`` addresses get a permanent 550 at RCPT (a hard bounce).
+sender saw accepted is always there; each file starts with a ``Return-Path`` header naming the envelope
+sender (``MAIL FROM``), as a final delivery does. ``reject`` addresses get a permanent 550 at RCPT (a hard bounce).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class Keeper:
         """
         name = f"{time.time_ns()}-{os.getpid()}-{next(self._counter):06d}.eml"
         data = envelope.original_content or envelope.content
-        await asyncio.to_thread(self._keep, name, data if isinstance(data, bytes) else data.encode())
+        # the envelope sender, as a delivering server records it (RFC 5321 4.4): where a bounce would go
+        head = f"Return-Path: <{envelope.mail_from or ''}>\r\n".encode()
+        await asyncio.to_thread(self._keep, name, head + (data if isinstance(data, bytes) else data.encode()))
         return f"250 2.0.0 stored as {name}"
 
     def _keep(self, name: str, data: bytes) -> None:

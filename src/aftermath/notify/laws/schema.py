@@ -125,6 +125,40 @@ class Individuals(_Rule):
     notes: str = ""
 
 
+FormAnswer = Literal["organisation", "organisation_address", "organisation_zip", "contact_name", "contact_phone",
+                     "contact_email", "residents", "residents_notified", "total_affected", "breach_start",
+                     "breach_end", "breach_dates", "discovery_date", "notice_date", "information_types",
+                     "description", "actions_taken", "actions_planned", "law_enforcement_delay", "notice_method",
+                     "substitute_notice", "credit_monitoring", "sample_notice", "counsel"]
+FORM_ANSWERS: tuple[str, ...] = get_args(FormAnswer)
+
+
+class FormField(_Rule):
+    """One field of a regulator's form: its label as the form shows it, and what answers it.
+
+    ``answer`` names the figure filled from the plan and INCIDENT.toml (``residents``: the plan's count
+    for this duty; ``notice_date``: the date of the notices; ``sample_notice``: the sample notice file
+    written next to the draft...); ``counsel`` when only the business and its counsel can answer.
+    """
+
+    label: str
+    answer: FormAnswer = "counsel"
+    notes: str = ""
+
+
+class WebForm(_Rule):
+    """A regulator's reporting form (web form, or a form file it asks for): where it is and its fields in order.
+
+    ``source``: where the field list was read and when (also in the law file's ``sources``); a list read
+    from a secondary description says so in the file's ``uncertain``.
+    """
+
+    url: str
+    source: str
+    fields: list[FormField] = Field(min_length=1)
+    notes: str = ""
+
+
 class Regulator(_Rule):
     """A regulator (attorney general, agency) to notify when ``threshold`` or more residents are affected.
 
@@ -152,6 +186,7 @@ class Regulator(_Rule):
     count: Literal["residents", "all_affected"] = "residents"
     deadline: Deadline
     notes: str = ""
+    form: WebForm | None = None  # its reporting form's fields, answered next to the draft
 
 
 class ExemptEntity(_Rule):

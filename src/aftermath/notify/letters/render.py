@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
@@ -14,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from aftermath.notify.laws.schema import WebForm
 from aftermath.notify.letters.incident import Incident
 from aftermath.notify.letters.wording import TITLE, Section, plain_text
 from aftermath.notify.people import Person
@@ -142,7 +144,8 @@ def _encode(body: str) -> tuple[str, str]:
     return "base64", base64.encodebytes(body.encode()).decode("ascii").replace("\n", "\r\n")
 
 
-def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, int], today: dt.date) -> str:
+def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, int], today: dt.date,
+                    sample: str = "") -> str:
     """A draft notice to a regulator, credit bureaus or media, with the plan's figures filled in."""
     ev = incident.incident
     lines = [f"DRAFT - {ob['recipient']}", f"Duty: {ob['jurisdiction']} {ob['audience'].replace('_', ' ')}; "
@@ -158,7 +161,60 @@ def regulator_draft(ob: dict[str, Any], incident: Incident, counts: dict[str, in
              f"Credit monitoring offered: {incident.credit_monitoring.months} months "
              f"({incident.credit_monitoring.provider})" if incident.credit_monitoring.months else
              "Credit monitoring offered: none", "", "Notes from the plan: " + (ob.get("notes") or "none"),
-             "", "A sample individual notice (without personal information) is attached: sample-notice.txt."]
+             "", f"A sample individual notice (without personal information) is attached: {sample}." if sample else
+             "No individual notice to this jurisdiction's residents was written: no sample to attach."]
+    return "\n".join(lines) + "\n"
+
+
+COUNSEL = "(to be answered by counsel)"
+
+
+@dataclass
+class Residents:
+    """What the notices to one jurisdiction's residents were: how many by each channel, which data elements."""
+
+    channels: dict[str, int]
+    elements: set[str]
+
+
+def form_answers(ob: dict[str, Any], form: WebForm, incident: Incident, residents: Residents | None,
+                 total: int, today: dt.date, sample: str) -> list[dict[str, str]]:
+    """Each field of a regulator's form, in the form's order, with its answer from the plan and INCIDENT.toml.
+
+    A field only the business and its counsel can answer, or whose figure is not known, says so.
+    """
+    ev, c, b = incident.incident, incident.contact, incident.business
+    channels = residents.channels if residents else {}
+    zips = re.findall(r"\b\d{5}(?:-\d{4})?\b", b.address)
+    delay = {True: "Yes", False: "No", None: ""}[ev.law_enforcement_delay]
+    cm = incident.credit_monitoring
+    known: dict[str, object] = {
+        "organisation": b.name, "organisation_address": b.address, "organisation_zip": zips[-1] if zips else "",
+        "contact_name": "", "contact_phone": c.phone, "contact_email": c.email,
+        "residents": ob["people"], "residents_notified": channels.get("email", 0) + channels.get("post", 0),
+        "total_affected": total, "breach_start": ev.start or "", "breach_end": ev.end or ev.start or "",
+        "breach_dates": f"{ev.start} to {ev.end or ev.start}" if ev.start else "",
+        "discovery_date": ev.discovered or "", "notice_date": today.isoformat(),
+        "information_types": "; ".join(re.sub(r"^your ", "", incident.words(e)) for e in sorted(residents.elements))
+        if residents else "",
+        "description": ev.description.strip(), "actions_taken": incident.response.done.strip(),
+        "actions_planned": incident.response.doing.strip(), "law_enforcement_delay": delay,
+        "notice_method": (f"{channels.get('email', 0)} by email, {channels.get('post', 0)} by post, "
+                          f"{channels.get('substitute', 0)} by substitute notice, dated {today.isoformat()}"),
+        "substitute_notice": "Yes" if channels.get("substitute") else "No",
+        "credit_monitoring": f"{cm.months} months ({cm.provider})" if cm.months else "None offered",
+        "sample_notice": sample, "counsel": ""}
+    return [{"label": f.label, "answer": str(known[f.answer]) or COUNSEL, "from": f.answer} for f in form.fields]
+
+
+def form_text(ob: dict[str, Any], form: WebForm, answers: list[dict[str, str]]) -> str:
+    """The answers as a text page to fill the form from, field by field."""
+    lines = [f"FORM ANSWERS - {ob['recipient']}", f"Form: {form.url}", f"Field list read from: {form.source}"]
+    if form.notes:
+        lines.append(f"Note: {form.notes}")
+    lines.append("")
+    for i, a in enumerate(answers, 1):
+        lines.extend([f"{i}. {a['label']}", f"   {a['answer']}"])
     return "\n".join(lines) + "\n"
 
 

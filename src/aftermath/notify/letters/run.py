@@ -124,12 +124,17 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
     rules = [f.rule for f in load_rules() if f.rule.jurisdiction in deadlines]
     choose = chooser(plan, letters, rules, incident, consent, suppressed)
     substituted: set[str] = set()
+    residents: dict[str, tuple[render.Residents, Letter]] = {}  # per jurisdiction, for the regulators' forms
     for letter in letters:
         p = letter.person
         how = choose(letter)
         out.bases[how.channel, how.basis] += 1
         if how.basis == "substitute":
             substituted.update(letter.jurisdictions)
+        for j in letter.jurisdictions:
+            seen = residents.setdefault(j, (render.Residents(Counter(), set()), letter))[0]
+            seen.channels[how.channel] += 1
+            seen.elements.update(p.elements)
         secs = sections(letter, incident, agencies, today, codes.get(p.id))
         nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
         mid = render.message_id(case_key, nid, domain)
@@ -153,11 +158,20 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
                 substitute.append(p.id)
         out.notices.append(_notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body))
     _post_files(out, post)
-    _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain)
+    samples = {j: _sample(letter, incident, agencies, today) for j, (_, letter) in residents.items()}
+    _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain,
+                 {j: (r, samples[j]) for j, (r, _) in residents.items()})
     if substituted:
         chosen = [r for r in rules if r.jurisdiction in substituted]
         out.files["substitute/requirements.txt"] = substitute_requirements(chosen).encode()
     return out
+
+
+def _sample(letter: Letter, incident: Incident, agencies: list[Any], today: dt.date) -> bytes:
+    """A notice to one of a jurisdiction's residents with nothing personal in it, for the regulators."""
+    anonymous = replace(letter, person=replace(letter.person, name="[Name]", street="", email=""))
+    code = "[enrolment code]" if letter.monitoring_months else None
+    return plain_text(sections(anonymous, incident, agencies, today, code), render.greeting(anonymous.person)).encode()
 
 
 def _mailhouse(p: Person) -> list[str]:
@@ -200,12 +214,28 @@ def print_post(out_dir: Path, result: Rendered, pdf: bool) -> None:
 
 
 def _other_files(out: Rendered, plan: dict[str, Any], incident: Incident, substitute: list[str],
-                 method_rows: list[list[str]], today: dt.date, case_key: str, domain: str) -> None:
+                 method_rows: list[list[str]], today: dt.date, case_key: str, domain: str,
+                 residents: dict[str, tuple[render.Residents, bytes]]) -> None:
+    forms = {(f.rule.jurisdiction, r.recipient): r.form for f in load_rules() for r in f.rule.regulators if r.form}
     for i, ob in enumerate(o for o in plan["obligations"] if o["audience"] != "individuals"):
-        text = render.regulator_draft(ob, incident, dict(out.methods), today).encode()
-        nid = render.notice_id(ob["audience"], f"{ob['jurisdiction']}\0{ob['recipient']}")
         name = f"regulators/{i + 1:03d}-{ob['jurisdiction']}-{ob['audience']}.txt"
+        mine, sample_text = residents.get(ob["jurisdiction"], (None, b""))
+        sample = f"regulators/sample-notice-{ob['jurisdiction']}.txt" if sample_text else ""
+        if sample:
+            out.files[sample] = sample_text
+        text = render.regulator_draft(ob, incident, dict(out.methods), today, sample.rpartition("/")[2]).encode()
+        form = forms.get((ob["jurisdiction"], ob["recipient"]))
+        if form is not None:
+            answers = render.form_answers(ob, form, incident, mine, int(plan.get("people_total") or 0), today,
+                                          sample)
+            stem = name.removesuffix(".txt")
+            out.files[f"{stem}-form.txt"] = render.form_text(ob, form, answers).encode()
+            out.files[f"{stem}-form.json"] = (json.dumps({"recipient": ob["recipient"], "jurisdiction":
+                                                          ob["jurisdiction"], "url": form.url, "source": form.source,
+                                                          "fields": answers}, indent=1) + "\n").encode()
+            text += f"Web form: {form.url}; its fields answered in {stem.rpartition('/')[2]}-form.txt\n".encode()
         out.files[name] = text
+        nid = render.notice_id(ob["audience"], f"{ob['jurisdiction']}\0{ob['recipient']}")
         duties = [[ob["jurisdiction"], ob["audience"], ob["deadline"]]]
         out.notices.append(_notice(nid, "", ob["audience"], Method("draft", name), ob["recipient"], duties,
                                    render.message_id(case_key, nid, domain), text))
