@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import os
 import stat
 import struct
@@ -140,7 +139,7 @@ class SftpClient:
         with contextlib.suppress(OSError):  # a larger pipe: fewer wake-ups per MiB (Linux; best effort)
             fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._out = self.proc.stdin
-        self._in = io.BufferedReader(self.proc.stdout, 256 << 10)  # type: ignore[type-var,arg-type]
+        self._in = self.proc.stdout  # unbuffered: replies' data go from the pipe straight to their buffers
         self.pid = os.getpid()  # the process that owns this client
         self._send_lock = threading.Lock()
         self._cv = threading.Condition()
@@ -148,6 +147,7 @@ class SftpClient:
         self._reading = False
         self._replies: dict[int, tuple[int, bytes | int]] = {}
         self._sinks: dict[int, memoryview] = {}  # READ id -> where its data goes
+        self._discard: set[int] = set()  # ids whose answers nobody waits for
         self._dead: str | None = None
         self.chunk = CHUNK
         try:
@@ -191,21 +191,21 @@ class SftpClient:
         return ConnectionLost(what if code is None else f"{what} (ssh exited with status {code})")
 
     def _read_exact(self, n: int) -> bytes:
-        try:
-            data = self._in.read(n)
-        except (OSError, ValueError):
-            data = b""
-        if len(data) != n:
-            raise self._failed("the SSH connection closed")
-        return data
+        data = bytearray(n)
+        self._read_into(memoryview(data))
+        return bytes(data)
 
     def _read_into(self, view: memoryview) -> None:
-        try:
-            got = self._in.readinto(view)
-        except (OSError, ValueError):
-            got = 0
-        if got != len(view):
-            raise self._failed("the SSH connection closed")
+        """Fill ``view`` from the pipe: as many reads as the pipe needs, no copy through another buffer."""
+        got, n = 0, len(view)
+        while got < n:
+            try:
+                step = self._in.readinto(view[got:])  # type: ignore[attr-defined]
+            except (OSError, ValueError):
+                step = 0
+            if not step:
+                raise self._failed("the SSH connection closed")
+            got += step
 
     def _write(self, data: bytes) -> None:
         with self._send_lock:
@@ -229,9 +229,10 @@ class SftpClient:
 
     def _receive_one(self) -> None:
         """Read one reply from the pipe and file it (DATA of a READ straight into its buffer)."""
-        length, kind, rid = _HEAD.unpack(self._read_exact(9))
+        head = self._read_exact(13)  # length, type, id and the body's first 4 bytes (every reply has them)
+        length, kind, rid = _HEAD.unpack_from(head)
         if kind == DATA:
-            n = _U32.unpack(self._read_exact(4))[0]
+            n = _U32.unpack_from(head, 9)[0]
             with self._cv:
                 sink = self._sinks.pop(rid, None)
             if sink is not None and n <= len(sink):
@@ -240,8 +241,11 @@ class SftpClient:
             else:
                 reply = (DATA, self._read_exact(n))
         else:
-            reply = (kind, self._read_exact(length - 5))
+            reply = (kind, head[9:] + self._read_exact(length - 9))
         with self._cv:
+            if rid in self._discard:  # the answer to a CLOSE: nobody waits for it
+                self._discard.discard(rid)
+                return
             self._replies[rid] = reply
             self._cv.notify_all()
 
@@ -303,9 +307,11 @@ class SftpClient:
                                      HANDLE)).string()
 
     def close_handle(self, handle: bytes) -> None:
-        """Close a handle (an error closing it changes nothing for a reader)."""
-        with contextlib.suppress(StatusError):
-            self._request(CLOSE, _string(handle), STATUS)
+        """Close a handle without waiting for the answer (an error closing it changes nothing for a reader)."""
+        rid = self._ids(1)[0]
+        with self._cv:
+            self._discard.add(rid)
+        self._write(self._packet(CLOSE, rid, _string(handle)))
 
     def stat(self, path: str, follow: bool = True) -> Attrs:
         """STAT (or LSTAT, without ``follow``) of a path."""
