@@ -160,6 +160,7 @@ def test_review_restore_and_scope_match_the_local_copy(remote: Remote, tmp_path:
         assert scoped.code == 0, scoped.err
         people[name] = out.read_text()
     assert people["remote"] == people["local"] and "4111" not in people["remote"]
+    assert not _ssh_children(remote.server.location)  # SFTP: every command ended and reaped its ssh processes
     assert len(people["remote"].splitlines()) == 2  # a header and one person (the one with a card and its code)
 
 
@@ -198,6 +199,33 @@ def test_a_server_that_stops_answering_is_retried_then_named(monkeypatch: pytest
             list(repo.walk(snap.tree))
     assert "kept failing after 5 attempts" in caught.value.message
     assert server.location in caught.value.message and remote.snapshots
+
+
+@pytest.mark.root
+@needs_sshd
+def test_an_sftp_server_that_goes_away_is_retried_then_named(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
+    with servers.sftp_server(tmp_path) as server:
+        remote = build(server, tmp_path)
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        repo = Repository.open(server.location, PASSWORD)
+        try:
+            snap = repo.snapshots()[-1]
+            assert server.proc is not None
+            server.proc.terminate()  # the listener: no new session can start
+            server.proc.wait(10)
+            ssh = repo.backend.ssh_pid  # type: ignore[attr-defined]
+            assert ssh is not None
+            os.kill(ssh, 9)  # and the session we had ends
+            with pytest.raises(RepositoryError) as caught:
+                list(repo.walk(snap.tree))
+        finally:
+            repo.close()
+    assert "kept failing after 5 attempts (ssh: " in caught.value.message
+    assert server.location in caught.value.message and remote.snapshots
+    assert not _ssh_children(server.location)
 
 
 def test_throttling_slows_down_instead_of_failing() -> None:
@@ -299,13 +327,14 @@ def test_an_ssh_killed_mid_read_is_retried_on_a_new_one(remote_env: Remote, monk
         killed: list[int] = []
         write = sftp.SftpClient._write
 
-        def write_then_kill(self: sftp.SftpClient, data: bytes) -> None:
-            write(self, data)
-            if data[4] == sftp.READ and not killed:  # the first READs are on their way: ssh dies now
+        def kill_then_write(self: sftp.SftpClient, data: bytes) -> None:
+            if data[4] == sftp.READ and not killed:  # the pack is open, its READs about to go: ssh dies now
                 killed.append(self.proc.pid)
                 os.kill(self.proc.pid, 9)
+                self.proc.wait(10)
+            write(self, data)
 
-        monkeypatch.setattr(sftp.SftpClient, "_write", write_then_kill)
+        monkeypatch.setattr(sftp.SftpClient, "_write", kill_then_write)
         got = backend.read_range(pack.path, 0, pack.size)
         assert killed == [first] and backend.ssh_pid not in (None, first)
         assert got == (remote_env.local / pack.path).read_bytes()
