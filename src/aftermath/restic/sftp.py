@@ -79,10 +79,12 @@ class Attrs:
 
 def ssh_command(host: str, user: str | None, port: int | None, ssh: str = "ssh",
                 options: Sequence[str] = ()) -> list[str]:
-    """The command restic runs for an ``sftp:`` location (``options`` as its ``sftp.args``); BatchMode so
-    that ssh never prompts (a passphrase or an unknown host key is then an error, not a question)."""
-    return [ssh, "-o", "BatchMode=yes", *options, *(["-p", str(port)] if port else []),
-            *(["-l", user] if user else []), "-s", "--", host, "sftp"]
+    """The command restic runs for an ``sftp:`` location, with ``options`` (as its ``sftp.args``) first, so
+    they win over ours: BatchMode, so that ssh never prompts (a passphrase or an unknown host key is then an
+    error, not a question), and keep-alives, so that a server that stops answering ends the session within
+    a minute (and the read is retried) instead of hanging the review."""
+    return [ssh, *options, "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
+            *(["-p", str(port)] if port else []), *(["-l", user] if user else []), "-s", "--", host, "sftp"]
 
 
 class _Reader:
@@ -170,7 +172,10 @@ class SftpClient:
             extensions.add(body.string())
             body.string()
         if b"limits@openssh.com" in extensions:
-            reply = _Reader(self._request(EXTENDED, _string(b"limits@openssh.com"), EXTENDED_REPLY))
+            try:
+                reply = _Reader(self._request(EXTENDED, _string(b"limits@openssh.com"), EXTENDED_REPLY))
+            except StatusError:
+                return  # then the draft's 32 KiB
             reply.u64()  # max packet length
             max_read = reply.u64()
             if max_read:
@@ -231,6 +236,8 @@ class SftpClient:
         """Read one reply from the pipe and file it (DATA of a READ straight into its buffer)."""
         head = self._read_exact(13)  # length, type, id and the body's first 4 bytes (every reply has them)
         length, kind, rid = _HEAD.unpack_from(head)
+        if length < 9 or (kind == DATA and _U32.unpack_from(head, 9)[0] > length - 9):
+            raise ConnectionLost(f"the SFTP server sent a malformed packet (type {kind}, length {length})")
         if kind == DATA:
             n = _U32.unpack_from(head, 9)[0]
             with self._cv:

@@ -372,4 +372,5 @@ def test_without_an_ssh_binary_the_line_says_install_openssh_client(tmp_path: Pa
     with pytest.raises(Exception, match="needs OpenSSH's ssh, as restic does: install openssh-client"):
         backend_mod.open_backend("sftp:user@host:/srv/repo", {"PATH": str(tmp_path)})
     argv = backend_mod.open_backend("sftp://user@host:2222//srv/repo", {"AFTERMATH_SFTP_ARGS": "-i /k"}).argv
-    assert argv[1:] == ["-o", "BatchMode=yes", "-i", "/k", "-p", "2222", "-l", "user", "-s", "--", "host", "sftp"]
+    assert argv[1:] == ["-i", "/k", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o",
+                        "ServerAliveCountMax=4", "-p", "2222", "-l", "user", "-s", "--", "host", "sftp"]
