@@ -232,8 +232,9 @@ class SftpClient:
     def _packet(self, kind: int, rid: int, body: bytes) -> bytes:
         return _HEAD.pack(len(body) + 5, kind, rid) + body
 
-    def _receive_one(self) -> None:
-        """Read one reply from the pipe and file it (DATA of a READ straight into its buffer)."""
+    def _receive_one(self, mine: int) -> None:
+        """Read one reply from the pipe and file it (DATA of a READ straight into its buffer); other threads
+        are woken only for a reply that is not the reading thread's own (``mine``)."""
         head = self._read_exact(13)  # length, type, id and the body's first 4 bytes (every reply has them)
         length, kind, rid = _HEAD.unpack_from(head)
         if length < 9 or (kind == DATA and _U32.unpack_from(head, 9)[0] > length - 9):
@@ -254,7 +255,8 @@ class SftpClient:
                 self._discard.discard(rid)
                 return
             self._replies[rid] = reply
-            self._cv.notify_all()
+            if rid != mine:
+                self._cv.notify_all()
 
     def _wait(self, rid: int) -> tuple[int, bytes | int]:
         """The reply to request ``rid``; this thread reads the pipe while no other thread does."""
@@ -270,7 +272,7 @@ class SftpClient:
                 self._cv.wait()
         try:
             while True:
-                self._receive_one()
+                self._receive_one(rid)
                 with self._cv:
                     if rid in self._replies:
                         self._reading = False
