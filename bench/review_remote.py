@@ -12,11 +12,13 @@ process (one worker) through each backend with every request counted: requests, 
 against the repository's size.
 
     PYTHONPATH=src python bench/review_remote.py [--size-mb 1024] [--days 30] [--backends rest,s3,sftp]
+        [--where DIR] [--rounds N] [--old OTHER/src] [--count]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -31,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.restic.servers import free_port, start_sshd  # noqa: E402 - the tests' sshd set-up
+from tests.integration.restic.servers import free_port, ssh_args, start_sshd  # noqa: E402 - the tests' sshd set-up
 
 from review import PASSWORD, build, measure, restic_env  # noqa: E402 - the 1 GB bench's corpus and helpers
 
@@ -64,12 +66,14 @@ def rest(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[by
 
 @contextmanager
 def sftp(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
-    """sshd on loopback serving the bench folder; the location, HOME (key, known_hosts) and restic's option."""
+    """sshd on loopback serving the bench folder; the location, the ssh options (our AFTERMATH_SFTP_ARGS;
+    HOME for the asyncssh reader of older code run with --old) and restic's sftp.command."""
     base = Path(tempfile.mkdtemp(prefix="aftermath-bench-sftp-"))
     port, ssh, home, proc = start_sshd(base, base / "sshd.log")
     try:
         wait(port)
-        yield f"sftp://root@127.0.0.1:{port}/{where}/repo", {"HOME": str(home), SFTP_COMMAND: ssh}, proc
+        yield (f"sftp://root@127.0.0.1:{port}/{where}/repo",
+               {"HOME": str(home), "AFTERMATH_SFTP_ARGS": ssh_args(home), SFTP_COMMAND: ssh}, proc)
     finally:
         proc.terminate()
         proc.wait()
@@ -139,9 +143,13 @@ def cpu_of_reaped() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def review(where: Path, location: str, extra: dict[str, str], workers: int) -> tuple[float, int, float]:
-    """(seconds, peak RSS, CPU seconds) of ``aftermath review``; its JSON is kept per location kind."""
-    env = {**os.environ, **extra, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def review(where: Path, location: str, extra: dict[str, str], workers: int,
+           src: Path = SRC) -> tuple[float, int, float]:
+    """(seconds, peak RSS, CPU seconds) of ``aftermath review`` run from ``src``; its JSON is kept per location kind."""
+    env = {**os.environ, **extra, "PYTHONPATH": str(src)}
     env.pop(SFTP_COMMAND, None)
     kind = location.split(":", 1)[0] if ":" in location else "local"
     cpu = cpu_of_reaped()
@@ -175,30 +183,41 @@ def main() -> None:
                         help="the bench folder (default /tmp/aftermath-bench-review-<size>mb-<days>d; a copy of "
                              "it keeps other runs' `restic check` locks away)")
     parser.add_argument("--count", action="store_true", help="also count requests and bytes (a slower, in-process run)")
+    parser.add_argument("--old", type=Path, default=None,
+                        help="a src folder of other code (e.g. main's, from git archive): its review of each remote "
+                             "backend runs right after this code's, in the same round")
+    parser.add_argument("--rounds", type=int, default=1, help="measure everything this many times, alternating")
     args = parser.parse_args()
     where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
-    load = os.getloadavg()[0]
-    local_s, local_rss, local_cpu = review(where, str(where / "repo"), {}, args.workers)
-    Row = tuple[str, float, int, float, float, float, tuple[int, int] | None]
-    rows: list[Row] = [("local path", local_s, local_rss, local_cpu, *check(where, str(where / "repo"), {}), None)]
-    for name in args.backends.split(","):
-        with {"rest": rest, "s3": s3, "sftp": sftp}[name](where) as (location, extra, proc):
-            seconds, peak, cpu = review(where, location, extra, args.workers)
-            check_s, check_cpu = check(where, location, extra)
-            served = counted_review(location, extra) if args.count else None
-            rows.append((name, seconds, peak, cpu, check_s, check_cpu, served))
-    print(f"\nrepository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs; load average {load:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after\n")
-    print("| backend | aftermath review (s) | CPU (s) | peak RSS (MiB) | vs local review "
-          "| restic check --read-data (s) | CPU (s) | review / check: time | CPU | requests, bytes requested |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, seconds, peak, cpu, check_s, check_cpu, served in rows:
-        share = (f"{served[0]:,}, {served[1] / 2**20:.0f} MiB ({served[1] / repo_bytes:.2f}× the repository)"
-                 if served else "–")
-        print(f"| {name} | {seconds:.1f} | {cpu:.1f} | {peak / 2**20:.0f} | {seconds / local_s:.2f}× | {check_s:.1f} "
-              f"| {check_cpu:.1f} | {seconds / check_s:.2f}× | {cpu / check_cpu:.2f}× | {share} |")
+    print(f"\nrepository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs\n")
+    print("| round, backend | aftermath review (s) | CPU (s) | peak RSS (MiB) | vs local review "
+          "| restic check --read-data (s) | CPU (s) | review / check: time | CPU | old review: s, CPU s "
+          "| requests, bytes requested | load (1 min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    with contextlib.ExitStack() as stack:
+        servers: list[tuple[str, str, dict[str, str]]] = [("local path", str(where / "repo"), {})]
+        for name in args.backends.split(","):
+            location, extra, _ = stack.enter_context({"rest": rest, "s3": s3, "sftp": sftp}[name](where))
+            servers.append((name, location, extra))
+        for round_ in range(1, args.rounds + 1):
+            local_s = 0.0
+            for name, location, extra in servers:
+                load = os.getloadavg()[0]
+                seconds, peak, cpu = review(where, location, extra, args.workers)
+                local_s = local_s or seconds
+                old = (review(where, location, extra, args.workers, args.old)
+                       if args.old and name != "local path" else None)
+                check_s, check_cpu = check(where, location, extra)
+                served = counted_review(location, extra) if args.count and name != "local path" else None
+                share = (f"{served[0]:,}, {served[1] / 2**20:.0f} MiB ({served[1] / repo_bytes:.2f}× the repository)"
+                         if served else "–")
+                before = f"{old[0]:.1f}, {old[2]:.1f}" if old else "–"
+                print(f"| {round_}, {name} | {seconds:.1f} | {cpu:.1f} | {peak / 2**20:.0f} | "
+                      f"{seconds / local_s:.2f}× | {check_s:.1f} | {check_cpu:.1f} | {seconds / check_s:.2f}× "
+                      f"| {cpu / check_cpu:.2f}× | {before} | {share} | {load:.1f}–{os.getloadavg()[0]:.1f} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

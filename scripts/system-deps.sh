@@ -8,6 +8,7 @@ command -v restic >/dev/null || need+=(restic)
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)  # sftp: repositories are read through ssh -s sftp, as restic does
 [ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v setcap >/dev/null || need+=(libcap2-bin)  # the sweep tests plant a file capability

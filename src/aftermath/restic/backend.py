@@ -1,7 +1,7 @@
 """Where a repository's files are: one small seam (list a folder, read a file, read a byte range).
 
-Implementations: a local path; ``sftp:`` (asyncssh, with the user's OpenSSH keys, config and
-known_hosts); ``rest:`` (restic's REST protocol over httpx); ``s3:`` (boto3, an optional extra).
+Implementations: a local path; ``sftp:`` (OpenSSH's ``ssh -s sftp``, as restic runs it, with the
+user's keys, config and known_hosts); ``rest:`` (restic's REST protocol over httpx); ``s3:`` (boto3, an optional extra).
 Locations are written exactly as restic writes them, and credentials come from the environment
 variables restic reads, never from argv. Every remote read is retried with backoff when the
 connection drops or the server asks us to slow down (HTTP 429/503, S3 SlowDown), and then named.
@@ -14,6 +14,8 @@ import contextlib
 import os
 import random
 import re
+import shlex
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 from typing_extensions import override
 
 from aftermath.errors import RepositoryError, UsageError
+from aftermath.restic.sftp import NO_SUCH_FILE, PERMISSION_DENIED, ConnectionLost, SftpClient, StatusError, ssh_command
 
 T = TypeVar("T")
 _TWO_HEX = re.compile(r"[0-9a-f]{2}")
@@ -467,157 +470,150 @@ def parse_sftp(spec: str) -> tuple[str | None, str, int | None, str]:
     return (user if at else None), name, None, path
 
 
+SFTP_COMMAND = "AFTERMATH_SFTP_COMMAND"  # a command to run instead of ``ssh ... -s sftp`` (restic's sftp.command)
+SFTP_ARGS = "AFTERMATH_SFTP_ARGS"  # more options for that ssh (restic's sftp.args), e.g. -i KEY or -F CONFIG
+
+
 class SftpBackend(Backend):
-    """An SFTP server, with the keys, ``~/.ssh/config`` and known_hosts that OpenSSH would use."""
+    """An SFTP server, read as restic reads it: through OpenSSH's ``ssh -s sftp`` (see :mod:`.sftp`).
+
+    ``ssh`` uses the keys, agent, ``~/.ssh/config`` and known_hosts it always uses; BatchMode, so it never
+    prompts. One ``ssh`` per process, started on the first read; a forked worker starts its own. A session
+    that ends mid-run (``ssh`` killed, connection lost) is retried with backoff on a new one.
+    """
 
     local = False
 
     def __init__(self, spec: str, environ: Mapping[str, str]) -> None:
+        import multiprocessing.util
+
         self.user, self.host, self.port, self.path = parse_sftp(spec)
         self.location = f"sftp:{spec}"
+        self.environ = dict(environ)
+        if environ.get(SFTP_COMMAND):
+            self.argv = shlex.split(environ[SFTP_COMMAND])
+        else:
+            ssh = shutil.which("ssh", path=environ.get("PATH") or os.defpath)
+            if ssh is None:
+                raise UsageError("reading sftp: repositories needs OpenSSH's ssh, as restic does: install "
+                                 "openssh-client")
+            self.argv = ssh_command(self.host, self.user, self.port, ssh, shlex.split(environ.get(SFTP_ARGS, "")))
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        self._conn: Any = None
-        self._sftp: Any = None
-        self._live()  # connect now: a wrong host key or refused key is said at once
+        self._client: SftpClient | None = None
+        self._finalize: Callable[[], Any] | None = None
+        self._worked = False  # a session has worked: later failures to connect are worth retrying
+        multiprocessing.util.register_after_fork(self, SftpBackend._forked)
 
-    def _live(self) -> None:
-        """Start the event-loop thread and connect, unless this process already has them.
+    def _forked(self) -> None:
+        """In a forked worker: drop the parent's session (our copies of its pipes); the first read starts ours."""
+        self._lock = threading.Lock()
+        if self._client is not None:
+            self._client.abandon()
+        self._client, self._finalize = None, None
 
-        After :meth:`suspend` (before the review forks its workers) or in a forked child, the first read
-        connects again: an asyncio loop and its SSH connection do not survive ``fork``.
-        """
-        import asyncio
+    def _session(self) -> SftpClient:
+        import multiprocessing.util
 
         with self._lock:
-            if self._thread is not None and self._pid == os.getpid():
-                return
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-backend", daemon=True)
-            self._thread.start()
-            self._pid = os.getpid()
-            self._conn = self._sftp = None
+            client = self._client
+            if client is not None and client.pid != os.getpid():  # forked outside multiprocessing
+                client.abandon()
+                client = self._client = None
+            if client is not None and client.alive():
+                return client
+            self._end()
             try:
-                self._run(self._connect())
-            except BaseException:
-                self._stop()
-                raise
+                client = SftpClient(self.argv, self.environ)
+            except ConnectionLost as exc:
+                raise self._refused(exc) from None
+            except OSError as exc:
+                raise RepositoryError(f"cannot run {self.argv[0]} for {self.location}: {exc.strerror or exc}; "
+                                      "install openssh-client") from None
+            self._client, self._worked = client, True
+            self._finalize = multiprocessing.util.Finalize(self, client.close, exitpriority=10)  # reaped at exit
+            return client
 
-    def suspend(self) -> None:
-        """Close the connection and stop its thread, so this process can fork; the next read reconnects."""
+    def _refused(self, exc: ConnectionLost) -> Exception:
+        """ssh's own reason for not starting a session, as one line saying what to do (or a retry)."""
+        said, host = exc.detail, self.host
+        if "has changed" in said or "HOST IDENTIFICATION HAS CHANGED" in said:
+            return RepositoryError(f"the host key of {host} has changed since it was recorded in known_hosts: "
+                                   "check with the host's owner before trusting it (ssh-keygen -R to forget it)")
+        if "Host key verification failed" in said or "No ED25519 host key is known" in said:
+            return RepositoryError(f"the host key of {host} is not in known_hosts: connect once with `ssh` to "
+                                   "check and record it")
+        if "Permission denied" in said:
+            return RepositoryError(f"{host} refused our SSH keys ({exc.reason}): check the key in ~/.ssh or "
+                                   "ssh-agent and the server's authorized_keys")
+        if "subsystem request failed" in said:
+            return RepositoryError(f"{host} does not offer SFTP: enable its sftp subsystem in sshd_config")
+        if self._worked:
+            return Transient(f"ssh: {exc.reason}")
+        return RepositoryError(f"cannot connect to {host} over SSH ({exc.reason}): check the host, the port "
+                               "and that `ssh` reaches it")
+
+    def _drop(self, client: SftpClient) -> None:
         with self._lock:
-            if self._pid == os.getpid():
-                self._stop()
+            if self._client is client:
+                with contextlib.suppress(OSError):
+                    client.proc.kill()  # a broken session: nothing more is read from it
+                self._end()
 
-    def _stop(self) -> None:
-        async def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                await self._conn.wait_closed()
-            await self._loop.shutdown_default_executor()  # its thread (name lookups) too
-
-        if self._thread is not None and self._thread.is_alive():
-            with contextlib.suppress(TimeoutError, OSError):
-                self._run(shut(), timeout=10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-        self._thread, self._conn, self._sftp = None, None, None
-
-    async def _connect(self) -> None:
-        import asyncssh
-
-        args: dict[str, Any] = {}
-        if self.user:
-            args["username"] = self.user
-        if self.port:
-            args["port"] = self.port
-        try:
-            self._conn = await asyncssh.connect(self.host, **args)
-            self._sftp = await self._conn.start_sftp_client()
-        except asyncssh.HostKeyNotVerifiable:
-            raise RepositoryError(f"the host key of {self.host} is not in known_hosts: connect once with "
-                                  "`ssh` to check and record it") from None
-        except asyncssh.PermissionDenied:
-            raise RepositoryError(f"{self.host} refused our SSH keys: check the key in ~/.ssh and the "
-                                  "server's authorized_keys") from None
-        except (OSError, asyncssh.Error) as exc:
-            raise RepositoryError(f"cannot connect to {self.host} over SSH: {exc}; check the host and "
-                                  "port") from None
-
-    def _run(self, coro: Any, timeout: float = 120.0) -> Any:
-        import asyncio
-
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+    def _end(self) -> None:
+        """Close this process's session and reap its ssh."""
+        if self._finalize is not None:
+            self._finalize()  # client.close, once, and only in the process that started it
+        elif self._client is not None and self._client.pid == os.getpid():
+            self._client.close()
+        self._client, self._finalize = None, None
 
     def _abs(self, path: str) -> str:
         return f"{self.path.rstrip('/')}/{path}" if path else self.path
 
-    def _sftp_call(self, what: str, coro_fn: Callable[[], Any]) -> Any:
-        import asyncssh
-
-        def call() -> Any:
+    def _call(self, what: str, op: Callable[[SftpClient], T]) -> T:
+        def attempt() -> T:
+            client = self._session()
             try:
-                self._live()
-                return self._run(coro_fn())
-            except asyncssh.SFTPNoSuchFile:
-                raise Missing(f"{what} does not exist in {self.location}: check the repository location") from None
-            except asyncssh.SFTPPermissionDenied:
-                raise RepositoryError(f"{self.location} refused reading {what}: check permissions") from None
-            except (asyncssh.SFTPConnectionLost, asyncssh.ConnectionLost, asyncssh.SFTPNoConnection,
-                    ConnectionError, TimeoutError) as exc:
-                self._reconnect()
-                raise Transient(f"{type(exc).__name__}: {exc}") from None
+                return op(client)
+            except StatusError as exc:
+                if exc.code == NO_SUCH_FILE:
+                    raise Missing(f"{what} does not exist in {self.location}: check the repository location"
+                                  ) from None
+                if exc.code == PERMISSION_DENIED:
+                    raise RepositoryError(f"{self.location} refused reading {what}: check permissions") from None
+                raise RepositoryError(f"{self.location} failed reading {what} ({exc}): check the server") from None
+            except ConnectionLost as exc:
+                self._drop(client)
+                raise Transient(f"ssh: {exc.reason}") from None
 
-        return retrying(call, what, self.location)
-
-    def _reconnect(self) -> None:
-        try:
-            if self._conn is not None:
-                self._conn.close()
-            self._run(self._connect(), timeout=60)
-        except (RepositoryError, TimeoutError, OSError):
-            pass  # the next attempt fails again and is counted
+        return retrying(attempt, what, self.location)
 
     @override
     def list(self, folder: str) -> list[FileInfo]:
-        async def scan() -> list[FileInfo]:
-            found: list[FileInfo] = []
-            base = self._abs(folder)
-            for e in await self._sftp.readdir(base):
-                kind = e.attrs.type
-                if kind == 1:  # regular file
-                    found.append(FileInfo(e.filename, f"{folder}/{e.filename}", int(e.attrs.size or 0)))
-                elif kind == 2 and _TWO_HEX.fullmatch(e.filename):
-                    for f in await self._sftp.readdir(f"{base}/{e.filename}"):
-                        if f.attrs.type == 1:
-                            found.append(FileInfo(f.filename, f"{folder}/{e.filename}/{f.filename}",
-                                                  int(f.attrs.size or 0)))
+        base = self._abs(folder)
+
+        def scan(client: SftpClient) -> list[FileInfo]:
+            top = client.listdirs([base])[base]
+            found = [FileInfo(n, f"{folder}/{n}", a.size or 0) for n, a in top or [] if a.is_file]
+            subs = sorted(n for n, a in top or [] if a.is_dir and _TWO_HEX.fullmatch(n))
+            for i in range(0, len(subs), 64):  # a few dozen folders open at once
+                listed = client.listdirs([f"{base}/{n}" for n in subs[i:i + 64]])
+                for n in subs[i:i + 64]:
+                    found += [FileInfo(f, f"{folder}/{n}/{f}", a.size or 0) for f, a in listed[f"{base}/{n}"] or []
+                              if a.is_file]
             return found
 
-        try:
-            result: list[FileInfo] = self._sftp_call(folder, scan)
-        except Missing:
-            return []
-        return result
+        return self._call(folder, scan)
 
     @override
     def read(self, path: str) -> bytes:
-        async def whole() -> bytes:
-            async with self._sftp.open(self._abs(path), "rb") as f:
-                return bytes(await f.read())
-
-        result: bytes = self._sftp_call(path, whole)
-        return result
+        return self._call(path, lambda client: client.read_file(self._abs(path)))
 
     @override
     def read_range(self, path: str, offset: int, length: int) -> bytes:
-        async def part() -> bytes:
-            async with self._sftp.open(self._abs(path), "rb") as f:
-                return bytes(await f.read(length, offset))
-
-        result: bytes = self._sftp_call(path, part) if length > 0 else b""
-        return result
+        if length <= 0:
+            return b""
+        return self._call(path, lambda client: client.read_range(self._abs(path), offset, length))
 
     @override
     def open(self, path: str) -> PackFile:
@@ -626,7 +622,12 @@ class SftpBackend(Backend):
     @override
     def close(self) -> None:
         with self._lock:
-            self._stop()
+            self._end()
+
+    @property
+    def ssh_pid(self) -> int | None:
+        """The pid of this process's ``ssh`` (None before the first read)."""
+        return self._client.proc.pid if self._client is not None and self._client.pid == os.getpid() else None
 
 
 def is_remote(location: str) -> bool:

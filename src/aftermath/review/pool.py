@@ -3,11 +3,11 @@
 Why processes and not threads: YARA-X holds the GIL while it scans (measured here: two threads scan
 slower than one), so only processes put a second core to work on the largest cost. Workers are forked:
 they inherit the open repository (its key stays in memory and is never sent anywhere) and the compiled
-scanners, receive blob locations, and send back findings only. A backend that runs a thread (SFTP's
-event loop) keeps the review in one process: forking it once it had stopped that thread deadlocked a child
-in OpenSSL (asyncssh loading keys) when run in the full test suite. They are forked before the walk builds
-its tables, so they do not carry them. Where forking is not safe (another thread is running, or the
-platform has no fork) or only one worker is asked for, the jobs run in this process instead.
+scanners, receive blob locations, and send back findings only; each opens its own connections to a remote
+repository as it first reads (over SFTP its own ``ssh``: the backends run no thread of their own, so the
+parent stays forkable). They are forked before the walk builds its tables, so they do not carry them.
+Where forking is not safe (another thread is running, or the platform has no fork) or only one worker is
+asked for, the jobs run in this process instead.
 """
 
 from __future__ import annotations

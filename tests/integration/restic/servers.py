@@ -116,9 +116,14 @@ def start_sshd(base: Path, log: Path) -> tuple[int, str, Path, subprocess.Popen[
     known.write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
     proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf / "sshd_config")],
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    ssh = (f"ssh -F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={known} "
-           f"-o StrictHostKeyChecking=yes -o BatchMode=yes -p {port} root@127.0.0.1 -s sftp")
+    ssh = f"ssh {ssh_args(home)} -o BatchMode=yes -p {port} root@127.0.0.1 -s sftp"
     return port, ssh, home, proc
+
+
+def ssh_args(home: Path) -> str:
+    """The ssh options (AFTERMATH_SFTP_ARGS, restic's sftp.args) that use ``start_sshd``'s key and known_hosts."""
+    return (f"-F /dev/null -i {home}/.ssh/id_ed25519 -o UserKnownHostsFile={home}/.ssh/known_hosts "
+            "-o StrictHostKeyChecking=yes")
 
 
 @contextmanager
@@ -130,7 +135,7 @@ def sftp_server(base: Path) -> Iterator[Server]:
         wait_port(port, proc, log)
         root = base / "sftp"
         root.mkdir()
-        yield Server("sftp", f"sftp://root@127.0.0.1:{port}/{root}/repo", {"HOME": str(home)},
+        yield Server("sftp", f"sftp://root@127.0.0.1:{port}/{root}/repo", {"AFTERMATH_SFTP_ARGS": ssh_args(home)},
                      restic_args=["-o", f"sftp.command={ssh}"], folder=root / "repo", proc=proc)
     finally:
         proc.terminate()

@@ -160,6 +160,7 @@ def test_review_restore_and_scope_match_the_local_copy(remote: Remote, tmp_path:
         assert scoped.code == 0, scoped.err
         people[name] = out.read_text()
     assert people["remote"] == people["local"] and "4111" not in people["remote"]
+    assert not _ssh_children(remote.server.location)  # SFTP: every command ended and reaped its ssh processes
     assert len(people["remote"].splitlines()) == 2  # a header and one person (the one with a card and its code)
 
 
@@ -200,6 +201,33 @@ def test_a_server_that_stops_answering_is_retried_then_named(monkeypatch: pytest
     assert server.location in caught.value.message and remote.snapshots
 
 
+@pytest.mark.root
+@needs_sshd
+def test_an_sftp_server_that_goes_away_is_retried_then_named(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
+    with servers.sftp_server(tmp_path) as server:
+        remote = build(server, tmp_path)
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        repo = Repository.open(server.location, PASSWORD)
+        try:
+            snap = repo.snapshots()[-1]
+            assert server.proc is not None
+            server.proc.terminate()  # the listener: no new session can start
+            server.proc.wait(10)
+            ssh = repo.backend.ssh_pid  # type: ignore[attr-defined]
+            assert ssh is not None
+            os.kill(ssh, 9)  # and the session we had ends
+            with pytest.raises(RepositoryError) as caught:
+                list(repo.walk(snap.tree))
+        finally:
+            repo.close()
+    assert "kept failing after 5 attempts (ssh: " in caught.value.message
+    assert server.location in caught.value.message and remote.snapshots
+    assert not _ssh_children(server.location)
+
+
 def test_throttling_slows_down_instead_of_failing() -> None:
     calls: list[int] = []
     slept: list[float] = []
@@ -236,11 +264,10 @@ def test_unsupported_backends_say_what_to_do() -> None:
 
 
 def test_review_workers_are_forked_over_every_backend(remote_env: Remote, tmp_path: Path) -> None:
-    """Over REST the content-only scanner runs in forked workers, never in this process. Over SFTP the
-    connection's thread makes forking unsafe, so the review stays in this process (forking after stopping that
-    thread deadlocked a child in OpenSSL in the full suite), and a suspended connection reads again. (Here
-    moto's S3 server runs on threads of the test process, so that review rightly stays in one process;
-    bench/review_remote.py runs moto apart and its S3 review forks.)"""
+    """Over REST and SFTP the content-only scanner runs in forked workers, never in this process; over SFTP
+    each worker starts its own ssh, and the parent's session reads again afterwards. (Here moto's S3 server
+    runs on threads of the test process, so that review rightly stays in one process; bench/review_remote.py
+    runs moto apart and its S3 review forks.)"""
     import threading
 
     from aftermath.review import run_review
@@ -249,18 +276,101 @@ def test_review_workers_are_forked_over_every_backend(remote_env: Remote, tmp_pa
 
     repo = Repository.open(remote_env.server.location, PASSWORD)
     try:
+        ssh = getattr(repo.backend, "ssh_pid", None)
         counter = Counting(tmp_path / "scanned.log")
         result = run_review(repo, [*default_scanners(), counter], workers=2)
         pids = {pid for pid, _ in counter.seen()}
-        if remote_env.server.kind in ("s3", "sftp"):  # moto's server runs on threads of this process, and
-            # SFTP's connection runs on a thread of its own: no fork is safe, the review stays in this process
+        if remote_env.server.kind == "s3":  # moto's server runs on threads of this process: no fork is safe
             assert pids == {str(os.getpid())}
         else:
             assert pids and str(os.getpid()) not in pids
         assert [s.verdict for s in result.snapshots] == ["clean", "clean", "infected", "encrypted"]
-        if remote_env.server.kind == "sftp":
-            repo.backend.suspend()  # type: ignore[attr-defined]
-            assert threading.active_count() == 1  # nothing of the SSH connection is left running
         assert len(repo.snapshots()) == 4  # and it reads again
+        if remote_env.server.kind == "sftp":
+            assert threading.active_count() == 1  # the SFTP session runs no thread in this process
+            assert ssh is not None and repo.backend.ssh_pid == ssh  # type: ignore[attr-defined]
+            repo.close()
+            assert not _ssh_children(remote_env.server.location)  # no ssh left behind, the workers' included
     finally:
         repo.close()
+
+
+def _ssh_children(location: str) -> list[str]:
+    """Command lines of running ssh processes that reach the port of ``location``."""
+    port = location.rsplit(":", 1)[1].split("/", 1)[0]
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"ssh") and port.encode() in argv and b"sftp" in argv:
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
+
+
+sftp_only = [needs_sshd, pytest.mark.root]
+
+
+@pytest.mark.parametrize("remote", [pytest.param("sftp", marks=sftp_only)], indirect=True)
+def test_an_ssh_killed_mid_read_is_retried_on_a_new_one(remote_env: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftermath.restic import sftp
+
+    monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
+    repo = Repository.open(remote_env.server.location, PASSWORD)
+    try:
+        backend = repo.backend
+        assert isinstance(backend, backend_mod.SftpBackend)
+        pack = max(backend.list("data"), key=lambda f: f.size)
+        first = backend.ssh_pid
+        assert first is not None
+        killed: list[int] = []
+        write = sftp.SftpClient._write
+
+        def kill_then_write(self: sftp.SftpClient, data: bytes) -> None:
+            if data[4] == sftp.READ and not killed:  # the pack is open, its READs about to go: ssh dies now
+                killed.append(self.proc.pid)
+                os.kill(self.proc.pid, 9)
+                self.proc.wait(10)
+            write(self, data)
+
+        monkeypatch.setattr(sftp.SftpClient, "_write", kill_then_write)
+        got = backend.read_range(pack.path, 0, pack.size)
+        assert killed == [first] and backend.ssh_pid not in (None, first)
+        assert got == (remote_env.local / pack.path).read_bytes()
+        assert len(repo.snapshots()) == 4
+    finally:
+        repo.close()
+    assert not _ssh_children(remote_env.server.location)
+
+
+@pytest.mark.parametrize("remote", [pytest.param("sftp", marks=sftp_only)], indirect=True)
+@pytest.mark.parametrize(("case", "expect"), [
+    ("unknown host key", "the host key of 127.0.0.1 is not in known_hosts: connect once with `ssh`"),
+    ("refused key", "127.0.0.1 refused our SSH keys (root@127.0.0.1: Permission denied (publickey))"),
+    ("nothing listens", "cannot connect to 127.0.0.1 over SSH (ssh: connect to host 127.0.0.1 port"),
+])
+def test_ssh_refusals_are_one_clear_line(remote: Remote, tmp_path: Path, case: str, expect: str) -> None:
+    args = remote.server.env["AFTERMATH_SFTP_ARGS"]
+    location = remote.server.location
+    if case == "unknown host key":
+        (tmp_path / "known_hosts").write_text("")
+        args = args.replace(args.split("UserKnownHostsFile=")[1].split()[0], str(tmp_path / "known_hosts"))
+    elif case == "refused key":
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+        args = args.replace(args.split("-i ")[1].split()[0], str(tmp_path / "other"))
+    else:
+        location = location.replace(location.rsplit(":", 1)[1].split("/", 1)[0], str(servers.free_port()))
+    r = run_cli("review", "--repo", location, "--json", "-", cwd=tmp_path,
+                env={"AFTERMATH_SFTP_ARGS": args, "AFTERMATH_REPO_PASSWORD_FILE": str(remote.password_file)})
+    assert r.code != 0 and expect in r.err, r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+    assert not _ssh_children(location)
+
+
+def test_without_an_ssh_binary_the_line_says_install_openssh_client(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="needs OpenSSH's ssh, as restic does: install openssh-client"):
+        backend_mod.open_backend("sftp:user@host:/srv/repo", {"PATH": str(tmp_path)})
+    argv = backend_mod.open_backend("sftp://user@host:2222//srv/repo", {"AFTERMATH_SFTP_ARGS": "-i /k"}).argv
+    assert argv[1:] == ["-i", "/k", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o",
+                        "ServerAliveCountMax=4", "-p", "2222", "-l", "user", "-s", "--", "host", "sftp"]
