@@ -10,7 +10,9 @@ Nothing here decrypts or checks: the repository checks every byte it is given ag
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import random
 import re
@@ -25,6 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 from typing_extensions import override
 
 from aftermath.errors import RepositoryError, UsageError
+from aftermath.restic.http import Dropped, Pool, Reply, S3Reads
 
 T = TypeVar("T")
 _TWO_HEX = re.compile(r"[0-9a-f]{2}")
@@ -213,13 +216,11 @@ def _rest_path(path: str) -> str:
 
 
 class RestBackend(Backend):
-    """restic's REST protocol (``rest:http(s)://[user:pass@]host:port/path``)."""
+    """restic's REST protocol (``rest:http(s)://[user:pass@]host:port/path``), over :mod:`aftermath.restic.http`."""
 
     local = False
 
     def __init__(self, url: str, environ: Mapping[str, str]) -> None:
-        import httpx
-
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"rest:{_redact_url(url)} is not a REST location: write rest:http(s)://host:port/path")
@@ -228,54 +229,41 @@ class RestBackend(Backend):
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
         self.base = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/"
         self.location = f"rest:{self.base}"
-        self._auth = httpx.BasicAuth(user, password) if user else None
-        self._pid = -1
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+        self._path = quote(parts.path.rstrip("/")) + "/"
+        self._headers: dict[str, str] = {}
+        if user:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {token}"
+        self.pool = Pool(parts.scheme, parts.hostname, parts.port, cafile=environ.get("SSL_CERT_FILE") or None)
 
-    def _http(self) -> Any:
-        import httpx
-
-        with self._lock:
-            if self._client is None or self._pid != os.getpid():  # a forked worker gets its own connections
-                limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-                self._client = httpx.Client(auth=self._auth, timeout=httpx.Timeout(60.0, connect=15.0),
-                                            limits=limits)
-                self._pid = os.getpid()
-            return self._client
-
-    def _get(self, path: str, headers: dict[str, str]) -> Any:
-        import httpx
-
-        def call() -> Any:
+    def _get(self, path: str, headers: dict[str, str]) -> Reply:
+        def call() -> Reply:
             try:
-                resp = self._http().get(self.base + quote(path), headers=headers)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                raise Transient(f"{type(exc).__name__}: {exc}") from None
-            if resp.status_code in (429, 503) or resp.status_code >= 500:
-                wait = _retry_after(resp.headers.get("Retry-After"))
-                raise Transient(f"HTTP {resp.status_code}", resp.status_code in (429, 503), wait)
-            return resp
+                reply = self.pool.request("GET", self._path + quote(path), {**self._headers, **headers})
+            except Dropped as exc:
+                raise Transient(str(exc)) from None
+            _raise_if_busy(reply)
+            return reply
 
-        resp = retrying(call, path, self.location)
-        if resp.status_code == 404:
+        reply = retrying(call, path, self.location)
+        if reply.status == 404:
             raise Missing(f"{path} does not exist in {self.location}: check the repository location")
-        if resp.status_code in (401, 403):
-            raise RepositoryError(f"{self.location} refused access (HTTP {resp.status_code}): check "
+        if reply.status in (401, 403):
+            raise RepositoryError(f"{self.location} refused access (HTTP {reply.status}): check "
                                   "RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD (or user:pass in the URL)")
-        if resp.status_code not in (200, 206):
-            raise RepositoryError(f"{self.location} answered HTTP {resp.status_code} for {path}: "
+        if reply.status not in (200, 206):
+            raise RepositoryError(f"{self.location} answered HTTP {reply.status} for {path}: "
                                   "check the server's log")
-        return resp
+        return reply
 
     @override
     def list(self, folder: str) -> list[FileInfo]:
         try:
-            resp = self._get(folder + "/", {"Accept": "application/vnd.x.restic.rest.v2"})
+            reply = self._get(folder + "/", {"Accept": "application/vnd.x.restic.rest.v2"})
         except Missing:
             return []
         try:
-            doc = resp.json()
+            doc = json.loads(reply.body)
         except ValueError:
             raise RepositoryError(f"{self.location} sent a listing of {folder} that is not JSON: "
                                   "is it a restic REST server?") from None
@@ -289,15 +277,14 @@ class RestBackend(Backend):
 
     @override
     def read(self, path: str) -> bytes:
-        return bytes(self._get(_rest_path(path), {}).content)
+        return self._get(_rest_path(path), {}).body
 
     @override
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        resp = self._get(_rest_path(path), {"Range": f"bytes={offset}-{offset + length - 1}"})
-        data = bytes(resp.content)
-        return data[offset:offset + length] if resp.status_code == 200 else data
+        reply = self._get(_rest_path(path), {"Range": f"bytes={offset}-{offset + length - 1}"})
+        return reply.body[offset:offset + length] if reply.status == 200 else reply.body
 
     @override
     def open(self, path: str) -> PackFile:
@@ -305,9 +292,14 @@ class RestBackend(Backend):
 
     @override
     def close(self) -> None:
-        if self._client is not None and self._pid == os.getpid():
-            self._client.close()
-        self._client = None
+        self.pool.close()
+
+
+def _raise_if_busy(reply: Reply) -> None:
+    """:class:`Transient` for an answer worth asking again: 429/503 (slow down, as Retry-After says) or 5xx."""
+    if reply.status in (429, 503) or reply.status >= 500:
+        wait = _retry_after(reply.headers.get("Retry-After"))
+        raise Transient(f"HTTP {reply.status}", reply.status in (429, 503), wait)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -347,6 +339,8 @@ class S3Backend(Backend):
         self.environ = dict(environ)
         self._pid = -1
         self._client: Any = None
+        self._session: Any = None
+        self._reads: S3Reads | None = None
         self._lock = threading.Lock()
 
     def _s3(self) -> Any:
@@ -366,8 +360,43 @@ class S3Backend(Backend):
                 config = Config(retries={"max_attempts": 1}, max_pool_connections=32,
                                 s3={"addressing_style": "virtual" if aws else "path"})
                 self._client = session.client("s3", endpoint_url=None if aws else self.endpoint, config=config)
-                self._pid = os.getpid()
+                self._session, self._pid = session, os.getpid()
             return self._client
+
+    def _fast(self) -> S3Reads | None:
+        """Signed GETs through :class:`~aftermath.restic.http.Pool` (set up once, kept by forked workers),
+        or None without credentials (the S3 client then names what is missing)."""
+        if self._reads is None:
+            client = self._s3()
+            with self._lock:
+                credentials = self._session.get_credentials()
+                if credentials is None:
+                    return None
+                self._reads = S3Reads(client.meta.endpoint_url, self.bucket, self.endpoint.endswith("amazonaws.com"),
+                                      client.meta.region_name, credentials, self.environ.get("AWS_CA_BUNDLE") or None)
+        return self._reads
+
+    def _get(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
+        """A whole object, or ``length`` bytes of it from ``offset``; an answer other than the data (or one to
+        ask again) is asked again through the S3 client, which names what is wrong (and follows redirects)."""
+        rng = None if length is None else f"bytes={offset}-{offset + length - 1}"
+        fast = self._fast()
+        if fast is not None:
+            def attempt() -> Reply:
+                try:
+                    reply = fast.get(self._key(path), rng)
+                except Dropped as exc:
+                    raise Transient(str(exc)) from None
+                _raise_if_busy(reply)
+                return reply
+
+            reply = retrying(attempt, path, self.location)
+            if reply.status == 206 or (reply.status == 200 and rng is None):
+                return reply.body
+            if reply.status == 200 and length is not None:
+                return reply.body[offset:offset + length]
+        args = {"Bucket": self.bucket, "Key": self._key(path), **({"Range": rng} if rng else {})}
+        return self._call(path, lambda s3: bytes(s3.get_object(**args)["Body"].read()))
 
     def _key(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
@@ -432,15 +461,11 @@ class S3Backend(Backend):
 
     @override
     def read(self, path: str) -> bytes:
-        return self._call(path, lambda s3: bytes(s3.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()))
+        return self._get(path)
 
     @override
     def read_range(self, path: str, offset: int, length: int) -> bytes:
-        if length <= 0:
-            return b""
-        rng = f"bytes={offset}-{offset + length - 1}"
-        return self._call(path, lambda s3: bytes(
-            s3.get_object(Bucket=self.bucket, Key=self._key(path), Range=rng)["Body"].read()))
+        return self._get(path, offset, length) if length > 0 else b""
 
     @override
     def open(self, path: str) -> PackFile:
@@ -448,6 +473,8 @@ class S3Backend(Backend):
 
     @override
     def close(self) -> None:
+        if self._reads is not None:
+            self._reads.pool.close()
         self._client = None
 
 
