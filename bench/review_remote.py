@@ -139,11 +139,16 @@ def cpu_of_reaped() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def review(where: Path, location: str, extra: dict[str, str], workers: int) -> tuple[float, int, float]:
-    """(seconds, peak RSS, CPU seconds) of ``aftermath review``; its JSON is kept per location kind."""
-    env = {**os.environ, **extra, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def review(where: Path, location: str, extra: dict[str, str], workers: int,
+           src: Path = SRC) -> tuple[float, int, float]:
+    """(seconds, peak RSS, CPU seconds) of ``aftermath review`` (of the code in ``src``); its JSON is kept per
+    location kind."""
+    env = {**os.environ, **extra, "PYTHONPATH": str(src)}
     env.pop(SFTP_COMMAND, None)
-    kind = location.split(":", 1)[0] if ":" in location else "local"
+    kind = (location.split(":", 1)[0] if ":" in location else "local") + ("" if src == SRC else "-against")
     cpu = cpu_of_reaped()
     seconds, peak, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", location, "--password-file",
                                 str(where / "pw"), "--json", str(where / f"review-{kind}.json"), "--workers",
@@ -175,10 +180,16 @@ def main() -> None:
                         help="the bench folder (default /tmp/aftermath-bench-review-<size>mb-<days>d; a copy of "
                              "it keeps other runs' `restic check` locks away)")
     parser.add_argument("--count", action="store_true", help="also count requests and bytes (a slower, in-process run)")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another version's src folder (e.g. main's, from `git archive`): its review and this "
+                             "one's alternate with restic's check over each backend, --rounds times")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
+    if args.against:
+        return against(where, args, repo_bytes)
     load = os.getloadavg()[0]
     local_s, local_rss, local_cpu = review(where, str(where / "repo"), {}, args.workers)
     Row = tuple[str, float, int, float, float, float, tuple[int, int] | None]
@@ -199,6 +210,30 @@ def main() -> None:
                  if served else "–")
         print(f"| {name} | {seconds:.1f} | {cpu:.1f} | {peak / 2**20:.0f} | {seconds / local_s:.2f}× | {check_s:.1f} "
               f"| {check_cpu:.1f} | {seconds / check_s:.2f}× | {cpu / check_cpu:.2f}× | {share} |")
+
+
+def against(where: Path, args: argparse.Namespace, repo_bytes: int) -> None:
+    """This review, another version's review and restic's check over each backend, alternating, with the load."""
+    print(f"repository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs; this: {SRC}; against: {args.against}\n")
+    print("| backend | round | load | this review: s / CPU s | against: s / CPU s | restic check --read-data: "
+          "s / CPU s | this / check: time, CPU | against / check: time, CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for name in args.backends.split(","):
+        with {"rest": rest, "s3": s3, "sftp": sftp}[name](where) as (location, extra, proc):
+            for round_ in range(1, args.rounds + 1):
+                load = os.getloadavg()[0]
+                order = [SRC, args.against] if round_ % 2 else [args.against, SRC]
+                got = {src: review(where, location, extra, args.workers, src) for src in order}
+                check_s, check_cpu = check(where, location, extra)
+                (this_s, _, this_cpu), (old_s, _, old_cpu) = got[SRC], got[args.against]
+                print(f"| {name} | {round_} | {load:.1f}–{os.getloadavg()[0]:.1f} | {this_s:.1f} / {this_cpu:.1f} "
+                      f"| {old_s:.1f} / {old_cpu:.1f} | {check_s:.1f} / {check_cpu:.1f} "
+                      f"| {this_s / check_s:.2f}×, {this_cpu / check_cpu:.2f}× "
+                      f"| {old_s / check_s:.2f}×, {old_cpu / check_cpu:.2f}× |", flush=True)
+            if args.count:
+                served = counted_review(location, extra)
+                print(f"| {name} | requests, bytes requested | {served[0]:,}, {served[1] / 2**20:.0f} MiB "
+                      f"({served[1] / repo_bytes:.2f}× the repository) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,222 @@
+"""The REST and S3 backends' HTTP reader against a real HTTP/1.1 server on loopback that misbehaves on cue.
+
+The server is a thread of this process speaking HTTP/1.1 with keep-alive; each test scripts its answers
+(a body cut short, 429/503 with Retry-After, a connection closed between two requests) and the server
+records every request with the client's port, so connection reuse and per-process connections show.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from aftermath.errors import RepositoryError
+from aftermath.restic import backend as backend_mod
+from aftermath.restic.backend import RestBackend, S3Backend
+
+DATA = bytes(range(256)) * 4096  # 1 MiB
+PACK = "data/ab/ab" + "0" * 62
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    port: int  # the client's port: one per connection
+
+
+@dataclass
+class Script:
+    """What the server answers: ``answer`` gets the request number (from 0) and the request, and acts."""
+
+    answer: Callable[[int, BaseHTTPRequestHandler], None]
+    seen: list[Seen] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None,
+         cut: int | None = None) -> None:
+    """Answer ``status`` with ``body`` (a range of it when asked); ``cut``: send only that many bytes, then close."""
+    rng = handler.headers.get("Range")
+    if rng and status == 200:
+        start, end = (int(x) for x in rng.removeprefix("bytes=").split("-"))
+        body, status = body[start:end + 1], 206
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body if cut is None else body[:cut])
+    handler.wfile.flush()
+    if cut is not None:
+        handler.close_connection = True
+
+
+@pytest.fixture()
+def server() -> Iterator[tuple[int, Script]]:
+    script = Script(lambda n, h: send(h, 200, DATA))
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            with script.lock:
+                number = len(script.seen)
+                script.seen.append(Seen("GET", self.path, dict(self.headers.items()), self.client_address[1]))
+            script.answer(number, self)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1], script
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def rest(port: int) -> RestBackend:
+    return RestBackend(f"http://127.0.0.1:{port}/repo/", {"RESTIC_REST_USERNAME": "u",
+                                                         "RESTIC_REST_PASSWORD": "hunter2"})
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "s3-secret-value",
+          "AWS_DEFAULT_REGION": "eu-west-1"}
+
+
+def s3(port: int) -> S3Backend:
+    return S3Backend(f"http://127.0.0.1:{port}/bucket/repo", S3_ENV)
+
+
+@pytest.mark.parametrize("make", [rest, s3], ids=["rest", "s3"])
+def test_ranges_are_read_whole_on_one_kept_alive_connection(server: tuple[int, Script],
+                                                            make: Callable[[int], backend_mod.Backend]) -> None:
+    port, script = server
+    b = make(port)
+    got = [b.read_range(PACK, offset, 100_000) for offset in (0, 500_000, 948_576)]
+    assert got == [DATA[0:100_000], DATA[500_000:600_000], DATA[948_576:]]
+    assert b.read(PACK) == DATA
+    assert len(script.seen) == 4 and len({s.port for s in script.seen}) == 1  # one connection for all
+    first = script.seen[0]
+    if make is rest:
+        assert first.path == f"/repo/data/{PACK.rsplit('/', 1)[1]}" and first.headers["Range"] == "bytes=0-99999"
+        assert first.headers["Authorization"].startswith("Basic ")
+    else:  # path-style, signed with SigV4 for the region in the environment, the secret never sent
+        assert first.path == f"/bucket/repo/{PACK}"
+        assert first.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/")
+        assert "/eu-west-1/s3/aws4_request" in first.headers["Authorization"]
+        assert "range" in first.headers["Authorization"]  # the Range header is signed
+        assert all("s3-secret-value" not in v for s in script.seen for v in s.headers.values())
+    b.close()
+
+
+@pytest.mark.parametrize("make", [rest, s3], ids=["rest", "s3"])
+def test_a_body_cut_short_is_retried_then_named(server: tuple[int, Script], monkeypatch: pytest.MonkeyPatch,
+                                                make: Callable[[int], backend_mod.Backend]) -> None:
+    monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
+    port, script = server
+    script.answer = lambda n, h: send(h, 200, DATA, cut=1000 if n < 2 else None)  # two cut, then whole
+    b = make(port)
+    assert b.read_range(PACK, 0, 300_000) == DATA[:300_000]
+    assert len(script.seen) == 3
+
+    script.seen.clear()
+    script.answer = lambda n, h: send(h, 200, DATA, cut=1000)  # always cut
+    with pytest.raises(RepositoryError) as caught:
+        b.read_range(PACK, 0, 300_000)
+    message = caught.value.message
+    assert f"reading {backend_mod._rest_path(PACK) if make is rest else PACK}" in message
+    assert b.location in message and "kept failing after 5 attempts" in message
+    assert "ended after 1000 of 300000 bytes" in message and "hunter2" not in message
+    assert len(script.seen) == backend_mod.ATTEMPTS
+
+
+@pytest.mark.parametrize(("make", "status", "extra"), [
+    (rest, 429, {}), (rest, 503, {}),
+    (s3, 503, {"Content-Type": "application/xml"}),  # S3's SlowDown
+], ids=["rest-429", "rest-503", "s3-slowdown"])
+def test_throttling_with_retry_after_slows_down_instead_of_failing(
+        server: tuple[int, Script], make: Callable[[int], backend_mod.Backend], status: int,
+        extra: dict[str, str]) -> None:
+    port, script = server
+    slow = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+
+    def answer(n: int, h: BaseHTTPRequestHandler) -> None:
+        if n < 7:  # more than the 5 attempts a dropped connection gets
+            send(h, status, slow, {"Retry-After": "0.2", **extra})
+        else:
+            send(h, 200, DATA)
+
+    script.answer = answer
+    start = time.monotonic()
+    assert make(port).read_range(PACK, 10, 20) == DATA[10:30]
+    waited = time.monotonic() - start
+    assert len(script.seen) == 8
+    assert waited >= 7 * 0.1  # each wait is Retry-After with jitter (0.5–1×), not the backoff's 0.2 s doubling
+    assert waited < 7 * 0.2 + 2
+
+
+@pytest.mark.parametrize("make", [rest, s3], ids=["rest", "s3"])
+def test_a_kept_alive_connection_closed_by_the_server_is_reopened_without_a_retry(
+        server: tuple[int, Script], monkeypatch: pytest.MonkeyPatch,
+        make: Callable[[int], backend_mod.Backend]) -> None:
+    monkeypatch.setattr(backend_mod, "BACKOFF", 5.0)  # a retry through the backoff would show in the time
+    port, script = server
+
+    def answer(n: int, h: BaseHTTPRequestHandler) -> None:
+        send(h, 200, DATA)
+        h.close_connection = True  # closes after answering, without saying so (no "Connection: close")
+
+    script.answer = answer
+    b = make(port)
+    start = time.monotonic()
+    got = [b.read_range(PACK, offset, 1000) for offset in (0, 1000, 2000)]
+    assert got == [DATA[0:1000], DATA[1000:2000], DATA[2000:3000]]
+    assert time.monotonic() - start < 2.0
+    assert len(script.seen) == 3 and len({s.port for s in script.seen}) == 3  # each request on a new connection
+    pool = b.pool if isinstance(b, RestBackend) else b._reads.pool  # type: ignore[union-attr]
+    assert pool.opened == 3
+
+
+@pytest.mark.parametrize("make", [rest, s3], ids=["rest", "s3"])
+def test_a_forked_child_reads_on_its_own_connection(server: tuple[int, Script],
+                                                    make: Callable[[int], backend_mod.Backend]) -> None:
+    port, script = server
+    b = make(port)
+    assert b.read_range(PACK, 0, 10) == DATA[:10]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read twice, say whether the bytes were right
+        ok = b.read_range(PACK, 10, 10) == DATA[10:20] and b.read_range(PACK, 20, 10) == DATA[20:30]
+        os.write(write_end, b"ok" if ok else b"bad")
+        os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 10) == b"ok"
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    assert b.read_range(PACK, 30, 10) == DATA[30:40]
+    ports = [s.port for s in script.seen]
+    assert len(ports) == 4
+    parent, child = {ports[0], ports[3]}, {ports[1], ports[2]}
+    assert len(parent) == 1 and len(child) == 1 and parent != child  # the parent's connection, untouched
+
+
+def test_a_refused_answer_is_named_in_one_line(server: tuple[int, Script]) -> None:
+    port, script = server
+    script.answer = lambda n, h: send(h, 401, b"no")
+    with pytest.raises(RepositoryError, match=r"refused access \(HTTP 401\): check RESTIC_REST_USERNAME"):
+        rest(port).read(PACK)
+    script.answer = lambda n, h: send(h, 404, b"")
+    with pytest.raises(backend_mod.Missing, match="does not exist"):
+        rest(port).read(PACK)
