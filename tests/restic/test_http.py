@@ -7,12 +7,16 @@ records every request with the client's port, so connection reuse and per-proces
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -59,9 +63,9 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dic
         handler.close_connection = True
 
 
-@pytest.fixture()
-def server() -> Iterator[tuple[int, Script]]:
-    script = Script(lambda n, h: send(h, 200, DATA))
+@contextmanager
+def serving(script: Script, context: ssl.SSLContext | None = None) -> Iterator[int]:
+    """An HTTP/1.1 server (https with ``context``) answering as ``script`` says; yields its port."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
@@ -77,13 +81,22 @@ def server() -> Iterator[tuple[int, Script]]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    if context is not None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield httpd.server_address[1], script
+        yield httpd.server_address[1]
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture()
+def server() -> Iterator[tuple[int, Script]]:
+    script = Script(lambda n, h: send(h, 200, DATA))
+    with serving(script) as port:
+        yield port, script
 
 
 def rest(port: int) -> RestBackend:
@@ -185,8 +198,10 @@ def test_a_kept_alive_connection_closed_by_the_server_is_reopened_without_a_retr
     assert got == [DATA[0:1000], DATA[1000:2000], DATA[2000:3000]]
     assert time.monotonic() - start < 2.0
     assert len(script.seen) == 3 and len({s.port for s in script.seen}) == 3  # each request on a new connection
-    pool = b.pool if isinstance(b, RestBackend) else b._reads.pool  # type: ignore[union-attr]
-    assert pool.opened == 3
+    if isinstance(b, RestBackend):
+        assert b.pool.opened == 3
+    else:
+        assert isinstance(b, S3Backend) and b._reads is not None and b._reads.pool.opened == 3
 
 
 @pytest.mark.parametrize("make", [rest, s3], ids=["rest", "s3"])
@@ -220,3 +235,43 @@ def test_a_refused_answer_is_named_in_one_line(server: tuple[int, Script]) -> No
     script.answer = lambda n, h: send(h, 404, b"")
     with pytest.raises(backend_mod.Missing, match="does not exist"):
         rest(port).read(PACK)
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key (files: certificate, key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aftermath test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def test_https_verifies_the_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over https an unknown certificate is refused (retried, then named); trusted through SSL_CERT_FILE it reads."""
+    monkeypatch.setattr(backend_mod, "BACKOFF", 0.01)
+    cert, key = self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    script = Script(lambda n, h: send(h, 200, DATA))
+    with serving(script, context) as port:
+        location = f"https://127.0.0.1:{port}/repo/"
+        with pytest.raises(RepositoryError, match="CERTIFICATE_VERIFY_FAILED"):
+            RestBackend(location, {}).read(PACK)
+        assert script.seen == []  # nothing was sent to a server that could not be trusted
+        assert RestBackend(location, {"SSL_CERT_FILE": str(cert)}).read(PACK) == DATA
+        assert len(script.seen) == 1
