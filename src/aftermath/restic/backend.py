@@ -1,7 +1,9 @@
 """Where a repository's files are: one small seam (list a folder, read a file, read a byte range).
 
 Implementations: a local path; ``sftp:`` (asyncssh, with the user's OpenSSH keys, config and
-known_hosts); ``rest:`` (restic's REST protocol over httpx); ``s3:`` (boto3, an optional extra).
+known_hosts); ``rest:`` (restic's REST protocol over :mod:`aftermath.restic.http`); ``s3:`` (boto3, an
+optional extra, lists and names errors; reads are signed with botocore's SigV4 signer and sent through
+:mod:`aftermath.restic.http`).
 Locations are written exactly as restic writes them, and credentials come from the environment
 variables restic reads, never from argv. Every remote read is retried with backoff when the
 connection drops or the server asks us to slow down (HTTP 429/503, S3 SlowDown), and then named.
