@@ -1,8 +1,8 @@
 """A small HTTP/1.1 client for the REST and S3 backends' reads: kept-alive connections, one copy of the body.
 
 The review reads a gigabyte in about 300 merged range requests of up to 32 MiB, so the cost is per byte:
-httpx iterated each body in 64 KiB chunks through h11 and joined them (1.8-2.0 CPU seconds to read the 1 GB
-bench repository's packs in 8 MiB ranges, against 0.7 s here; botocore 1.1-1.3 s against 0.7-0.8 s), while
+httpx iterated each body in 64 KiB chunks through h11 and joined them (1.8-2.7 CPU seconds to read the 1 GB
+bench repository's packs in 8 MiB ranges, against 0.7-0.9 s here; botocore 1.1-1.3 s against 0.7-0.8 s), while
 restic's Go client costs next to nothing. Here a request is written and its answer read with
 the standard library's ``http.client`` on a connection kept alive between requests, and a body of known
 length is read with one call that has the kernel copy the bytes into the one ``bytes`` object returned (a
