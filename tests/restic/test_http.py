@@ -275,3 +275,18 @@ def test_https_verifies_the_certificate(tmp_path: Path, monkeypatch: pytest.Monk
         assert script.seen == []  # nothing was sent to a server that could not be trusted
         assert RestBackend(location, {"SSL_CERT_FILE": str(cert)}).read(PACK) == DATA
         assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize(("location", "url"), [
+    ("s3:s3.amazonaws.com/acme-backups/server1", "https://acme-backups.s3.eu-west-1.amazonaws.com/server1/config"),
+    ("s3:s3.amazonaws.com/acme.backups/server1", "https://s3.eu-west-1.amazonaws.com/acme.backups/server1/config"),
+    ("s3:https://minio.example:9000/backups/r", "https://minio.example:9000/backups/r/config"),
+])
+def test_s3_reads_address_the_bucket_as_boto3_does(location: str, url: str) -> None:
+    """On AWS (the region's endpoint, as boto3 resolves it) the bucket goes in the host name, unless a dot in it
+    would not match the certificate."""
+    b = backend_mod.open_backend(location, S3_ENV)
+    assert isinstance(b, S3Backend)
+    reads = b._fast()
+    assert reads is not None
+    assert reads._origin + reads._prefix + b._key("config") == url

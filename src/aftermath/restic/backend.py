@@ -367,15 +367,23 @@ class S3Backend(Backend):
 
     def _fast(self) -> S3Reads | None:
         """Signed GETs through :class:`~aftermath.restic.http.Pool` (set up once, kept by forked workers),
-        or None without credentials (the S3 client then names what is missing)."""
+        or None when the S3 client cannot be set up or has no credentials (it then names what is wrong)."""
         if self._reads is None:
-            client = self._s3()
-            with self._lock:
+            from botocore.exceptions import BotoCoreError
+
+            try:
+                client = self._s3()
                 credentials = self._session.get_credentials()
-                if credentials is None:
-                    return None
-                self._reads = S3Reads(client.meta.endpoint_url, self.bucket, self.endpoint.endswith("amazonaws.com"),
-                                      client.meta.region_name, credentials, self.environ.get("AWS_CA_BUNDLE") or None)
+            except BotoCoreError:
+                return None
+            if credentials is None:
+                return None
+            # the bucket in the host name on AWS, as boto3 does, unless a dot in its name would not match
+            # the certificate (boto3 then addresses the path too)
+            virtual = self.endpoint.endswith("amazonaws.com") and "." not in self.bucket
+            with self._lock:
+                self._reads = S3Reads(client.meta.endpoint_url, self.bucket, virtual, client.meta.region_name,
+                                      credentials, self.environ.get("AWS_CA_BUNDLE") or None)
         return self._reads
 
     def _get(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
