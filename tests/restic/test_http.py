@@ -290,3 +290,63 @@ def test_s3_reads_address_the_bucket_as_boto3_does(location: str, url: str) -> N
     reads = b._fast()
     assert reads is not None
     assert reads._origin + reads._prefix + b._key("config") == url
+
+
+def listing_page(keys: list[str], token: str | None) -> bytes:
+    items = "".join(f"<Contents><Key>{k}</Key><Size>{len(k)}</Size></Contents>" for k in keys)
+    more = f"<IsTruncated>true</IsTruncated><NextContinuationToken>{token}</NextContinuationToken>" if token else \
+        "<IsTruncated>false</IsTruncated>"
+    return (f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<Name>bucket</Name>{items}{more}</ListBucketResult>").encode()
+
+
+def test_s3_listing_is_signed_paged_and_needs_no_s3_client(server: tuple[int, Script], tmp_path: Path) -> None:
+    """With the keys in the environment and the endpoint in the location, listing and reading import no boto3."""
+    import subprocess
+    import sys
+    from urllib.parse import parse_qs, urlsplit
+
+    port, script = server
+    token = "page/2+=="  # characters that must be percent-encoded, and signed as sent
+
+    def answer(n: int, h: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(h.path).query)
+        if "list-type" not in query:
+            send(h, 200, DATA)
+        elif "continuation-token" not in query:
+            send(h, 200, listing_page(["repo/data/ab/ab01", "repo/data/ab/ab02"], token))
+        else:
+            assert query["continuation-token"] == [token]
+            send(h, 200, listing_page(["repo/data/cd/cd03"], None))
+
+    script.answer = answer
+    program = f"""
+import sys
+from aftermath.restic.backend import S3Backend
+b = S3Backend("http://127.0.0.1:{port}/bucket/repo", {S3_ENV!r})
+files = b.list("data")
+assert [(f.name, f.path, f.size) for f in files] == [
+    ("ab01", "data/ab/ab01", 17), ("ab02", "data/ab/ab02", 17), ("cd03", "data/cd/cd03", 17)], files
+assert b.read_range("data/ab/ab01", 5, 10) == bytes(range(5, 15))
+print("boto3" in sys.modules)
+"""
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    lists = [s for s in script.seen if "list-type" in s.path]
+    assert [urlsplit(s.path).path for s in lists] == ["/bucket", "/bucket"]
+    assert parse_qs(urlsplit(lists[0].path).query) == {"list-type": ["2"], "prefix": ["repo/data/"]}
+    assert "continuation-token=page%2F2%2B%3D%3D" in lists[1].path
+    assert all(s.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDTEST/") for s in script.seen)
+
+
+def test_an_s3_listing_that_is_not_one_goes_to_the_s3_client(server: tuple[int, Script]) -> None:
+    """A listing answer that is an error (or not a listing) is asked again through boto3, which names it."""
+    port, script = server
+    denied = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code>'
+              b"<Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>")
+    script.answer = lambda n, h: send(h, 403, denied, {"Content-Type": "application/xml"})
+    with pytest.raises(RepositoryError, match=r"refused the credentials \(InvalidAccessKeyId\): check AWS_ACCESS"):
+        s3(port).list("data")
+    assert len(script.seen) == 2  # ours, then the S3 client's
+    assert "Botocore" in script.seen[1].headers.get("User-Agent", "")

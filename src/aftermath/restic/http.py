@@ -26,6 +26,7 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CONNECT_TIMEOUT = 15.0  # seconds to connect
 READ_TIMEOUT = 60.0  # seconds without a byte before a read gives up
@@ -161,14 +162,44 @@ class S3Reads:
         self.region, self.credentials = region, credentials
         self.pool = Pool(parts.scheme, host, parts.port, cafile=cafile)
 
-    def get(self, key: str, byte_range: str | None) -> Reply:
-        """GET an object (``byte_range``: a Range header's value, or None for all of it)."""
+    def _send(self, path: str, query: str, headers: dict[str, str]) -> Reply:
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        target = self._prefix + self._quote(key, safe="/~")
-        request = AWSRequest(method="GET", url=self._origin + target,
-                             headers={"Range": byte_range} if byte_range else {})
+        target = path + (f"?{query}" if query else "")
+        request = AWSRequest(method="GET", url=self._origin + target, headers=headers)
         frozen = self.credentials.get_frozen_credentials()  # type: ignore[attr-defined]
         S3SigV4Auth(frozen, "s3", self.region).add_auth(request)
         return self.pool.request("GET", target, dict(request.headers.items()))
+
+    def get(self, key: str, byte_range: str | None) -> Reply:
+        """GET an object (``byte_range``: a Range header's value, or None for all of it)."""
+        return self._send(self._prefix + self._quote(key, safe="/~"), "", {"Range": byte_range} if byte_range else {})
+
+    def list_page(self, prefix: str, token: str | None) -> Reply:
+        """One page (up to 1,000 keys) of ListObjectsV2 under ``prefix``, from ``token`` when given."""
+        from urllib.parse import urlencode
+
+        params = [("list-type", "2"), ("prefix", prefix), *([("continuation-token", token)] if token else [])]
+        query = urlencode(sorted(params), quote_via=self._quote)  # each value fully percent-encoded
+        return self._send(self._prefix.rstrip("/") or "/", query, {})
+
+
+def parse_listing(body: bytes) -> dict[str, Any] | None:
+    """A ListObjectsV2 answer as boto3 gives it (``Contents`` with ``Key`` and ``Size``, ``IsTruncated``,
+    ``NextContinuationToken``), or None when it is not one."""
+    import xml.etree.ElementTree as ET
+
+    if b"<!" in body:  # a DTD or entity declaration (S3 sends neither): not parsed, so no entity expansion
+        return None
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - no DTD, hence no entities to expand
+    except ET.ParseError:
+        return None
+    ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    if root.tag != f"{ns}ListBucketResult":
+        return None
+    contents = [{"Key": item.findtext(f"{ns}Key") or "", "Size": int(item.findtext(f"{ns}Size") or 0)}
+                for item in root.iter(f"{ns}Contents")]
+    return {"Contents": contents, "IsTruncated": (root.findtext(f"{ns}IsTruncated") or "").lower() == "true",
+            "NextContinuationToken": root.findtext(f"{ns}NextContinuationToken")}
