@@ -240,15 +240,8 @@ class RestBackend(Backend):
         self.pool = Pool(parts.scheme, parts.hostname, parts.port, cafile=environ.get("SSL_CERT_FILE") or None)
 
     def _get(self, path: str, headers: dict[str, str]) -> Reply:
-        def call() -> Reply:
-            try:
-                reply = self.pool.request("GET", self._path + quote(path), {**self._headers, **headers})
-            except Dropped as exc:
-                raise Transient(str(exc)) from None
-            _raise_if_busy(reply)
-            return reply
-
-        reply = retrying(call, path, self.location)
+        target, sent = self._path + quote(path), {**self._headers, **headers}
+        reply = retrying(lambda: _answer(lambda: self.pool.request("GET", target, sent)), path, self.location)
         if reply.status == 404:
             raise Missing(f"{path} does not exist in {self.location}: check the repository location")
         if reply.status in (401, 403):
@@ -298,11 +291,17 @@ class RestBackend(Backend):
         self.pool.close()
 
 
-def _raise_if_busy(reply: Reply) -> None:
-    """:class:`Transient` for an answer worth asking again: 429/503 (slow down, as Retry-After says) or 5xx."""
+def _answer(send: Callable[[], Reply]) -> Reply:
+    """An HTTP answer; :class:`Transient` when the connection dropped or the answer says to ask again:
+    429/503 (slow down, as Retry-After says) or another 5xx."""
+    try:
+        reply = send()
+    except Dropped as exc:
+        raise Transient(str(exc)) from None
     if reply.status in (429, 503) or reply.status >= 500:
         wait = _retry_after(reply.headers.get("Retry-After"))
         raise Transient(f"HTTP {reply.status}", reply.status in (429, 503), wait)
+    return reply
 
 
 def _region(env: Mapping[str, str]) -> str:
@@ -402,15 +401,7 @@ class S3Backend(Backend):
 
     def _signed(self, what: str, send: Callable[[S3Reads], Reply], fast: S3Reads) -> Reply:
         """A signed request's answer, retried while the connection drops or the server asks us to slow down."""
-        def attempt() -> Reply:
-            try:
-                reply = send(fast)
-            except Dropped as exc:
-                raise Transient(str(exc)) from None
-            _raise_if_busy(reply)
-            return reply
-
-        return retrying(attempt, what, self.location)
+        return retrying(lambda: _answer(lambda: send(fast)), what, self.location)
 
     def _get(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
         """A whole object, or ``length`` bytes of it from ``offset``; an answer other than the data (or one to
