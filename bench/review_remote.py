@@ -12,7 +12,12 @@ process (one worker) through each backend with every request counted: requests, 
 against the repository's size.
 
     PYTHONPATH=src python bench/review_remote.py [--size-mb 1024] [--days 30] [--backends rest,s3,sftp]
-        [--where DIR] [--rounds N] [--old OTHER/src] [--count]
+        [--where DIR] [--rounds N] [--old OTHER/src] [--count] [--against OTHER/src]
+
+With ``--against OTHER/src`` (another version's source, e.g. ``git archive main src``) it alternates that
+version's review with this one's and restic's check over each backend, ``--rounds`` times, with the load of
+each round; then the reads alone (every pack in 8 MiB ranges, four threads) through each version's backend,
+with the CPU of the reading process.
 """
 
 from __future__ import annotations
@@ -151,7 +156,7 @@ def review(where: Path, location: str, extra: dict[str, str], workers: int,
     """(seconds, peak RSS, CPU seconds) of ``aftermath review`` run from ``src``; its JSON is kept per location kind."""
     env = {**os.environ, **extra, "PYTHONPATH": str(src)}
     env.pop(SFTP_COMMAND, None)
-    kind = location.split(":", 1)[0] if ":" in location else "local"
+    kind = (location.split(":", 1)[0] if ":" in location else "local") + ("" if src == SRC else "-against")
     cpu = cpu_of_reaped()
     seconds, peak, r = measure([sys.executable, "-m", "aftermath", "review", "--repo", location, "--password-file",
                                 str(where / "pw"), "--json", str(where / f"review-{kind}.json"), "--workers",
@@ -187,10 +192,18 @@ def main() -> None:
                         help="a src folder of other code (e.g. main's, from git archive): its review of each remote "
                              "backend runs right after this code's, in the same round")
     parser.add_argument("--rounds", type=int, default=1, help="measure everything this many times, alternating")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another version's src folder (e.g. main's, from `git archive`): its review and this "
+                             "one's alternate with restic's check over each backend, --rounds times")
+    parser.add_argument("--read-packs", metavar="LOCATION", help=argparse.SUPPRESS)  # child mode of reads()
     args = parser.parse_args()
+    if args.read_packs:
+        return read_packs(args.read_packs)
     where = args.where or Path(f"/tmp/aftermath-bench-review-{args.size_mb}mb-{args.days}d")
     build(where, args.size_mb, args.days)
     repo_bytes = sum(f.stat().st_size for f in (where / "repo").rglob("*") if f.is_file())
+    if args.against:
+        return against(where, args, repo_bytes)
     print(f"\nrepository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs\n")
     print("| round, backend | aftermath review (s) | CPU (s) | peak RSS (MiB) | vs local review "
           "| restic check --read-data (s) | CPU (s) | review / check: time | CPU | old review: s, CPU s "
@@ -218,6 +231,58 @@ def main() -> None:
                       f"{seconds / local_s:.2f}× | {check_s:.1f} | {check_cpu:.1f} | {seconds / check_s:.2f}× "
                       f"| {cpu / check_cpu:.2f}× | {before} | {share} | {load:.1f}–{os.getloadavg()[0]:.1f} |",
                       flush=True)
+
+
+def read_packs(location: str) -> None:
+    """(Child mode) read every pack in 8 MiB ranges, four threads; print this process's CPU for the reads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aftermath.restic.backend import open_backend
+
+    backend = open_backend(location)
+    jobs = [(f.path, o, min(8 << 20, f.size - o)) for f in backend.list("data") for o in range(0, f.size, 8 << 20)]
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        got = sum(len(data) for data in pool.map(lambda job: backend.read_range(*job), jobs))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{len(jobs)} requests, {got / 2**20:.0f} MiB, {time.perf_counter() - start:.1f} s, "
+          f"user {after.ru_utime - before.ru_utime:.2f} + sys {after.ru_stime - before.ru_stime:.2f} CPU s")
+
+
+def reads(location: str, extra: dict[str, str], src: Path) -> str:
+    """The reads alone (``read_packs``) through the code in ``src``, in a child process."""
+    env = {**os.environ, **extra, "PYTHONPATH": f"{src}{os.pathsep}{Path(__file__).resolve().parents[1]}"}
+    r = subprocess.run([sys.executable, __file__, "--read-packs", location], env=env, capture_output=True,
+                       text=True)
+    return r.stdout.strip() or r.stderr.strip().splitlines()[-1]
+
+
+def against(where: Path, args: argparse.Namespace, repo_bytes: int) -> None:
+    """This review, another version's review and restic's check over each backend, alternating, with the load."""
+    print(f"repository {repo_bytes / 2**20:.0f} MiB; {os.cpu_count()} CPUs; this: {SRC}; against: {args.against}\n")
+    print("| backend | round | load | this review: s / CPU s | against: s / CPU s | restic check --read-data: "
+          "s / CPU s | this / check: time, CPU | against / check: time, CPU |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    for name in args.backends.split(","):
+        with {"rest": rest, "s3": s3, "sftp": sftp}[name](where) as (location, extra, proc):
+            for round_ in range(1, args.rounds + 1):
+                load = os.getloadavg()[0]
+                order = [SRC, args.against] if round_ % 2 else [args.against, SRC]
+                got = {src: review(where, location, extra, args.workers, src) for src in order}
+                check_s, check_cpu = check(where, location, extra)
+                (this_s, _, this_cpu), (old_s, _, old_cpu) = got[SRC], got[args.against]
+                print(f"| {name} | {round_} | {load:.1f}–{os.getloadavg()[0]:.1f} | {this_s:.1f} / {this_cpu:.1f} "
+                      f"| {old_s:.1f} / {old_cpu:.1f} | {check_s:.1f} / {check_cpu:.1f} "
+                      f"| {this_s / check_s:.2f}×, {this_cpu / check_cpu:.2f}× "
+                      f"| {old_s / check_s:.2f}×, {old_cpu / check_cpu:.2f}× |", flush=True)
+            for round_ in range(1, args.rounds + 1):
+                for src in [SRC, args.against] if round_ % 2 else [args.against, SRC]:
+                    print(f"| {name} | reads alone, {'this' if src == SRC else 'against'} | "
+                          f"{os.getloadavg()[0]:.1f} | {reads(location, extra, src)} |", flush=True)
+            if args.count:
+                served = counted_review(location, extra)
+                print(f"| {name} | requests, bytes requested | {served[0]:,}, {served[1] / 2**20:.0f} MiB "
+                      f"({served[1] / repo_bytes:.2f}× the repository) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Where a repository's files are: one small seam (list a folder, read a file, read a byte range).
 
 Implementations: a local path; ``sftp:`` (OpenSSH's ``ssh -s sftp``, as restic runs it, with the
-user's keys, config and known_hosts); ``rest:`` (restic's REST protocol over httpx); ``s3:`` (boto3, an optional extra).
+user's keys, config and known_hosts); ``rest:`` (restic's REST protocol over :mod:`aftermath.restic.http`);
+``s3:`` (boto3, an optional extra, lists and names errors; reads are signed with botocore's SigV4 signer and
+sent through :mod:`aftermath.restic.http`).
 Locations are written exactly as restic writes them, and credentials come from the environment
 variables restic reads, never from argv. Every remote read is retried with backoff when the
 connection drops or the server asks us to slow down (HTTP 429/503, S3 SlowDown), and then named.
@@ -10,7 +12,10 @@ Nothing here decrypts or checks: the repository checks every byte it is given ag
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import importlib.util
+import json
 import os
 import random
 import re
@@ -27,6 +32,7 @@ from urllib.parse import quote, unquote, urlsplit
 from typing_extensions import override
 
 from aftermath.errors import RepositoryError, UsageError
+from aftermath.restic.http import Dropped, Pool, Reply, S3Reads, parse_listing
 from aftermath.restic.sftp import NO_SUCH_FILE, PERMISSION_DENIED, ConnectionLost, SftpClient, StatusError, ssh_command
 
 T = TypeVar("T")
@@ -216,13 +222,11 @@ def _rest_path(path: str) -> str:
 
 
 class RestBackend(Backend):
-    """restic's REST protocol (``rest:http(s)://[user:pass@]host:port/path``)."""
+    """restic's REST protocol (``rest:http(s)://[user:pass@]host:port/path``), over :mod:`aftermath.restic.http`."""
 
     local = False
 
     def __init__(self, url: str, environ: Mapping[str, str]) -> None:
-        import httpx
-
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"rest:{_redact_url(url)} is not a REST location: write rest:http(s)://host:port/path")
@@ -231,54 +235,34 @@ class RestBackend(Backend):
         host = parts.hostname + (f":{parts.port}" if parts.port else "")
         self.base = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/"
         self.location = f"rest:{self.base}"
-        self._auth = httpx.BasicAuth(user, password) if user else None
-        self._pid = -1
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
+        self._path = quote(parts.path.rstrip("/")) + "/"
+        self._headers: dict[str, str] = {}
+        if user:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {token}"
+        self.pool = Pool(parts.scheme, parts.hostname, parts.port, cafile=environ.get("SSL_CERT_FILE") or None)
 
-    def _http(self) -> Any:
-        import httpx
-
-        with self._lock:
-            if self._client is None or self._pid != os.getpid():  # a forked worker gets its own connections
-                limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-                self._client = httpx.Client(auth=self._auth, timeout=httpx.Timeout(60.0, connect=15.0),
-                                            limits=limits)
-                self._pid = os.getpid()
-            return self._client
-
-    def _get(self, path: str, headers: dict[str, str]) -> Any:
-        import httpx
-
-        def call() -> Any:
-            try:
-                resp = self._http().get(self.base + quote(path), headers=headers)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                raise Transient(f"{type(exc).__name__}: {exc}") from None
-            if resp.status_code in (429, 503) or resp.status_code >= 500:
-                wait = _retry_after(resp.headers.get("Retry-After"))
-                raise Transient(f"HTTP {resp.status_code}", resp.status_code in (429, 503), wait)
-            return resp
-
-        resp = retrying(call, path, self.location)
-        if resp.status_code == 404:
+    def _get(self, path: str, headers: dict[str, str]) -> Reply:
+        target, sent = self._path + quote(path), {**self._headers, **headers}
+        reply = retrying(lambda: _answer(lambda: self.pool.request("GET", target, sent)), path, self.location)
+        if reply.status == 404:
             raise Missing(f"{path} does not exist in {self.location}: check the repository location")
-        if resp.status_code in (401, 403):
-            raise RepositoryError(f"{self.location} refused access (HTTP {resp.status_code}): check "
+        if reply.status in (401, 403):
+            raise RepositoryError(f"{self.location} refused access (HTTP {reply.status}): check "
                                   "RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD (or user:pass in the URL)")
-        if resp.status_code not in (200, 206):
-            raise RepositoryError(f"{self.location} answered HTTP {resp.status_code} for {path}: "
+        if reply.status not in (200, 206):
+            raise RepositoryError(f"{self.location} answered HTTP {reply.status} for {path}: "
                                   "check the server's log")
-        return resp
+        return reply
 
     @override
     def list(self, folder: str) -> list[FileInfo]:
         try:
-            resp = self._get(folder + "/", {"Accept": "application/vnd.x.restic.rest.v2"})
+            reply = self._get(folder + "/", {"Accept": "application/vnd.x.restic.rest.v2"})
         except Missing:
             return []
         try:
-            doc = resp.json()
+            doc = json.loads(reply.body)
         except ValueError:
             raise RepositoryError(f"{self.location} sent a listing of {folder} that is not JSON: "
                                   "is it a restic REST server?") from None
@@ -292,15 +276,14 @@ class RestBackend(Backend):
 
     @override
     def read(self, path: str) -> bytes:
-        return bytes(self._get(_rest_path(path), {}).content)
+        return self._get(_rest_path(path), {}).body
 
     @override
     def read_range(self, path: str, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        resp = self._get(_rest_path(path), {"Range": f"bytes={offset}-{offset + length - 1}"})
-        data = bytes(resp.content)
-        return data[offset:offset + length] if resp.status_code == 200 else data
+        reply = self._get(_rest_path(path), {"Range": f"bytes={offset}-{offset + length - 1}"})
+        return reply.body[offset:offset + length] if reply.status == 200 else reply.body
 
     @override
     def open(self, path: str) -> PackFile:
@@ -308,9 +291,24 @@ class RestBackend(Backend):
 
     @override
     def close(self) -> None:
-        if self._client is not None and self._pid == os.getpid():
-            self._client.close()
-        self._client = None
+        self.pool.close()
+
+
+def _answer(send: Callable[[], Reply]) -> Reply:
+    """An HTTP answer; :class:`Transient` when the connection dropped or the answer says to ask again:
+    429/503 (slow down, as Retry-After says) or another 5xx."""
+    try:
+        reply = send()
+    except Dropped as exc:
+        raise Transient(str(exc)) from None
+    if reply.status in (429, 503) or reply.status >= 500:
+        wait = _retry_after(reply.headers.get("Retry-After"))
+        raise Transient(f"HTTP {reply.status}", reply.status in (429, 503), wait)
+    return reply
+
+
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1"
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -331,10 +329,8 @@ class S3Backend(Backend):
     local = False
 
     def __init__(self, spec: str, environ: Mapping[str, str]) -> None:
-        try:
-            import boto3  # noqa: F401  (checked here so the error is one clear line)
-        except ImportError:
-            raise UsageError("reading s3: repositories needs boto3: pip install 'aftermath[s3]'") from None
+        if importlib.util.find_spec("boto3") is None:  # checked here so the error is one clear line
+            raise UsageError("reading s3: repositories needs boto3: pip install 'aftermath[s3]'")
         if spec.startswith(("http://", "https://")):
             parts = urlsplit(spec)
             scheme, host, path = parts.scheme, parts.netloc, parts.path
@@ -350,6 +346,8 @@ class S3Backend(Backend):
         self.environ = dict(environ)
         self._pid = -1
         self._client: Any = None
+        self._session: Any = None
+        self._reads: S3Reads | None = None
         self._lock = threading.Lock()
 
     def _s3(self) -> Any:
@@ -359,7 +357,7 @@ class S3Backend(Backend):
         with self._lock:
             if self._client is None or self._pid != os.getpid():
                 env = self.environ
-                region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1"
+                region = _region(env)
                 session = boto3.session.Session(
                     aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
                     aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
@@ -369,8 +367,58 @@ class S3Backend(Backend):
                 config = Config(retries={"max_attempts": 1}, max_pool_connections=32,
                                 s3={"addressing_style": "virtual" if aws else "path"})
                 self._client = session.client("s3", endpoint_url=None if aws else self.endpoint, config=config)
-                self._pid = os.getpid()
+                self._session, self._pid = session, os.getpid()
             return self._client
+
+    def _fast(self) -> S3Reads | None:
+        """Signed GETs through :class:`~aftermath.restic.http.Pool` (set up once, kept by forked workers),
+        or None when the S3 client cannot be set up or has no credentials (it then names what is wrong)."""
+        if self._reads is None:
+            env, aws = self.environ, self.endpoint.endswith("amazonaws.com")
+            cafile = env.get("AWS_CA_BUNDLE") or None
+            if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY") and not aws:
+                # keys in the environment and the endpoint in the location: what the S3 client would use,
+                # without its import and set-up (a third of a CPU second)
+                from botocore.credentials import Credentials
+
+                keys = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN"))
+                with self._lock:
+                    self._reads = S3Reads(self.endpoint, self.bucket, False, _region(env), keys, cafile)
+                return self._reads
+            from botocore.exceptions import BotoCoreError
+
+            try:
+                client = self._s3()
+                credentials = self._session.get_credentials()
+            except BotoCoreError:
+                return None
+            if credentials is None:
+                return None
+            # the bucket in the host name on AWS, as boto3 does, unless a dot in its name would not match
+            # the certificate (boto3 then addresses the path too)
+            virtual = aws and "." not in self.bucket
+            with self._lock:
+                self._reads = S3Reads(client.meta.endpoint_url, self.bucket, virtual, client.meta.region_name,
+                                      credentials, cafile)
+        return self._reads
+
+    def _signed(self, what: str, send: Callable[[S3Reads], Reply], fast: S3Reads) -> Reply:
+        """A signed request's answer, retried while the connection drops or the server asks us to slow down."""
+        return retrying(lambda: _answer(lambda: send(fast)), what, self.location)
+
+    def _get(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
+        """A whole object, or ``length`` bytes of it from ``offset``; an answer other than the data (or one to
+        ask again) is asked again through the S3 client, which names what is wrong (and follows redirects)."""
+        rng = None if length is None else f"bytes={offset}-{offset + length - 1}"
+        fast = self._fast()
+        if fast is not None:
+            reply = self._signed(path, lambda reads: reads.get(self._key(path), rng), fast)
+            if reply.status == 206 or (reply.status == 200 and rng is None):
+                return reply.body
+            if reply.status == 200 and length is not None:
+                return reply.body[offset:offset + length]
+        args = {"Bucket": self.bucket, "Key": self._key(path), **({"Range": rng} if rng else {})}
+        return self._call(path, lambda s3: bytes(s3.get_object(**args)["Body"].read()))
 
     def _key(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
@@ -417,8 +465,14 @@ class S3Backend(Backend):
         found: list[FileInfo] = []
 
         def page(token: str | None) -> Any:
-            args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-            if token:
+            fast = self._fast()
+            if fast is not None:
+                reply = self._signed(folder, lambda reads: reads.list_page(prefix, token), fast)
+                doc = parse_listing(reply.body) if reply.status == 200 else None
+                if doc is not None:
+                    return doc
+            args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}  # anything else: the S3 client
+            if token:  # asks again and names what is wrong
                 args["ContinuationToken"] = token
             return self._call(folder, lambda s3: s3.list_objects_v2(**args))
 
@@ -435,15 +489,11 @@ class S3Backend(Backend):
 
     @override
     def read(self, path: str) -> bytes:
-        return self._call(path, lambda s3: bytes(s3.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()))
+        return self._get(path)
 
     @override
     def read_range(self, path: str, offset: int, length: int) -> bytes:
-        if length <= 0:
-            return b""
-        rng = f"bytes={offset}-{offset + length - 1}"
-        return self._call(path, lambda s3: bytes(
-            s3.get_object(Bucket=self.bucket, Key=self._key(path), Range=rng)["Body"].read()))
+        return self._get(path, offset, length) if length > 0 else b""
 
     @override
     def open(self, path: str) -> PackFile:
@@ -451,6 +501,8 @@ class S3Backend(Backend):
 
     @override
     def close(self) -> None:
+        if self._reads is not None:
+            self._reads.pool.close()
         self._client = None
 
 
