@@ -45,16 +45,44 @@ def suppressed(case: Case) -> set[str]:
         return {a.lower() for a in s.scalars(select(SuppressionRow.address))}
 
 
-def store(case: Case, rows: Sequence[NoticeRow], methods: dict[str, int]) -> tuple[int, int]:
-    """Add the notices not already in the outbox, in one journaled transaction; return (added, kept)."""
-    with Session(case.engine) as s:
-        existing = set(s.scalars(select(NoticeRow.id)))
-    new = [r for r in rows if r.id not in existing]
-    digest = hashlib.sha256("".join(f"{r.id}:{r.sha256}\n" for r in sorted(new, key=lambda r: r.id)).encode())
-    case.write("notify.letters", f"{len(new)} notices stored in the outbox",
-               {"added": len(new), "already_stored": len(rows) - len(new), "methods": methods,
-                "notices_sha256": digest.hexdigest()}, rows=new)
-    return len(new), len(rows) - len(new)
+class Filler:
+    """Adds one ``letters`` run's notices to the outbox, batch by batch, each batch one journaled transaction.
+
+    A notice already in the outbox (same stable id: same person, same channel) is kept as it is. A batch
+    entry (``notify.outbox.add``) records the batch's counts and the SHA-256 of its notices' ids and hashes;
+    at the end, one ``notify.letters`` entry records the run's totals and a running SHA-256 over every batch
+    (no entry per notice). A crash between batches leaves whole batches stored: running ``letters`` again
+    adds the rest, each once.
+    """
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.added = self.kept = self.batches = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        """Store the notices of ``rows`` not already in the outbox, in one journaled transaction; how many."""
+        with Session(self.case.engine) as s:
+            existing = set(s.scalars(select(NoticeRow.id).where(NoticeRow.id.in_([r.id for r in rows]))))
+        new = [r for r in rows if r.id not in existing]
+        self.kept += len(rows) - len(new)
+        if not new:
+            return 0
+        lines = "".join(f"{r.id}:{r.sha256}\n" for r in new).encode()
+        self._digest.update(lines)
+        self.batches += 1
+        self.case.write("notify.outbox.add", f"{len(new)} notices stored in the outbox (batch {self.batches})",
+                        {"batch": self.batches, "added": len(new), "already_stored": len(rows) - len(new),
+                         "notices_sha256": hashlib.sha256(lines).hexdigest()}, rows=new)
+        self.added += len(new)
+        return len(new)
+
+    def close(self, methods: dict[str, int]) -> tuple[int, int]:
+        """Journal the run (counts, and the running hash over its batches); return (added, already stored)."""
+        self.case.write("notify.letters", f"{self.added} notices stored in the outbox",
+                        {"added": self.added, "already_stored": self.kept, "methods": methods,
+                         "batches": self.batches, "notices_sha256": self._digest.hexdigest()})
+        return self.added, self.kept
 
 
 def recover(case: Case) -> int:

@@ -13,7 +13,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,20 +42,34 @@ from aftermath.notify.planning import load_rules
 
 if TYPE_CHECKING:
     from aftermath.case import Case
+    from aftermath.notify.delivery import outbox
     from aftermath.notify.delivery.store import NoticeRow
+
+
+BATCH = 1000  # notices rendered, written and stored per transaction: memory stays flat in the number of notices
 
 
 @dataclass
 class Rendered:
-    """Everything ``letters`` produced, before it is written."""
+    """What one ``letters`` run did; the notices themselves are written and stored batch by batch, not held."""
 
-    files: dict[str, bytes] = field(default_factory=dict)
-    notices: list[dict[str, Any]] = field(default_factory=list)
     methods: Counter[str] = field(default_factory=Counter)
     not_covered: int = 0
-    mail_rows: list[list[str]] = field(default_factory=list)  # person, name, address lines, batch, index
+    drafts: int = 0  # regulator, bureau and media drafts
+    added: int = 0  # notices added to the outbox by this run (0 without a case)
+    already_stored: int = 0
     print_files: list[str] = field(default_factory=list)
-    printed: list[render.PrintLetter] = field(default_factory=list)  # the post letters, in print-file order
+
+
+@dataclass
+class Item:
+    """One rendered notice and what goes with it, on its way to the files and the outbox."""
+
+    notice: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    method_row: list[str] = field(default_factory=list)
+    post: tuple[str, render.PrintLetter, list[str]] | None = None  # print-file HTML, printed letter, mail-house row
+    substitute: bool = False
 
 
 def load_plan(plan_path: Path, people_path: Path) -> dict[str, Any]:
@@ -106,19 +122,13 @@ def compose_all(plan: dict[str, Any], people: list[Person]) -> tuple[list[Letter
     return letters, skipped
 
 
-def produce(plan: dict[str, Any], people: list[Person], incident: Incident, consent: dict[str, bool],
-            codes: dict[str, str], suppressed: set[str], case_key: str, today: dt.date,
-            composed: tuple[list[Letter], int] | None = None) -> Rendered:
-    """Compose (unless given ``composed``) and render every notice (pure apart from reading the package's data)."""
-    letters, skipped = composed or compose_all(plan, people)
-    check_incident(letters, incident, load_blocks())
+def produce(letters: list[Letter], incident: Incident, consent: dict[str, bool], codes: dict[str, str],
+            suppressed: set[str], case_key: str, deadlines: dict[str, Any], today: dt.date,
+            methods: Counter[str]) -> Iterator[Item]:
+    """Render each person's notice in turn, counting the methods in ``methods`` (pure apart from reading the
+    package's data). A generator: the caller writes and stores the notices in batches, holding none for long."""
     agencies = load_agencies()
-    out = Rendered(not_covered=skipped)
-    domain = incident.contact.email.rpartition("@")[2] or "aftermath.invalid"
-    deadlines = {o["jurisdiction"]: o["deadline"] for o in plan["obligations"] if o["audience"] == "individuals"}
-    post: list[str] = []
-    substitute: list[str] = []
-    method_rows = [["person_id", "method", "reason", "jurisdictions", "monitoring_months"]]
+    domain = _domain(incident)
     when = dt.datetime.combine(today, dt.time(12), dt.UTC)
     for letter in letters:
         p = letter.person
@@ -126,28 +136,28 @@ def produce(plan: dict[str, Any], people: list[Person], incident: Incident, cons
         secs = sections(letter, incident, agencies, today, codes.get(p.id))
         nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
         mid = render.message_id(case_key, nid, domain)
-        out.methods[how.channel] += 1
-        method_rows.append([p.id, how.channel, how.reason, ";".join(letter.jurisdictions),
-                            str(letter.monitoring_months)])
+        methods[how.channel] += 1
         duties = [[j, "individuals", deadlines.get(j)] for j in letter.jurisdictions]
+        item = Item({}, method_row=[p.id, how.channel, how.reason, ";".join(letter.jurisdictions),
+                                    str(letter.monitoring_months)])
         if how.channel == "email":
             body = render.email_message(p, secs, incident, mid, when)
-            out.files[f"email/{nid}.eml"] = body
+            item.files[f"email/{nid}.eml"] = body
         else:
             body = plain_text(secs, render.greeting(p)).encode()
             if how.channel == "post":
-                batch, page = divmod(len(post), render.LETTERS_PER_PRINT_FILE)
-                post.append(render.letter_html(p, secs, incident, with_address=True))
                 code = codes.get(p.id) if letter.monitoring_months else None
                 slotted = sections(letter, incident, agencies, today, render.CODE_SLOT if code else None)
-                out.printed.append(render.print_letter(p, slotted, incident, code))
-                out.mail_rows.append([*_mailhouse(p), f"post/print-{batch + 1:04d}", str(page)])
+                item.post = (render.letter_html(p, secs, incident, with_address=True),
+                             render.print_letter(p, slotted, incident, code), _mailhouse(p))
             else:
-                substitute.append(p.id)
-        out.notices.append(_notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body))
-    _post_files(out, post)
-    _other_files(out, plan, incident, substitute, method_rows, today, case_key, domain)
-    return out
+                item.substitute = True
+        item.notice = _notice(nid, p.id, "individuals", how, p.email or p.name, duties, mid, body)
+        yield item
+
+
+def _domain(incident: Incident) -> str:
+    return incident.contact.email.rpartition("@")[2] or "aftermath.invalid"
 
 
 def _mailhouse(p: Person) -> list[str]:
@@ -163,48 +173,164 @@ def _notice(nid: str, pid: str, audience: str, how: Method, recipient: str, duti
             "subject": TITLE, "body": body, "sha256": hashlib.sha256(body).hexdigest(), "status": status}
 
 
-def _post_files(out: Rendered, post: list[str]) -> None:
-    size = render.LETTERS_PER_PRINT_FILE
-    for start in range(0, len(post), size):
-        name = f"post/print-{start // size + 1:04d}"
-        out.files[f"{name}.html"] = render.print_file(post[start:start + size], start // size + 1).encode()
-        out.print_files.append(name)
+class CsvOut:
+    """A CSV file written row by row to a temporary name and put in place whole at the end (never half)."""
+
+    def __init__(self, target: Path, header: list[str]) -> None:
+        self.target, self.header = target, header
+        self._tmp = target.with_name(f".{target.name}.tmp")
+        self._fh: Any = None
+        self._writer: Any = None
+        self.rows = 0
+
+    def add(self, rows: list[list[str]]) -> None:
+        """Append rows (the file is created with its header on the first)."""
+        try:
+            if self._fh is None:
+                self.target.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self._tmp.open("w", encoding="utf-8", newline="")
+                self._writer = csv.writer(self._fh, lineterminator="\n")
+                self._writer.writerow(self.header)
+            self._writer.writerows(rows)
+        except OSError as exc:
+            self.discard()
+            raise from_os_error(exc, f"writing {self.target} (run again to finish)") from exc
+        self.rows += len(rows)
+
+    def finish(self) -> None:
+        """Put the file in place (nothing happens when no row was added)."""
+        if self._fh is None:
+            return
+        try:
+            self._fh.close()
+            self._tmp.replace(self.target)
+        except OSError as exc:
+            self.discard()
+            raise from_os_error(exc, f"writing {self.target} (run again to finish)") from exc
+        self._fh = None
+
+    def discard(self) -> None:
+        """Leave the earlier file (if any) as it was."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._tmp.unlink(missing_ok=True)
 
 
-def print_post(out_dir: Path, result: Rendered, pdf: bool) -> None:
-    """Print the letters to PDF files (unless ``pdf`` is false) and write the mail-house CSV with pages."""
-    if not result.mail_rows:
-        return
-    starts: dict[str, list[int]] = {}
-    if pdf:
-        from aftermath.notify.letters.pdf import print_all
+class Batches:
+    """Where rendered notices go: files written and notices stored ``batch`` at a time, post in print files.
 
-        size = render.LETTERS_PER_PRINT_FILE
-        jobs = [(result.printed[i * size:(i + 1) * size], out_dir / f"{n}.pdf")
-                for i, n in enumerate(result.print_files)]
-        starts = dict(zip(result.print_files, print_all(jobs), strict=True))
-    rows = [[*row[:5], f"{row[5]}.pdf" if pdf else f"{row[5]}.html",
-             str(starts[row[5]][int(row[6])] if pdf else int(row[6]) + 1)] for row in result.mail_rows]
-    write_files(out_dir, {"post/mailhouse.csv": _csv([["person_id", "name", "address_1", "address_2", "address_3",
-                                                        "file", "page"], *rows])})
+    A post letter waits in its print file (at most one per core plus the one being filled); its notice is
+    stored only once that print file is written. Every batch is one journaled transaction in the outbox
+    (see :class:`aftermath.notify.delivery.outbox.Filler`), so a crash leaves whole batches only, and running
+    ``letters`` again stores the rest, each notice once (by its stable id).
+    """
+
+    def __init__(self, out_dir: Path, pdf: bool, filler: outbox.Filler | None, batch: int,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.out_dir, self.pdf, self.filler, self.batch, self.progress = out_dir, pdf, filler, max(1, batch), progress
+        self.files: dict[str, bytes] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.filling: list[Item] = []  # the print file being filled
+        self.full: list[list[Item]] = []  # print files waiting to be printed, one per core at most
+        self.print_files: list[str] = []
+        self.done = 0
+        self.methods = CsvOut(out_dir / "methods.csv", ["person_id", "method", "reason", "jurisdictions",
+                                                        "monitoring_months"])
+        self.mailhouse = CsvOut(out_dir / "post/mailhouse.csv", ["person_id", "name", "address_1", "address_2",
+                                                                 "address_3", "file", "page"])
+        self.substitute = CsvOut(out_dir / "substitute/people.csv", ["person_id"])
+        self.methods.add([])  # always written, even when nobody is owed a notice
+        self._cores = max(1, os.cpu_count() or 1)
+
+    def add(self, item: Item) -> None:
+        """Take one rendered notice; write and store whatever batch it completes."""
+        self.methods.add([item.method_row])
+        if item.substitute:
+            self.substitute.add([[item.notice["person_id"]]])
+        if item.post is None:
+            self.files.update(item.files)
+            self.rows.append(item.notice)
+        else:
+            self.filling.append(item)
+            if len(self.filling) == render.LETTERS_PER_PRINT_FILE:
+                self.full.append(self.filling)
+                self.filling = []
+                if len(self.full) >= self._cores:
+                    self._print()
+        if len(self.rows) >= self.batch:
+            self.flush()
+
+    def finish(self, extra: list[dict[str, Any]], files: dict[str, bytes]) -> None:
+        """Print the last print files, write ``files``, store ``extra`` notices and the rest; put the CSVs in place."""
+        if self.filling:
+            self.full.append(self.filling)
+            self.filling = []
+        self._print()
+        self.files.update(files)
+        self.rows.extend(extra)
+        self.flush()
+        for out in (self.methods, self.mailhouse, self.substitute):
+            out.finish()
+
+    def discard(self) -> None:
+        """After an error: the CSVs being written are dropped (the earlier ones stay)."""
+        for out in (self.methods, self.mailhouse, self.substitute):
+            out.discard()
+
+    def flush(self) -> None:
+        """Write the pending files, then store the pending notices (one journaled transaction)."""
+        if self.files:
+            write_files(self.out_dir, self.files)
+        if self.filler is not None and self.rows:
+            self.filler.add([_row(n) for n in self.rows])
+        self.done += sum(1 for n in self.rows if n["audience"] == "individuals")
+        self.files, self.rows = {}, []
+        if self.progress is not None:
+            self.progress(self.done)
+
+    def _print(self) -> None:
+        """Write the waiting print files (HTML, and PDF on every core); their letters join the pending notices."""
+        if not self.full:
+            return
+        first = len(self.print_files) + 1
+        names = [f"post/print-{first + i:04d}" for i in range(len(self.full))]
+        write_files(self.out_dir, {f"{name}.html": render.print_file([it.post[0] for it in chunk if it.post],
+                                                                      first + i).encode()
+                                   for i, (name, chunk) in enumerate(zip(names, self.full, strict=True))})
+        if self.pdf:
+            from aftermath.notify.letters.pdf import print_all
+
+            starts = print_all([([it.post[1] for it in chunk if it.post], self.out_dir / f"{name}.pdf")
+                                for name, chunk in zip(names, self.full, strict=True)])
+        else:
+            starts = [list(range(1, len(chunk) + 1)) for chunk in self.full]
+        suffix = ".pdf" if self.pdf else ".html"
+        for name, chunk, pages in zip(names, self.full, starts, strict=True):
+            self.mailhouse.add([[*it.post[2], f"{name}{suffix}", str(page)]
+                                for it, page in zip(chunk, pages, strict=True) if it.post])
+            self.rows.extend(it.notice for it in chunk)
+        self.print_files += names
+        self.full = []
 
 
-def _other_files(out: Rendered, plan: dict[str, Any], incident: Incident, substitute: list[str],
-                 method_rows: list[list[str]], today: dt.date, case_key: str, domain: str) -> None:
+def _drafts(plan: dict[str, Any], incident: Incident, methods: dict[str, int], substitute: int, today: dt.date,
+            case_key: str) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """The regulator, bureau and media drafts (as notices, with their files), substitute texts and the FAQ."""
+    domain, notices, files = _domain(incident), [], {}
     for i, ob in enumerate(o for o in plan["obligations"] if o["audience"] != "individuals"):
-        text = render.regulator_draft(ob, incident, dict(out.methods), today).encode()
+        text = render.regulator_draft(ob, incident, methods, today).encode()
         nid = render.notice_id(ob["audience"], f"{ob['jurisdiction']}\0{ob['recipient']}")
         name = f"regulators/{i + 1:03d}-{ob['jurisdiction']}-{ob['audience']}.txt"
-        out.files[name] = text
+        files[name] = text
         duties = [[ob["jurisdiction"], ob["audience"], ob["deadline"]]]
-        out.notices.append(_notice(nid, "", ob["audience"], Method("draft", name), ob["recipient"], duties,
-                                   render.message_id(case_key, nid, domain), text))
+        notices.append(_notice(nid, "", ob["audience"], Method("draft", name), ob["recipient"], duties,
+                               render.message_id(case_key, nid, domain), text))
     if substitute:
-        for name, words in render.substitute_texts(incident, len(substitute)).items():
-            out.files[f"substitute/{name}"] = words.encode()
-        out.files["substitute/people.csv"] = _csv([["person_id"], *[[s] for s in substitute]])
-    out.files["faq.md"] = render.faq(incident).encode()
-    out.files["methods.csv"] = _csv(method_rows)
+        for name, words in render.substitute_texts(incident, substitute).items():
+            files[f"substitute/{name}"] = words.encode()
+    files["faq.md"] = render.faq(incident).encode()
+    return notices, files
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -246,8 +372,13 @@ def _write_one(target: Path, data: bytes) -> None:
 
 
 def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Path, case: Case | None,
-            codes_path: Path | None, today: dt.date, pdf: bool = True) -> Rendered:
-    """The whole ``notify letters`` command, apart from printing."""
+            codes_path: Path | None, today: dt.date, pdf: bool = True, batch: int = BATCH,
+            progress: Callable[[int, int], None] | None = None) -> Rendered:
+    """The whole ``notify letters`` command: render, write and store every notice, ``batch`` at a time.
+
+    Everything that can be refused is checked before anything is written; the enrolment codes' assignment
+    is written before any notice carries a code. ``progress(done, total)`` is told after every batch.
+    """
     from aftermath.notify.delivery import outbox
 
     plan = load_plan(plan_path, people_path)
@@ -256,16 +387,30 @@ def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Pa
     consent = read_consent(people_path)
     suppressed = outbox.suppressed(case) if case else set()
     case_key = outbox.case_key(case) if case else plan["inputs"]["people_file"]["sha256"]
-    composed = compose_all(plan, people)
-    eligible = sorted(lt.person.id for lt in composed[0] if lt.monitoring_months)
+    composed, skipped = compose_all(plan, people)
+    check_incident(composed, incident, load_blocks())
+    eligible = sorted(lt.person.id for lt in composed if lt.monitoring_months)
     codes = assign_codes(out_dir / "codes-assigned.csv", codes_path, eligible)
-    result = produce(plan, people, incident, consent, codes, suppressed, case_key, today, composed)
     if codes:
-        result.files["codes-assigned.csv"] = _csv([["person_id", "code"], *sorted(map(list, codes.items()))])
-    write_files(out_dir, result.files)
-    print_post(out_dir, result, pdf)
-    if case:
-        outbox.store(case, [_row(n) for n in result.notices], dict(result.methods))
+        write_files(out_dir, {"codes-assigned.csv": _csv([["person_id", "code"],
+                                                          *sorted(map(list, codes.items()))])})
+    result = Rendered(not_covered=skipped)
+    deadlines = {o["jurisdiction"]: o["deadline"] for o in plan["obligations"] if o["audience"] == "individuals"}
+    filler = outbox.Filler(case) if case else None
+    total = len(composed)
+    sink = Batches(out_dir, pdf, filler, batch, (lambda done: progress(done, total)) if progress else None)
+    try:
+        for item in produce(composed, incident, consent, codes, suppressed, case_key, deadlines, today,
+                            result.methods):
+            sink.add(item)
+        drafts, files = _drafts(plan, incident, dict(result.methods), sink.substitute.rows, today, case_key)
+        sink.finish(drafts, files)
+    except BaseException:
+        sink.discard()
+        raise
+    if filler is not None:
+        result.added, result.already_stored = filler.close(dict(result.methods))
+    result.drafts, result.print_files = len(drafts), sink.print_files
     return result
 
 
