@@ -8,6 +8,7 @@ notice is also stored in the outbox, once, with a stable Message-ID.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -15,7 +16,7 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from aftermath.notify.letters.content import (
 )
 from aftermath.notify.letters.incident import Incident, load_incident
 from aftermath.notify.letters.wording import TITLE, plain_text, sections
-from aftermath.notify.people import Person, read_people
+from aftermath.notify.people import Person, iter_people, read_people_text
 from aftermath.notify.planning import load_rules
 
 if TYPE_CHECKING:
@@ -89,40 +90,68 @@ def load_plan(plan_path: Path, people_path: Path) -> dict[str, Any]:
     return plan
 
 
-def read_consent(people_path: Path) -> dict[str, bool]:
-    """The optional ``esign_consent`` column of people.csv (true/false), by person id."""
-    with people_path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if "esign_consent" not in (reader.fieldnames or []):
-            return {}
-        return {row["id"].strip(): (row.get("esign_consent") or "").strip().lower() in ("true", "yes", "1")
-                for row in reader}
+def consented(row: dict[str, str]) -> bool:
+    """The optional ``esign_consent`` column of a people.csv row (true/false): consent to electronic notices."""
+    return (row.get("esign_consent") or "").strip().lower() in ("true", "yes", "1")
 
 
-def compose_all(plan: dict[str, Any], people: list[Person]) -> tuple[list[Letter], int]:
+class Composer:
     """One letter per person covered by a law with a duty to individuals in the plan.
 
     A letter depends on the person only through the rules that cover them and their elements, so it is
     composed once per distinct (rules, elements) and given to each such person.
     """
-    owed = {o["jurisdiction"] for o in plan["obligations"] if o["audience"] == "individuals"}
-    rules = [f.rule for f in load_rules() if f.rule.jurisdiction in owed]
-    blocks = load_blocks()
-    letters, skipped = [], 0
-    made: dict[tuple[tuple[int, ...], frozenset[str]], Letter] = {}
-    for person in people:
-        mine = rules_for(person, rules)
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        owed = {o["jurisdiction"] for o in plan["obligations"] if o["audience"] == "individuals"}
+        self.rules = [f.rule for f in load_rules() if f.rule.jurisdiction in owed]
+        self.blocks = load_blocks()
+        self.made: dict[tuple[tuple[int, ...], frozenset[str]], Letter] = {}  # the first person's letter of each
+
+    def letter(self, person: Person) -> Letter | None:
+        """``person``'s letter; None when no law of the plan owes them a notice."""
+        mine = rules_for(person, self.rules)
         if not mine:
-            skipped += 1
-            continue
+            return None
         key = (tuple(id(r) for r in mine), person.elements)
-        if key not in made:
-            made[key] = compose(person, mine, blocks)
-        letters.append(replace(made[key], person=person))
-    return letters, skipped
+        if key not in self.made:
+            self.made[key] = compose(person, mine, self.blocks)
+        return replace(self.made[key], person=person)
 
 
-def produce(letters: list[Letter], incident: Incident, consent: dict[str, bool], codes: dict[str, str],
+@dataclass
+class Survey:
+    """What a first read of the people file finds, before anything is written (every row validated)."""
+
+    covered: int = 0
+    not_covered: int = 0
+    eligible: list[str] = field(default_factory=list)  # people owed credit monitoring (for enrolment codes)
+
+
+def survey(text: str, name: str, composer: Composer) -> Survey:
+    """Read every person once: validate the file, compose each distinct letter, count, list who needs a code."""
+    out = Survey()
+    for person, _row in iter_people(text, name):
+        letter = composer.letter(person)
+        if letter is None:
+            out.not_covered += 1
+            continue
+        out.covered += 1
+        if letter.monitoring_months:
+            out.eligible.append(person.id)
+    out.eligible.sort()
+    return out
+
+
+def each_letter(text: str, name: str, composer: Composer) -> Iterator[tuple[Letter, bool]]:
+    """Each covered person's letter and whether they consented to electronic notices, in file order."""
+    for person, row in iter_people(text, name):
+        letter = composer.letter(person)
+        if letter is not None:
+            yield letter, consented(row)
+
+
+def produce(letters: Iterable[tuple[Letter, bool]], incident: Incident, codes: dict[str, str],
             suppressed: set[str], case_key: str, deadlines: dict[str, Any], today: dt.date,
             methods: Counter[str]) -> Iterator[Item]:
     """Render each person's notice in turn, counting the methods in ``methods`` (pure apart from reading the
@@ -130,9 +159,9 @@ def produce(letters: list[Letter], incident: Incident, consent: dict[str, bool],
     agencies = load_agencies()
     domain = _domain(incident)
     when = dt.datetime.combine(today, dt.time(12), dt.UTC)
-    for letter in letters:
+    for letter, consent in letters:
         p = letter.person
-        how = method(p, consent.get(p.id, False), p.email.lower() in suppressed)
+        how = method(p, consent, p.email.lower() in suppressed)
         secs = sections(letter, incident, agencies, today, codes.get(p.id))
         nid = render.notice_id("individuals", f"{p.id}\0{how.channel}")
         mid = render.message_id(case_key, nid, domain)
@@ -345,12 +374,14 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
     Files are written by a few threads: creating a file waits on the file system (about 3 ms each on a
     busy disk here), and the waits overlap; the first error stops the rest and is reported.
     """
-    folders = {(out_dir / name).parent for name in files}
+    root = os.fspath(out_dir)  # plain strings: a Path per file costs time (and interns every file name)
+    folders = {os.path.dirname(os.path.join(root, name)) for name in files}
     with ThreadPoolExecutor(WRITERS) as pool:
         try:
             for folder in folders:
-                folder.mkdir(parents=True, exist_ok=True)
-            for done in [pool.submit(_write_one, out_dir / name, data) for name, data in sorted(files.items())]:
+                os.makedirs(folder, exist_ok=True)
+            for done in [pool.submit(_write_one, os.path.join(root, name), data)
+                         for name, data in sorted(files.items())]:
                 done.result()
         except OSError as exc:
             pool.shutdown(cancel_futures=True)
@@ -361,14 +392,17 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
 WRITERS = 8
 
 
-def _write_one(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
+def _write_one(target: str, data: bytes) -> None:
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise OSError(exc.errno, exc.strerror, target) from exc
 
 
 def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Path, case: Case | None,
@@ -382,26 +416,25 @@ def letters(plan_path: Path, people_path: Path, incident_path: Path, out_dir: Pa
     from aftermath.notify.delivery import outbox
 
     plan = load_plan(plan_path, people_path)
-    people = read_people(people_path)
+    text = read_people_text(people_path)  # the text is held (a few MB); people are read from it one at a time
     incident = load_incident(incident_path)
-    consent = read_consent(people_path)
     suppressed = outbox.suppressed(case) if case else set()
     case_key = outbox.case_key(case) if case else plan["inputs"]["people_file"]["sha256"]
-    composed, skipped = compose_all(plan, people)
-    check_incident(composed, incident, load_blocks())
-    eligible = sorted(lt.person.id for lt in composed if lt.monitoring_months)
-    codes = assign_codes(out_dir / "codes-assigned.csv", codes_path, eligible)
+    composer = Composer(plan)
+    found = survey(text, str(people_path), composer)
+    check_incident(list(composer.made.values()), incident, composer.blocks)
+    codes = assign_codes(out_dir / "codes-assigned.csv", codes_path, found.eligible)
     if codes:
         write_files(out_dir, {"codes-assigned.csv": _csv([["person_id", "code"],
                                                           *sorted(map(list, codes.items()))])})
-    result = Rendered(not_covered=skipped)
+    result = Rendered(not_covered=found.not_covered)
     deadlines = {o["jurisdiction"]: o["deadline"] for o in plan["obligations"] if o["audience"] == "individuals"}
     filler = outbox.Filler(case) if case else None
-    total = len(composed)
+    total = found.covered
     sink = Batches(out_dir, pdf, filler, batch, (lambda done: progress(done, total)) if progress else None)
     try:
-        for item in produce(composed, incident, consent, codes, suppressed, case_key, deadlines, today,
-                            result.methods):
+        for item in produce(each_letter(text, str(people_path), composer), incident, codes, suppressed, case_key,
+                            deadlines, today, result.methods):
             sink.add(item)
         drafts, files = _drafts(plan, incident, dict(result.methods), sink.substitute.rows, today, case_key)
         sink.finish(drafts, files)
