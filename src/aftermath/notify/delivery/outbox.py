@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from aftermath.errors import UsageError
@@ -150,9 +150,10 @@ class Outcome:
 
 _NOTICES = cast(Table, NoticeRow.__table__)
 _SUPPRESSIONS = cast(Table, SuppressionRow.__table__)
-_CLAIM = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"), _NOTICES.c.status.in_(SENDABLE))
-          .values(status="claimed", claimed_at=bindparam("at"), attempts=_NOTICES.c.attempts + 1))
-_CLAIMED = select(_NOTICES.c.body, _NOTICES.c.attempts).where(_NOTICES.c.id == bindparam("nid"))
+_SENDABLE = or_(*(_NOTICES.c.status == s for s in SENDABLE))  # not IN (...): no expanding parameter per execution
+_CLAIM = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"), _SENDABLE)
+          .values(status="claimed", claimed_at=bindparam("at"), attempts=_NOTICES.c.attempts + 1)
+          .returning(_NOTICES.c.body, _NOTICES.c.attempts))  # one statement: the claim gives the bytes to send
 _FINISH = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"))
            .values(status=bindparam("status"), reply=bindparam("reply"), next_attempt_at=bindparam("retry_at"),
                    done_at=bindparam("done_at")))
@@ -183,10 +184,8 @@ class Ledger:
                                              "done_at": o.at if o.status not in SENDABLE else None})
                 if o.suppress:
                     self._suppress(o.suppress, o.reply, o.at)
-            if nid is None or self._conn.execute(_CLAIM, {"nid": nid, "at": at}).rowcount != 1:
-                return None
-            row = self._conn.execute(_CLAIMED, {"nid": nid}).one()
-            return bytes(row[0]), int(row[1])
+            row = self._conn.execute(_CLAIM, {"nid": nid, "at": at}).first() if nid is not None else None
+            return None if row is None else (bytes(row[0]), int(row[1]))
 
     def _suppress(self, address: str, reply: str, at: str) -> None:
         table = _SUPPRESSIONS

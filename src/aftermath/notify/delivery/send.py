@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.policy
 import fcntl
+import functools
 import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -239,9 +239,9 @@ def _decide(nid: str, recipient: str, result: Outcome, attempts: int, options: O
 def _message(body: bytes, sender: str | None) -> tuple[bytes, str]:
     """The stored bytes (with From replaced when ``--from`` is given) and the envelope sender."""
     head, sep, rest = body.partition(b"\r\n\r\n") if b"\r\n\r\n" in body else body.partition(b"\n\n")
-    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + sep)
     if not sender:
-        return body, parseaddr(str(headers["From"] or ""))[1]
+        found = _FROM.search(head)
+        return body, _address(found.group(1) if found else b"")
     newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
     lines, skipping = [], False
     for line in head.split(newline):
@@ -249,3 +249,13 @@ def _message(body: bytes, sender: str | None) -> tuple[bytes, str]:
         if not skipping:
             lines.append(line)
     return newline.join([f"From: {sender}".encode(), *lines]) + sep + rest, sender
+
+
+_FROM = re.compile(rb"^from:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=256)
+def _address(value: bytes) -> str:
+    """The address in a From header's value (unfolded); the same few values recur in every message."""
+    text = re.sub(rb"\r?\n(?=[ \t])", b"", value).decode("ascii", "surrogateescape")
+    return parseaddr(text)[1]
