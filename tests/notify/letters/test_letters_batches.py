@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import tracemalloc
 from pathlib import Path
@@ -104,3 +105,34 @@ def test_peak_memory_of_letters_stays_flat_as_the_notices_grow(tmp_path: Path) -
             rendered[n] = s.scalar(select(func.sum(func.length(NoticeRow.body))))
     assert rendered[2000] - rendered[500] > 6_000_000  # holding them all would add more than 6 MB
     assert peaks[2000] < peaks[500] * 1.5, (peaks, rendered)  # measured: about 1.2 (the held file text and ids)
+
+
+def test_post_letters_are_stored_only_once_their_print_file_is_written(
+        case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftermath.notify.letters import render
+
+    monkeypatch.setattr(render, "LETTERS_PER_PRINT_FILE", 3)
+    people = [row.removesuffix(",true") + ",false" for row in many_people(8)]  # no consent: post
+    paths = write_inputs(tmp_path / "in", people=people)
+    out = case.root / "notices"
+    real_add = outbox.Filler.add
+
+    def checked_add(self: outbox.Filler, rows):  # type: ignore[no-untyped-def]
+        for r in rows:
+            if r.channel == "post":  # its print file is on disk before its notice is stored
+                greeting = f"Dear Person {int(r.person_id[1:])},"
+                files = [p.name for p in (out / "post").glob("print-*.html") if greeting in p.read_text()]
+                assert len(files) == 1, (r.person_id, files)
+        return real_add(self, rows)
+
+    monkeypatch.setattr(outbox.Filler, "add", checked_add)
+    result = run(case, paths, batch=2)
+    assert result.methods["post"] == 8 and result.print_files == ["post/print-0001", "post/print-0002",
+                                                                  "post/print-0003"]
+    rows = list(csv.DictReader((out / "post/mailhouse.csv").open()))
+    assert [(r["person_id"], r["file"], r["page"]) for r in rows] == [
+        (f"p{i:05d}", f"post/print-{i // 3 + 1:04d}.html", str(i % 3 + 1)) for i in range(8)]
+    assert "Person 7" in (out / "post/print-0003.html").read_text()
+    assert outbox.counts(case) == {}  # no email notice
+    with Session(case.engine) as s:
+        assert s.scalar(select(func.count()).where(NoticeRow.channel == "post", NoticeRow.status == "printed")) == 8
