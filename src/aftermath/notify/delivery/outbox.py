@@ -62,8 +62,10 @@ class Filler:
 
     def add(self, rows: Sequence[NoticeRow]) -> int:
         """Store the notices of ``rows`` not already in the outbox, in one journaled transaction; how many."""
+        ids, existing = [r.id for r in rows], set[str]()
         with Session(self.case.engine) as s:
-            existing = set(s.scalars(select(NoticeRow.id).where(NoticeRow.id.in_([r.id for r in rows]))))
+            for start in range(0, len(ids), 500):  # bounded: older SQLite allows 999 parameters a statement
+                existing.update(s.scalars(select(NoticeRow.id).where(NoticeRow.id.in_(ids[start:start + 500]))))
         new = [r for r in rows if r.id not in existing]
         self.kept += len(rows) - len(new)
         if not new:
