@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -40,18 +41,29 @@ def letters_command(
     if out is None and case is None:
         raise UsageError("no case here and no --out: name an output folder, or run in a case")
     target = out or (case.root / "notices")  # type: ignore[union-attr]
-    result = letters(plan, people, incident, target, case, codes, dt.date.today(), pdf)
+    result = letters(plan, people, incident, target, case, codes, dt.date.today(), pdf, progress=_progress())
     table = Table("method", "why", "people", title="Notices to individuals")
     for (channel, basis), n in sorted(result.bases.items()):
         table.add_row(channel, basis, str(n))
     console.print(table)
-    drafts = sum(1 for n in result.notices if n["audience"] != "individuals")
-    console.print(f"{sum(result.methods.values())} notices and {drafts} regulator/bureau/media drafts written to "
-                  f"{target} (why each method: methods.csv).")
+    console.print(f"{sum(result.methods.values())} notices and {result.drafts} regulator/bureau/media drafts "
+                  f"written to {target} (why each method: methods.csv).")
     if result.not_covered:
         console.print(f"{result.not_covered} people are not owed a notice under the plan's duties.")
     console.print("Stored in the case's outbox: run 'aftermath notify send'." if case else
                   "No case here: nothing stored in an outbox (run in a case to send).")
+
+
+def _progress(every: float = 5.0) -> Callable[[int, int], None]:
+    """A progress line on stderr at most every ``every`` seconds (short runs print none)."""
+    last = [time.monotonic()]
+
+    def tell(done: int, total: int) -> None:
+        if time.monotonic() - last[0] >= every and done < total:
+            last[0] = time.monotonic()
+            err_console.print(f"{done:,} of {total:,} notices written and stored")
+
+    return tell
 
 
 def send_command(

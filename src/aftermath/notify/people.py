@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,19 +105,32 @@ def parse_row(row: dict[str, str], path: str, line: int) -> Person:
 
 def read_people(path: Path) -> list[Person]:
     """Read and validate a people file; raise PeopleFileError naming the first bad line and column."""
+    return parse_people(read_people_text(path), str(path))
+
+
+def read_people_text(path: Path) -> str:
+    """A people file's text (errors as :func:`read_people` gives them)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read people file {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path} is not UTF-8 text: save it as UTF-8 CSV") from exc
-    return parse_people(text, str(path))
 
 
 def parse_people(text: str, name: str = "people.csv") -> list[Person]:
     """Parse people-file text (see :func:`read_people`)."""
+    return [person for person, _row in iter_people(text, name)]
+
+
+def iter_people(text: str, name: str = "people.csv") -> Iterator[tuple[Person, dict[str, str]]]:
+    """Each person of people-file text with their row as read (for optional columns), one at a time.
+
+    Validated as :func:`read_people` does; an error is raised when its row is reached, so a caller that must
+    refuse a bad file before acting reads it through once first.
+    """
     # strict: an unterminated quote is an error, not a name that swallows the rest of the file
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.DictReader(_lines(text), strict=True)
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
@@ -124,7 +138,7 @@ def parse_people(text: str, name: str = "people.csv") -> list[Person]:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise _fail(name, 1, missing[0], "missing from the header; expected " + ",".join(COLUMNS))
-    people, seen, line = [], set(), reader.line_num
+    seen, line = set(), reader.line_num
     try:
         for row in reader:
             line = reader.line_num
@@ -134,10 +148,20 @@ def parse_people(text: str, name: str = "people.csv") -> list[Person]:
             if person.id in seen:
                 raise _fail(name, line, "id", f"duplicate id {person.id!r}")
             seen.add(person.id)
-            people.append(person)
+            yield person, row
     except csv.Error as exc:  # name the line where the bad row starts (an open quote runs to the end)
         raise _fail(name, line + 1, "(row)", f"not valid CSV: {exc}; check its quotes") from exc
-    return people
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, as ``io.StringIO(text, newline="")`` gives them, without a copy
+    (a StringIO holds four bytes a character)."""
+    for match in _LINE.finditer(text):
+        if match.group():
+            yield match.group()
 
 
 def format_people(people: Iterable[Person]) -> str:

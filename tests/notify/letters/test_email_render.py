@@ -6,13 +6,16 @@ import datetime as dt
 import email
 import email.policy
 import errno
+import io
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aftermath.errors import StorageError
 from aftermath.notify.laws.schema import load_all
-from aftermath.notify.letters import render
+from aftermath.notify.letters import render, run
 from aftermath.notify.letters.content import compose, load_agencies, load_blocks, rules_for
 from aftermath.notify.letters.incident import EXAMPLE, load_incident
 from aftermath.notify.letters.run import write_files
@@ -66,15 +69,17 @@ def test_non_ascii_name_and_long_subject_are_encoded_and_a_newline_in_an_address
 
 def test_a_full_disk_while_writing_notices_is_one_line_and_leaves_only_whole_files(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = Path.write_bytes
+    class Full(io.FileIO):
+        def write(self, data: Any) -> int:
+            super().write(bytes(data)[:1])  # a partial temporary file, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.name))
 
-    def full(self: Path, data: bytes) -> int:
-        if self.name == ".b.eml.tmp":
-            real(self, data[:1])  # a partial temporary file, then the disk is full
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real(self, data)
+    def opened(name: str, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if os.path.basename(name) == ".b.eml.tmp":
+            return Full(name, "w")
+        return open(name, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(run, "open", opened, raising=False)  # the writer's own open(): the one file that fails
     with pytest.raises(StorageError, match=r"no space left while writing .*email/b\.eml \(3 files; the ones already"):
         write_files(tmp_path, {f"email/{c}.eml": b"whole" for c in "abc"})
     names = {p.name for p in (tmp_path / "email").iterdir()}

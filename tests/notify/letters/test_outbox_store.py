@@ -40,4 +40,14 @@ def test_outbox_on_postgresql_claims_once_and_recovers_the_ambiguous_one(tmp_pat
     assert outbox.claim(case, first, outbox.now_text()) is None  # a claimed notice cannot be claimed twice
     assert outbox.recover(case) == 1
     assert outbox.claim(case, first, outbox.now_text()) is not None
+    following = outbox.due(case, outbox.now_text())[0][0]
+    ledger = outbox.Ledger(case)  # the sender's own path: the claim returns the bytes (UPDATE … RETURNING)
+    try:
+        claimed = ledger.step([], following, outbox.now_text())
+        assert claimed is not None and claimed[0].startswith(b"Content-Type: multipart/alternative") and claimed[1] == 1
+        done = [outbox.Outcome(following, "sent", "250 OK", outbox.now_text())]
+        assert ledger.step(done, following, outbox.now_text()) is None  # recorded, and no longer claimable
+    finally:
+        ledger.close()
+    assert outbox.counts(case)["sent"] == 1
     assert case.verify().ok

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from aftermath.errors import UsageError
@@ -45,16 +45,46 @@ def suppressed(case: Case) -> set[str]:
         return {a.lower() for a in s.scalars(select(SuppressionRow.address))}
 
 
-def store(case: Case, rows: Sequence[NoticeRow], methods: dict[str, int]) -> tuple[int, int]:
-    """Add the notices not already in the outbox, in one journaled transaction; return (added, kept)."""
-    with Session(case.engine) as s:
-        existing = set(s.scalars(select(NoticeRow.id)))
-    new = [r for r in rows if r.id not in existing]
-    digest = hashlib.sha256("".join(f"{r.id}:{r.sha256}\n" for r in sorted(new, key=lambda r: r.id)).encode())
-    case.write("notify.letters", f"{len(new)} notices stored in the outbox",
-               {"added": len(new), "already_stored": len(rows) - len(new), "methods": methods,
-                "notices_sha256": digest.hexdigest()}, rows=new)
-    return len(new), len(rows) - len(new)
+class Filler:
+    """Adds one ``letters`` run's notices to the outbox, batch by batch, each batch one journaled transaction.
+
+    A notice already in the outbox (same stable id: same person, same channel) is kept as it is. A batch
+    entry (``notify.outbox.add``) records the batch's counts and the SHA-256 of its notices' ids and hashes;
+    at the end, one ``notify.letters`` entry records the run's totals and a running SHA-256 over every batch
+    (no entry per notice). A crash between batches leaves whole batches stored: running ``letters`` again
+    adds the rest, each once.
+    """
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.added = self.kept = self.batches = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, rows: Sequence[NoticeRow]) -> int:
+        """Store the notices of ``rows`` not already in the outbox, in one journaled transaction; how many."""
+        ids, existing = [r.id for r in rows], set[str]()
+        with Session(self.case.engine) as s:
+            for start in range(0, len(ids), 500):  # bounded: older SQLite allows 999 parameters a statement
+                existing.update(s.scalars(select(NoticeRow.id).where(NoticeRow.id.in_(ids[start:start + 500]))))
+        new = [r for r in rows if r.id not in existing]
+        self.kept += len(rows) - len(new)
+        if not new:
+            return 0
+        lines = "".join(f"{r.id}:{r.sha256}\n" for r in new).encode()
+        self._digest.update(lines)
+        self.batches += 1
+        self.case.write("notify.outbox.add", f"{len(new)} notices stored in the outbox (batch {self.batches})",
+                        {"batch": self.batches, "added": len(new), "already_stored": len(rows) - len(new),
+                         "notices_sha256": hashlib.sha256(lines).hexdigest()}, rows=new)
+        self.added += len(new)
+        return len(new)
+
+    def close(self, methods: dict[str, int]) -> tuple[int, int]:
+        """Journal the run (counts, and the running hash over its batches); return (added, already stored)."""
+        self.case.write("notify.letters", f"{self.added} notices stored in the outbox",
+                        {"added": self.added, "already_stored": self.kept, "methods": methods,
+                         "batches": self.batches, "notices_sha256": self._digest.hexdigest()})
+        return self.added, self.kept
 
 
 def recover(case: Case) -> int:
@@ -122,9 +152,10 @@ class Outcome:
 
 _NOTICES = cast(Table, NoticeRow.__table__)
 _SUPPRESSIONS = cast(Table, SuppressionRow.__table__)
-_CLAIM = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"), _NOTICES.c.status.in_(SENDABLE))
-          .values(status="claimed", claimed_at=bindparam("at"), attempts=_NOTICES.c.attempts + 1))
-_CLAIMED = select(_NOTICES.c.body, _NOTICES.c.attempts).where(_NOTICES.c.id == bindparam("nid"))
+_SENDABLE = or_(*(_NOTICES.c.status == s for s in SENDABLE))  # not IN (...): no expanding parameter per execution
+_CLAIM = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"), _SENDABLE)
+          .values(status="claimed", claimed_at=bindparam("at"), attempts=_NOTICES.c.attempts + 1)
+          .returning(_NOTICES.c.body, _NOTICES.c.attempts))  # one statement: the claim gives the bytes to send
 _FINISH = (update(_NOTICES).where(_NOTICES.c.id == bindparam("nid"))
            .values(status=bindparam("status"), reply=bindparam("reply"), next_attempt_at=bindparam("retry_at"),
                    done_at=bindparam("done_at")))
@@ -155,10 +186,8 @@ class Ledger:
                                              "done_at": o.at if o.status not in SENDABLE else None})
                 if o.suppress:
                     self._suppress(o.suppress, o.reply, o.at)
-            if nid is None or self._conn.execute(_CLAIM, {"nid": nid, "at": at}).rowcount != 1:
-                return None
-            row = self._conn.execute(_CLAIMED, {"nid": nid}).one()
-            return bytes(row[0]), int(row[1])
+            row = self._conn.execute(_CLAIM, {"nid": nid, "at": at}).first() if nid is not None else None
+            return None if row is None else (bytes(row[0]), int(row[1]))
 
     def _suppress(self, address: str, reply: str, at: str) -> None:
         table = _SUPPRESSIONS

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.policy
 import fcntl
+import functools
 import hashlib
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -245,10 +245,14 @@ def _message(body: bytes, sender: str | None, verp: bool = False) -> tuple[bytes
     message's own Message-ID (so from the notice); the From header keeps the plain address.
     """
     head, sep, rest = body.partition(b"\r\n\r\n") if b"\r\n\r\n" in body else body.partition(b"\n\n")
-    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + sep)
-    envelope = sender or parseaddr(str(headers["From"] or ""))[1]
+    if sender:
+        envelope = sender
+    else:
+        found = _FROM.search(head)
+        envelope = _address(found.group(1) if found else b"")
     if verp:
-        envelope = return_path(envelope, str(headers["Message-ID"] or ""))
+        mid = _MESSAGE_ID.search(head)
+        envelope = return_path(envelope, _unfold(mid.group(1)) if mid else "")
     if not sender:
         return body, envelope
     newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
@@ -258,3 +262,17 @@ def _message(body: bytes, sender: str | None, verp: bool = False) -> tuple[bytes
         if not skipping:
             lines.append(line)
     return newline.join([f"From: {sender}".encode(), *lines]) + sep + rest, envelope
+
+
+_FROM = re.compile(rb"^from:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE)
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _unfold(value: bytes) -> str:
+    return re.sub(rb"\r?\n(?=[ \t])", b"", value).decode("ascii", "surrogateescape").strip()
+
+
+@functools.lru_cache(maxsize=256)
+def _address(value: bytes) -> str:
+    """The address in a From header's value (unfolded); the same few values recur in every message."""
+    return parseaddr(_unfold(value))[1]

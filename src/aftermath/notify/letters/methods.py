@@ -169,36 +169,41 @@ def _blockers(rules: Sequence[LawRule], facts: Facts) -> str:
                                                   if not substitute_reason(r, False, facts))
 
 
-def facts_for(plan: Mapping[str, Any], letters: Iterable[Letter], rules: Mapping[str, LawRule], incident: Incident,
-              consent: Mapping[str, bool], suppressed: set[str]) -> Facts:
-    """The run's facts: the incident's estimate, head counts from the plan, who lacks contact details."""
+def facts_for(plan: Mapping[str, Any], letters: Iterable[tuple[Letter, bool]], rules: Mapping[str, LawRule],
+              incident: Incident, suppressed: set[str]) -> Facts:
+    """The run's facts: the incident's estimate, head counts from the plan, who lacks contact details.
+
+    ``letters`` gives each covered person's letter with their e-sign consent, once (read as it streams).
+    """
     residents = {o["jurisdiction"]: int(o.get("people") or 0) for o in plan.get("obligations", [])
                  if o.get("audience") == "individuals"}
-    letters = list(letters)
     base = Facts(incident.notice.cost_estimate_usd, dict(incident.notice.cost_by_jurisdiction), residents,
-                 len(letters), int(plan.get("people_total") or len(letters)), {},
+                 0, int(plan.get("people_total") or 0), {},
                  incident.notice.email_primary_channel, incident.notice.disproportionate_effort)
     lacking: Counter[str] = Counter()
-    for letter in letters:
+    notified = 0
+    for letter, consent in letters:
+        notified += 1
         p = letter.person
         usable = bool(p.email) and p.email.lower() not in suppressed
         for j in letter.jurisdictions:
-            if j in rules and lacks_contact(p, rules[j], consent.get(p.id, False), usable, base):
+            if j in rules and lacks_contact(p, rules[j], consent, usable, base):
                 lacking[j] += 1
-    return Facts(base.cost_usd, base.cost_by_jurisdiction, residents, base.notified, base.all_affected,
+    return Facts(base.cost_usd, base.cost_by_jurisdiction, residents, notified, base.all_affected or notified,
                  dict(lacking), base.email_primary_channel, base.disproportionate_effort)
 
 
-def chooser(plan: Mapping[str, Any], letters: Sequence[Letter], rules: Iterable[LawRule], incident: Incident,
-            consent: Mapping[str, bool], suppressed: set[str]) -> Callable[[Letter], Method]:
-    """A function giving each letter's method under its laws, with the facts of this run bound in."""
+def chooser(plan: Mapping[str, Any], letters: Iterable[tuple[Letter, bool]], rules: Iterable[LawRule],
+            incident: Incident, suppressed: set[str]) -> Callable[[Letter, bool], Method]:
+    """A function giving each letter's method under its laws (given the person's e-sign consent), with the facts
+    of this run (read once from ``letters``) bound in."""
     by_j = {r.jurisdiction: r for r in rules}
-    facts = facts_for(plan, letters, by_j, incident, consent, suppressed)
+    facts = facts_for(plan, letters, by_j, incident, suppressed)
 
-    def choose(letter: Letter) -> Method:
+    def choose(letter: Letter, consent: bool) -> Method:
         p = letter.person
         mine = [by_j[j] for j in letter.jurisdictions if j in by_j]
-        return decide(p, mine, consent.get(p.id, False), p.email.lower() in suppressed, facts)
+        return decide(p, mine, consent, p.email.lower() in suppressed, facts)
 
     return choose
 
