@@ -180,7 +180,7 @@ def test_a_worker_lost_half_way_loses_nothing(served: Served, cluster: Cluster, 
 
     def kill_once_both_worked(p: Progress) -> None:
         """Half-way, or later if a worker was slow to start: once both returned batches and work remains."""
-        done = live[0].ran_on if live else Counter()
+        done = live[-1].ran_on if live else Counter()
         if killed_at or len(done) < 2 or p.files_done * 2 < p.files_total or p.files_done >= p.files_total:
             return
         victim.append(by_address[min(done)])
@@ -189,14 +189,19 @@ def test_a_worker_lost_half_way_loses_nothing(served: Served, cluster: Cluster, 
             victim[0].wait(10)
         killed_at.append(p)
 
-    repo = Repository.open(served.location, PASSWORD)
-    try:
-        spread = run_review(repo, scanners, progress=kill_once_both_worked, cluster=cluster.address)
-    finally:
-        repo.close()
-        if how == signal.SIGSTOP and victim:
-            victim[0].kill()
-            victim[0].wait(10)
+    # A worker slow to start (a loaded machine) may return its first batch only when the work is done: then
+    # nothing was lost yet, and the review runs again, both workers now having opened the repository.
+    for _attempt in range(3):
+        repo = Repository.open(served.location, PASSWORD)
+        try:
+            spread = run_review(repo, scanners, progress=kill_once_both_worked, cluster=cluster.address)
+        finally:
+            repo.close()
+            if how == signal.SIGSTOP and victim:
+                victim[0].kill()
+                victim[0].wait(10)
+        if killed_at:
+            break
 
     logs = "\n".join(f"{p.name}: {p.read_text(errors='replace')[-2000:]}" for p in cluster.logs.glob("worker-*"))
     assert killed_at and killed_at[0].files_done < killed_at[0].files_total, (ran_on, logs)  # work remained
