@@ -56,6 +56,12 @@ def wait(port: int) -> None:
 
 
 @contextmanager
+def local(where: Path) -> Iterator[tuple[str, dict[str, str], None]]:
+    """The repository's own path (for --against: the local review, this code's and the other's, with check)."""
+    yield str(where / "repo"), {}, None
+
+
+@contextmanager
 def rest(where: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Popen[bytes]]]:
     port = free_port()
     proc = subprocess.Popen(["rclone", "serve", "restic", "--addr", f"127.0.0.1:{port}", str(where)],
@@ -148,6 +154,7 @@ def cpu_of_reaped() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+BACKENDS = {"local": local, "rest": rest, "s3": s3, "sftp": sftp}
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
@@ -211,8 +218,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     with contextlib.ExitStack() as stack:
         servers: list[tuple[str, str, dict[str, str]]] = [("local path", str(where / "repo"), {})]
-        for name in args.backends.split(","):
-            location, extra, _ = stack.enter_context({"rest": rest, "s3": s3, "sftp": sftp}[name](where))
+        for name in filter(None, args.backends.split(",")):
+            location, extra, _ = stack.enter_context(BACKENDS[name](where))
             servers.append((name, location, extra))
         for round_ in range(1, args.rounds + 1):
             local_s = 0.0
@@ -264,7 +271,7 @@ def against(where: Path, args: argparse.Namespace, repo_bytes: int) -> None:
           "s / CPU s | this / check: time, CPU | against / check: time, CPU |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     for name in args.backends.split(","):
-        with {"rest": rest, "s3": s3, "sftp": sftp}[name](where) as (location, extra, proc):
+        with BACKENDS[name](where) as (location, extra, proc):
             for round_ in range(1, args.rounds + 1):
                 load = os.getloadavg()[0]
                 order = [SRC, args.against] if round_ % 2 else [args.against, SRC]

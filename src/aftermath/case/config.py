@@ -19,11 +19,15 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aftermath.case.access import read_password_file
+
+# where the case is, kept importable without pydantic (re-exported here for the case store and its callers)
+from aftermath.case.locate import CONFIG_NAME as CONFIG_NAME
+from aftermath.case.locate import ENV_CASE as ENV_CASE
+from aftermath.case.locate import NoCaseFound as NoCaseFound
+from aftermath.case.locate import find_root as find_root
 from aftermath.errors import CaseError, PasswordError, UsageError
 
-CONFIG_NAME = "aftermath.toml"
 CREDENTIALS = Path(".aftermath") / "credentials.toml"
-ENV_CASE = "AFTERMATH_CASE"
 
 
 class _Model(BaseModel):
@@ -266,25 +270,6 @@ def _put_passwords(config: Config, secrets: dict[str, Any]) -> None:
         password = secrets.get("sources", {}).get(source.name)
         if isinstance(password, str) and source.url and split_password(source.url)[1] is None:
             source.url = _join_password(source.url, password)
-
-
-class NoCaseFound(CaseError):
-    """No case was named and none was found in this folder or its parents."""
-
-
-def find_root(explicit: Path | None = None, start: Path | None = None) -> Path:
-    """Find the case folder like git finds its repository: --case, $AFTERMATH_CASE, then upwards."""
-    if explicit is None and os.environ.get(ENV_CASE):
-        explicit = Path(os.environ[ENV_CASE])
-    if explicit is not None:
-        if not (explicit / CONFIG_NAME).is_file():
-            raise CaseError(f"{explicit} is not an Aftermath case (no {CONFIG_NAME}): run 'aftermath init {explicit}'")
-        return explicit.resolve()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return folder
-    raise NoCaseFound("no Aftermath case here or in any parent folder: run 'aftermath init DIR' or pass --case DIR")
 
 
 def check_name(name: str) -> str:

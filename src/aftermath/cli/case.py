@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from aftermath.case import journal
 from aftermath.case.config import password_warning
-from aftermath.cli.common import console, err_console, open_case, write_json
+from aftermath.cli.common import console, err_console, open_case, parse_when, write_json
 from aftermath.errors import UsageError
 
 case_app = typer.Typer(help="The case file: incidents, the hash-chained journal, evidence.", no_args_is_help=True)
@@ -46,15 +45,6 @@ def warn_password(url: str | None) -> None:
     warning = password_warning(url)
     if warning:
         err_console.print(warning, markup=False, highlight=False, soft_wrap=True)
-
-
-def parse_when(text: str) -> datetime:
-    """Parse YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC unless an offset is given)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"bad date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @case_app.command("open")

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from aftermath.errors import UsageError
 from aftermath.outputs import check_writable, write_all
 
 if TYPE_CHECKING:  # the case store (SQLAlchemy, Alembic) is imported when a command opens the case
@@ -94,10 +96,19 @@ def maybe_case(ctx: typer.Context) -> Case | None:
     For commands that also work without a case (they then say that nothing was journaled). A case that
     was named but is missing, or is broken, is still an error.
     """
-    from aftermath.case.config import NoCaseFound, find_root
+    from aftermath.case.locate import NoCaseFound, find_root
 
     try:
         find_root(state(ctx).case_dir)  # looking costs no store: open (and import) it only when there is one
     except NoCaseFound:
         return None
     return open_case(ctx)
+
+
+def parse_when(text: str) -> datetime:
+    """Parse YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC unless an offset is given)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"bad date {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

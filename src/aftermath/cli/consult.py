@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aftermath.cli.case import parse_when
-from aftermath.cli.common import console, open_case, write_json
+from aftermath.cli.common import console, open_case, parse_when, write_json
 from aftermath.errors import UsageError
 
 consult_app = typer.Typer(help="Who is engaged, tasks, decisions and notes; privilege marks.", no_args_is_help=True)

@@ -13,8 +13,8 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aftermath.cli.case import parse_when, warn_password
-from aftermath.cli.common import console, err_console, open_case, write_json
+from aftermath.cli.case import warn_password
+from aftermath.cli.common import console, err_console, open_case, parse_when, write_json
 from aftermath.errors import AftermathError
 from aftermath.protect import backup, drill, retention, schedule, status
 

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftermath.cli.case import parse_when
 from aftermath.cli.common import (
     byte_progress,
     console,
     maybe_case,
+    parse_when,
     require_writable_parent,
     write_json,
     write_text,

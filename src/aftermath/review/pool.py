@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,7 @@ Failure = tuple[str, str | None, str]  # blob id, pack id, reason
 Result = tuple[int, Outcome | None, Failure | None]
 MAX_OPEN_PACKS = 64
 PREFETCH_BYTES = 64 << 20  # a remote batch whose blobs need more than this is read blob by blob
+READ_AHEAD = 256  # batches the parent may make ahead of the workers (job lists only: ~25 MiB at most)
 
 _STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked worker inherits
 
@@ -158,13 +160,29 @@ class Workers:
                 yield run_jobs(self.repo, self.scanners, batch, self.window)
             return
         pending: set[Future[list[Result]]] = set()
+        ahead: deque[list[Job]] = deque()  # made while the workers were busy, not yet sent
+        source = iter(batches)
+        got: list[Job] | None
+        more = True  # the source may still give batches
         try:
-            for batch in batches:
-                pending.add(self.executor.submit(_work, batch))
-                while len(pending) >= 2 * self.workers:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield from (f.result() for f in done)
-            while pending:
+            while True:
+                while len(pending) < 2 * self.workers and (ahead or more):
+                    got = ahead.popleft() if ahead else next(source, None)
+                    if got is None:
+                        more = False
+                    else:
+                        pending.add(self.executor.submit(_work, got))
+                if not pending:
+                    return
+                if more and len(ahead) < READ_AHEAD and not any(f.done() for f in pending):
+                    # the workers are busy: go on with the parent's own work (the walk that makes the
+                    # batches, then the churn) rather than wait, so that it is done when they finish
+                    got = next(source, None)
+                    if got is None:
+                        more = False
+                    else:
+                        ahead.append(got)
+                    continue
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)
         except BrokenProcessPool:

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,42 @@ def test_batches_sent_while_the_walk_goes_on_give_the_same_review(story: StoryRe
     doc(2, [counter])
     seen = counter.seen()
     assert len(seen) == len({sha for _, sha in seen}) == before["stats"]["distinct_contents"]
+
+
+class Slow(Counting):
+    """Takes 20 ms per content (the workers stay busy) and notes when each was scanned."""
+
+    name = "slow"
+
+    def scan(self, path: str, data: bytes) -> list:  # type: ignore[type-arg]
+        time.sleep(0.02)
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, f"{time.monotonic()}\n".encode())
+        finally:
+            os.close(fd)
+        return []
+
+
+def test_the_walk_and_the_churn_go_on_while_the_workers_are_busy(story: StoryRepo, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent makes batches ahead of busy workers instead of waiting for them, so its own work (the
+    walk, then the churn between snapshots) is done long before they finish, not after their last batch."""
+    monkeypatch.setattr(walk, "BATCH_BYTES", 1)  # a batch per content: many more batches than workers
+    churned: list[float] = []
+    churn = walk.Review.churn_findings
+
+    def timed(self: walk.Review, snapshots: list) -> dict:  # type: ignore[type-arg]
+        churned.append(time.monotonic())
+        return churn(self, snapshots)
+
+    monkeypatch.setattr(walk.Review, "churn_findings", timed)
+    slow = Slow(tmp_path / "times.log")
+    result = run_review(open_repo(story), [*default_scanners(), slow], workers=2)
+    times = sorted(float(line) for line in slow.log.read_text().split())
+    assert len(times) == result.stats.distinct_contents >= 20
+    assert len(churned) == 1
+    assert churned[0] < times[len(times) // 2]  # waiting for the workers, it came after all but the last 4
 
 
 def test_large_files_are_scanned_in_windows_across_their_blobs(story: StoryRepo) -> None:

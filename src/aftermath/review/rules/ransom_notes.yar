@@ -11,11 +11,13 @@ rule ransom_note_text
         $enc2 = /files\s+(have\s+been|are)\s+encrypted/ nocase
         $pay1 = /\b(bitcoin|btc|monero|xmr)\b/ nocase
         $pay2 = /decrypt(ion|or)?\s+(tool|key|software|program)/ nocase
-        $pay3 = /\b(ransom|payment|pay\s+us)\b/ nocase
+        $pay3 = /\b(ransom|payment)\b/ nocase
+        $pay4 = /\bpay\s+us\b/ nocase
         $onion = /[a-z2-7]{56}\.onion/
-        $tox = /\btox\s*(id|chat)\b/ nocase
+        $tox1 = /\btox(id|chat)\b/ nocase
+        $tox2 = /\btox\s+(id|chat)\b/ nocase
     condition:
-        filesize < 200KB and any of ($enc*) and (any of ($pay*) or $onion or $tox)
+        filesize < 200KB and any of ($enc*) and (any of ($pay*) or $onion or any of ($tox*))
 }
 
 rule ransom_note_onion_contact

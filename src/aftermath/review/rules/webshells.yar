@@ -65,8 +65,8 @@ rule php_obfuscated_code
     strings:
         $php = "<?" ascii
         $hex_name = /['"]\\x(62|42)\\x(61|41)\\x(73|53)\\x(65|45)\\x36\\x34/
-        $hex_eval = /['"]\\x(65|45)\\x(76|56)\\x(61|41)\\x(6[cC]|4[cC])/
-        $hex_assert = /['"]\\x(61|41)\\x(73|53)\\x(73|53)\\x(65|45)\\x(72|52)\\x(74|54)/
+        $hex_eval = /['"]\\x[46]5\\x[57]6\\x[46]1\\x[46][cC]/
+        $hex_assert = /['"]\\x[46]1\\x[57]3\\x[57]3\\x[46]5\\x[57]2\\x[57]4/
         $oct_name = /['"]\\1(42|02)\\1(41|01)\\1(63|23)\\1(45|05)\\66\\64/
         $rev = /strrev\s*\(\s*['"](tressa|lave|edoced_46esab|metsys|etalfnizg|cexe_llehs)['"]/
         $rot = /str_rot13\s*\(\s*['"](riny|nffreg|onfr64_qrpbqr|flfgrz|tmvasyngr)['"]/
