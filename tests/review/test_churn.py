@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftermath.restic import Node
-from aftermath.review.churn import Churn, bursts, diff_trees
+from aftermath.review.churn import Churn, bursts, diff_trees, listing_of
 
 
 def node(name: str, content: tuple[str, ...] = (), subtree: str | None = None) -> Node:
@@ -55,7 +55,17 @@ def test_diff_trees_counts_per_folder_and_skips_unchanged_subtrees() -> None:
         asked.append(tree_id)
         return trees[tree_id]
 
-    out = diff_trees(tree, "root1", "root2")
+    out = diff_trees(listing_of(tree), "root1", "root2")
     assert out["/docs"] == Churn(before=3, added=1, removed=1, changed=1)
     assert out["/docs/old"] == Churn(before=2, removed=2)
     assert "/same" not in out and "same" not in asked
+
+
+@given(st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from("123")),
+       st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from("123")))
+def test_diff_counts_match_a_name_by_name_comparison(old: dict[str, str], new: dict[str, str]) -> None:
+    trees = {"old": [node(n, (c,)) for n, c in old.items()], "new": [node(n, (c,)) for n, c in new.items()]}
+    out = diff_trees(listing_of(trees.__getitem__), "old", "new").get("/")
+    expected = Churn(before=len(old), added=sum(n not in old for n in new), removed=sum(n not in new for n in old),
+                     changed=sum(n in new and new[n] != c for n, c in old.items()))
+    assert out == (expected if expected.added or expected.touched else None)

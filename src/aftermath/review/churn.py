@@ -11,7 +11,7 @@ Alone this is a heuristic (a reorganised share looks the same), so a burst is "s
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aftermath.restic import Entry, Node
@@ -59,27 +59,40 @@ def bursts(transitions: Sequence[dict[str, Churn]], *, min_files: int = 20, shar
     return found
 
 
-def diff_trees(tree: Callable[[str], Sequence[Node | Entry]], old: str | None, new: str | None,
+Listing = tuple[Mapping[str, tuple[str, ...]], Mapping[str, str]]  # files: name -> content; folders: name -> tree
+
+
+def diff_trees(listing: Callable[[str], Listing], old: str | None, new: str | None,
                prefix: str = "") -> dict[str, Churn]:
-    """Per folder, what changed between two trees; subtrees with the same id are skipped."""
+    """Per folder, what changed between two trees; subtrees with the same id are skipped.
+
+    ``listing`` gives a tree's files (name -> content identity) and folders (name -> subtree id); see
+    :func:`listing_of` for trees given as nodes.
+    """
     out: dict[str, Churn] = {}
     stack = [(prefix, old, new)]
     while stack:
         path, a, b = stack.pop()
         if a == b or a is None:
             continue  # unchanged, or only additions (additions are not a ransomware sign)
-        old_nodes, new_nodes = tree(a), (tree(b) if b else [])
-        old_files = {n.name: n.identity for n in old_nodes if n.is_file}
-        new_files = {n.name: n.identity for n in new_nodes if n.is_file}
-        churn = Churn(before=len(old_files),
-                      added=sum(1 for name in new_files if name not in old_files),
-                      removed=sum(1 for name in old_files if name not in new_files),
-                      changed=sum(1 for name, ident in old_files.items()
-                                  if name in new_files and new_files[name] != ident))
+        old_files, old_dirs = listing(a)
+        new_files, new_dirs = listing(b) if b else _EMPTY
+        removed = len(old_files.keys() - new_files.keys())
+        churn = Churn(before=len(old_files), added=len(new_files.keys() - old_files.keys()), removed=removed,
+                      changed=len(old_files.items() - new_files.items()) - removed)
         if churn.added or churn.touched:
             out[path or "/"] = churn
-        new_dirs = {n.name: n.subtree for n in new_nodes if n.is_dir}
-        for n in old_nodes:
-            if n.is_dir and n.subtree:
-                stack.append((f"{path}/{n.name}", n.subtree, new_dirs.get(n.name)))
+        stack.extend((f"{path}/{name}", sub, new_dirs.get(name)) for name, sub in old_dirs.items())
     return out
+
+
+_EMPTY: Listing = ({}, {})
+
+
+def listing_of(tree: Callable[[str], Sequence[Node | Entry]]) -> Callable[[str], Listing]:
+    """A :func:`diff_trees` listing from a function that gives a tree's nodes."""
+    def listing(tree_id: str) -> Listing:
+        nodes = tree(tree_id)
+        return ({n.name: n.identity for n in nodes if n.is_file},
+                {n.name: n.subtree for n in nodes if n.is_dir and n.subtree})
+    return listing

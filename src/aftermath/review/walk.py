@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from aftermath.restic import BlobError, Entry, Repository, Snapshot
+from aftermath.restic import BlobError, Repository, Snapshot
 from aftermath.review import churn, verdict
 from aftermath.review.content import WINDOW, Outcome
 from aftermath.review.pool import Blob, Failure, Job, Workers
@@ -310,7 +310,7 @@ class Review:
         out: dict[str, list[Finding]] = {}
         for group in groups.values():
             pairs = list(zip(group, group[1:], strict=False))
-            transitions = [churn.diff_trees(self._entries, a.tree, b.tree) for a, b in pairs]
+            transitions = [churn.diff_trees(self._listing, a.tree, b.tree) for a, b in pairs]
             for burst in churn.bursts(transitions):
                 older, newer = pairs[burst.transition]
                 c = burst.churn
@@ -321,13 +321,12 @@ class Review:
                     "churn"))
         return out
 
-    def _entries(self, tree_id: str) -> list[Entry]:
+    def _listing(self, tree_id: str) -> churn.Listing:
         """A tree as the churn diff reads it, from what pass 1 kept (every snapshot's trees were read)."""
         known = self.trees.get(tree_id)
         if known is None:
-            return []
-        return ([Entry(name, "file", 0, identity, None) for name, identity in known.files]
-                + [Entry(name, "dir", 0, (), sub) for name, sub in known.dirs])
+            return {}, {}
+        return dict(known.files), dict(known.dirs)
 
 
 def run_review(repo: Repository, scanners: Sequence[Scanner], since: datetime | None = None,
