@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftermath.review import filetype
-from aftermath.review.scanners.ransomware import RansomwareScanner
+from aftermath.review.scanners.ransomware import (
+    ENTROPY_SAMPLE,
+    FULL_BITS,
+    FULL_SAMPLE,
+    SHORT_BITS,
+    RansomwareScanner,
+    high_entropy,
+)
 
 RNG = random.Random(1)
 RANDOM = RNG.randbytes(20000)
@@ -172,3 +179,34 @@ def test_lockbit_readme_names_but_not_an_applications_readme_files(scanner: Rans
     assert rules(scanner.scan("/srv/share/Xa9bC3dE1.README.txt", b"see the other file")) == {
         ("ransom-note-name", "suspicious")}
     assert scanner.scan("/www/core/assets/scaffold/files/modules.README.txt", b"Put contributed modules here.") == []
+
+
+def _reference(head: bytes) -> tuple[bool, float]:
+    """The entropy rule through filetype.entropy: (random?, distance of the sample's entropy to its threshold)."""
+    head = head[:ENTROPY_SAMPLE]
+    bits, threshold = filetype.entropy(head), FULL_BITS if len(head) >= FULL_SAMPLE else SHORT_BITS
+    return (len(head) >= 512 and bits >= threshold), abs(bits - threshold)
+
+
+def test_the_fast_entropy_rule_agrees_with_the_reference_near_its_thresholds() -> None:
+    """Samples of every size around 512 and 4096 bytes, drawn from alphabets of 2 to 256 symbols (their
+    entropy lands on both sides of 6.0 and 7.2 bits, 2**7.2 being about 147 symbols)."""
+    rng = random.Random(5)
+    decided = {True: 0, False: 0}
+    for size in (0, 100, 511, 512, 513, 700, 4095, 4096, 4097, 9000, 16384, 20000):
+        for symbols in (1, 2, 16, 60, 64, 70, 100, 140, 145, 147, 150, 160, 200, 256):
+            for _ in range(3):
+                sample = bytes(rng.randrange(symbols) for _ in range(size))
+                expected, margin = _reference(sample)
+                if margin > 1e-9:  # exactly on a threshold, float sums in another order may differ
+                    assert high_entropy(sample) == expected, (size, symbols)
+                    decided[expected] += 1
+    assert decided[True] > 50 and decided[False] > 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=0, max_size=6000))
+def test_the_fast_entropy_rule_agrees_with_the_reference_on_any_bytes(sample: bytes) -> None:
+    expected, margin = _reference(sample)
+    if margin > 1e-9:
+        assert high_entropy(sample) == expected
