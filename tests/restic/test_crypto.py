@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 
 import pytest
 
@@ -50,6 +51,16 @@ def test_seal_and_open_round_trip_including_empty() -> None:
     key = random_key()
     for plain in (b"", b"a", b"z" * 100_000):
         assert open_envelope(key, seal(key, plain)) == plain
+
+
+def test_envelopes_of_different_keys_open_in_turn_on_one_thread() -> None:
+    """The MAC key's encryptor is kept between blobs: it must follow the key, never serve another one."""
+    first, second = random_key(random.Random(1)), random_key(random.Random(2))
+    for key, other in ((first, second), (second, first), (first, second)):
+        assert open_envelope(key, seal(key, b"mine")) == b"mine"
+        with pytest.raises(MacError):
+            open_envelope(key, seal(other, b"theirs"))
+    assert open_envelope(Key(EKEY, MAC_K, MAC_R), CIPHERTEXT) == b"Dies ist ein Test!"
 
 
 def test_key_file_opens_with_its_password_only() -> None:
