@@ -37,7 +37,7 @@ Failure = tuple[str, str | None, str]  # blob id, pack id, reason
 Result = tuple[int, Outcome | None, Failure | None]
 MAX_OPEN_PACKS = 64
 PREFETCH_BYTES = 64 << 20  # a remote batch whose blobs need more than this is read blob by blob
-READ_AHEAD = 256  # batches the parent may make ahead of the workers (job lists only: ~25 MiB at most)
+READ_AHEAD = 8192  # jobs the parent may make ahead of the workers (about 0.5 KiB each: a few MiB at most)
 
 _STATE: tuple[Repository, Sequence[Scanner], int] | None = None  # what a forked worker inherits
 
@@ -164,17 +164,22 @@ class Workers:
         source = iter(batches)
         got: list[Job] | None
         more = True  # the source may still give batches
+        waiting = 0  # jobs in ``ahead``
         try:
             while True:
                 while len(pending) < 2 * self.workers and (ahead or more):
-                    got = ahead.popleft() if ahead else next(source, None)
+                    if ahead:
+                        got = ahead.popleft()
+                        waiting -= len(got)
+                    else:
+                        got = next(source, None)
                     if got is None:
                         more = False
                     else:
                         pending.add(self.executor.submit(_work, got))
                 if not pending:
                     return
-                if more and len(ahead) < READ_AHEAD and not any(f.done() for f in pending):
+                if more and waiting < READ_AHEAD and not any(f.done() for f in pending):
                     # the workers are busy: go on with the parent's own work (the walk that makes the
                     # batches, then the churn) rather than wait, so that it is done when they finish
                     got = next(source, None)
@@ -182,6 +187,7 @@ class Workers:
                         more = False
                     else:
                         ahead.append(got)
+                        waiting += len(got)
                     continue
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)
