@@ -156,6 +156,23 @@ def s3_server(base: Path) -> Iterator[Server]:
         yield Server("s3", f"s3:http://127.0.0.1:{port}/backups/repo", env, extra=port)
     finally:
         server.stop()
+        _join_request_threads()
+
+
+def _join_request_threads(timeout: float = 10.0) -> None:
+    """moto answers each connection on a daemon thread that outlives ``stop()`` while the client keeps the
+    connection open (the reader keeps its connections alive). Close the connections nothing refers to any
+    more and wait for those threads: a later test must find a process without threads, or the review it
+    runs rightly refuses to fork (seen in a full run: five review tests failed that way)."""
+    import gc
+    import threading
+    import time
+
+    gc.collect()
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def download_s3(server: Server, dest: Path) -> Path:

@@ -283,7 +283,7 @@ def test_review_workers_are_forked_over_every_backend(remote_env: Remote, tmp_pa
         if remote_env.server.kind == "s3":  # moto's server runs on threads of this process: no fork is safe
             assert pids == {str(os.getpid())}
         else:
-            assert pids and str(os.getpid()) not in pids
+            assert pids and str(os.getpid()) not in pids, f"not forked; threads here: {threading.enumerate()}"
         assert [s.verdict for s in result.snapshots] == ["clean", "clean", "infected", "encrypted"]
         assert len(repo.snapshots()) == 4  # and it reads again
         if remote_env.server.kind == "sftp":

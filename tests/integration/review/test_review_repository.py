@@ -7,6 +7,7 @@ import json
 import os
 import random
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_each_distinct_content_is_read_and_scanned_once(story: StoryRepo, tmp_pa
     seen = counter.seen()
     assert len(seen) == len({sha for _, sha in seen}) == result.stats.distinct_contents
     pids = {pid for pid, _ in seen}  # one worker: scanned here; two: in forked worker processes
-    assert pids == {str(os.getpid())} if workers == 1 else str(os.getpid()) not in pids
+    assert pids == {str(os.getpid())} if workers == 1 else str(os.getpid()) not in pids, threading.enumerate()
     assert result.stats.bytes_scanned > 0 and result.stats.seconds >= 0
 
 
